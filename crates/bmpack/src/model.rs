@@ -1,0 +1,221 @@
+//! What a package is, independent of its format.
+//!
+//! The catalog (`catalog.rs`) resolves `packaging/*.toml` plus a set of bundles into these
+//! values; the format writers (`format/`) turn one `Package` into one file. Nothing here knows
+//! about TOML, jars, `.deb` or `.rpm`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::version::PackageVersion;
+
+/// One binary package, as both formats need it.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// `bm-nextcloud-common`, `bm-nextcloud12`, …
+    pub name: String,
+    pub version: PackageVersion,
+    pub arch: Arch,
+    /// One line, no trailing period (`apt show`'s first line, `rpm -qi`'s Summary).
+    pub summary: String,
+    /// Paragraphs separated by blank lines; each writer folds it into its own syntax.
+    pub description: String,
+    /// `Name <address>`.
+    pub maintainer: String,
+    /// An SPDX expression (`rpm -qi` License; the Debian copyright file names it too).
+    pub license: String,
+    /// The full text for `/usr/share/doc/<package>/copyright` (Debian's machine-readable format).
+    pub copyright: String,
+    pub homepage: String,
+    pub vendor: String,
+    /// Debian section (`misc`, `admin`, …).
+    pub section: String,
+    /// RPM group, kept for RHEL 7/8 tools that still show it.
+    pub rpm_group: String,
+    pub files: Vec<PayloadFile>,
+    pub relations: Relations,
+    pub scripts: MaintainerScripts,
+}
+
+/// `all`/`noarch` for the plug-ins (jars run anywhere); `amd64`/`x86_64` for the server tool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Arch {
+    All,
+    Amd64,
+}
+
+impl Arch {
+    pub fn deb(self) -> &'static str {
+        match self {
+            Arch::All => "all",
+            Arch::Amd64 => "amd64",
+        }
+    }
+    pub fn rpm(self) -> &'static str {
+        match self {
+            Arch::All => "noarch",
+            Arch::Amd64 => "x86_64",
+        }
+    }
+}
+
+/// One file the package installs. Directories are derived from the paths by each writer.
+#[derive(Debug, Clone)]
+pub struct PayloadFile {
+    /// Absolute path on the target system, e.g. `/usr/share/bm-core/extensions/x.jar`.
+    pub dest: String,
+    pub source: FileSource,
+    /// Permission bits (0o644 for jars and docs, 0o755 for executables).
+    pub mode: u32,
+    pub kind: FileKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum FileSource {
+    /// A file on disk, read when the package is written (jars can be large).
+    Path(PathBuf),
+    /// Content made in memory (documentation, generated files).
+    Bytes(Arc<[u8]>),
+}
+
+impl FileSource {
+    pub fn read(&self) -> std::io::Result<Arc<[u8]>> {
+        match self {
+            FileSource::Path(p) => Ok(std::fs::read(p)?.into()),
+            FileSource::Bytes(b) => Ok(b.clone()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    Regular,
+    /// Marked `%doc` in RPM.
+    Doc,
+    /// A configuration file: `conffiles` in Debian, `%config(noreplace)` in RPM.
+    Config,
+}
+
+/// Relations between packages. Debian-only or RPM-only fields say so in their name.
+#[derive(Debug, Clone, Default)]
+pub struct Relations {
+    pub depends: Vec<Relation>,
+    pub provides: Vec<Relation>,
+    pub conflicts: Vec<Relation>,
+    /// Debian `Replaces:` (lets dpkg hand files over when switching between conflicting packages).
+    pub deb_replaces: Vec<Relation>,
+    /// Debian `Pre-Depends:`.
+    pub deb_pre_depends: Vec<Relation>,
+    /// RPM `Obsoletes:`.
+    pub rpm_obsoletes: Vec<Relation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Relation {
+    pub name: String,
+    pub constraint: Option<(Op, VersionRef)>,
+}
+
+impl Relation {
+    pub fn any(name: impl Into<String>) -> Self {
+        Relation { name: name.into(), constraint: None }
+    }
+    pub fn with(name: impl Into<String>, op: Op, version: VersionRef) -> Self {
+        Relation { name: name.into(), constraint: Some((op, version)) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Lt,
+    Le,
+    Eq,
+    Ge,
+    Gt,
+}
+
+impl Op {
+    /// `<<`, `<=`, `=`, `>=`, `>>`
+    pub fn deb(self) -> &'static str {
+        match self {
+            Op::Lt => "<<",
+            Op::Le => "<=",
+            Op::Eq => "=",
+            Op::Ge => ">=",
+            Op::Gt => ">>",
+        }
+    }
+    /// `<`, `<=`, `=`, `>=`, `>`
+    pub fn rpm(self) -> &'static str {
+        match self {
+            Op::Lt => "<",
+            Op::Le => "<=",
+            Op::Eq => "=",
+            Op::Ge => ">=",
+            Op::Gt => ">",
+        }
+    }
+}
+
+/// The version side of a relation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionRef {
+    /// A version of a package we do not build (`bm-core >= 4.2`): the same text in both formats.
+    Literal(String),
+    /// A version of a package we build: each format writes its own full string
+    /// (`4.2.3-1` for Debian, `4.2.3-1` as version-release for RPM; they can differ).
+    Package(PackageVersion),
+}
+
+impl VersionRef {
+    pub fn deb(&self) -> String {
+        match self {
+            VersionRef::Literal(s) => s.clone(),
+            VersionRef::Package(v) => v.deb(),
+        }
+    }
+    pub fn rpm(&self) -> String {
+        match self {
+            VersionRef::Literal(s) => s.clone(),
+            VersionRef::Package(v) => v.rpm_evr(),
+        }
+    }
+}
+
+/// Maintainer scripts, already filled from the templates in `debian/` and `rpm/`.
+/// `None` means the package has no such script.
+#[derive(Debug, Clone, Default)]
+pub struct MaintainerScripts {
+    pub deb: DebScripts,
+    pub rpm: RpmScripts,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DebScripts {
+    pub preinst: Option<String>,
+    pub postinst: Option<String>,
+    pub prerm: Option<String>,
+    pub postrm: Option<String>,
+    /// The `triggers` control file (`interest-noawait /usr/share/bm-core/extensions`, …).
+    pub triggers: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RpmScripts {
+    pub pre: Option<String>,
+    pub post: Option<String>,
+    pub preun: Option<String>,
+    pub postun: Option<String>,
+    pub pretrans: Option<String>,
+    pub posttrans: Option<String>,
+    /// `%transfiletriggerin` scripts, each with the path prefixes it watches.
+    pub trans_file_trigger_in: Vec<FileTrigger>,
+    /// `%transfiletriggerpostun` scripts.
+    pub trans_file_trigger_postun: Vec<FileTrigger>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FileTrigger {
+    pub paths: Vec<String>,
+    pub script: String,
+}
