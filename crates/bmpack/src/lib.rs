@@ -7,3 +7,6 @@ pub mod version;
 pub mod nextcloud;
 pub mod format;
 pub mod bundle;
+pub mod manifest;
+pub mod archive;
+pub mod samples;
