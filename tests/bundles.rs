@@ -298,6 +298,43 @@ fn loads_a_marketplace_zip_and_tar_gz() {
     }
 }
 
+/// The vendor's archive may put everything under one top folder and add non-jar files.
+#[test]
+fn loads_an_archive_with_a_top_folder_and_a_readme() {
+    let root = temp();
+    let top = root.path().join("bluemind-plugins-4.8.2");
+    small_samples(&top);
+    fs::write(top.join("LISEZMOI.txt"), "Installer avec apt ou yum.").unwrap();
+    let out = temp();
+    let archive = out.path().join("bluemind-plugins.tgz");
+    pack_tar_gz(root.path(), &archive).unwrap();
+    let scratch = temp();
+    let set = BundleSet::load_in(&archive, scratch.path()).unwrap();
+    assert_is_the_sample_set(&set, &top);
+    let bundle = set.get("net.bluemind.videoconferencing.starleaf").unwrap();
+    assert_eq!(
+        bundle.origin,
+        format!("{}!/bluemind-plugins-4.8.2/net.bluemind.videoconferencing.starleaf/net.bluemind.videoconferencing.starleaf-4.8.2.jar", archive.display())
+    );
+}
+
+#[test]
+fn an_archive_without_jars_is_refused() {
+    let dir = temp();
+    let content = dir.path().join("content");
+    fs::create_dir_all(content.join("docs")).unwrap();
+    fs::write(content.join("docs/README.txt"), "no jars here").unwrap();
+    for name in ["empty.zip", "empty.tar.gz"] {
+        let archive = dir.path().join(name);
+        if name.ends_with(".zip") { pack_zip(&content, &archive).unwrap() } else { pack_tar_gz(&content, &archive).unwrap() }
+        let scratch = temp();
+        let (error, message) = load_error(&archive, scratch.path());
+        assert!(matches!(error, BundleError::NoJars { .. }), "{message}");
+        assert_mentions(&message, &[archive.to_str().unwrap(), "no .jar file"]);
+        assert_empty(scratch.path());
+    }
+}
+
 #[test]
 fn packing_is_deterministic() {
     let samples = temp();
