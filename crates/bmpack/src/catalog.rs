@@ -309,8 +309,11 @@ impl Catalog {
             let choice = select_connector_package(&self.matrix, release)
                 .map_err(|e| anyhow!("--nextcloud-version: {e}"))?;
             for d in &self.declarations {
-                if d.connector.as_ref().map(|(m, _)| *m) == Some(choice.major)
-                    || d.group.as_deref() == Some(NEXTCLOUD_GROUP)
+                let keep = match &d.connector {
+                    Some((major, _)) => *major == choice.major,
+                    None => d.group.as_deref() == Some(NEXTCLOUD_GROUP),
+                };
+                if keep
                 {
                     wanted.insert(&d.name);
                 }
