@@ -42,7 +42,7 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn declared_packages() -> Vec<String> {
-    Catalog::load(&project_root()).unwrap().declarations.iter().map(|d| d.name.clone()).collect()
+    Catalog::load(&project_root()).unwrap().declarations.iter().filter(|d| d.in_default_set).map(|d| d.name.clone()).collect()
 }
 
 #[test]

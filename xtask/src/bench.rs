@@ -107,7 +107,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     }
     println!(
         "\n{} packages x {} formats per run; median of {} runs; MB/s counts the jars once per format.",
-        catalog.declarations.len(),
+        catalog.declarations.iter().filter(|d| d.in_default_set).count(),
         Format::ALL.len(),
         args.runs
     );

@@ -71,6 +71,12 @@ struct PackageDecl {
     /// A fixed version, for packages that carry no bundle (their version cannot come from jars).
     #[serde(default)]
     version: Option<String>,
+    /// `all` (default: jars run anywhere) or `amd64` (the server tool's binary).
+    #[serde(default)]
+    arch: Option<String>,
+    /// `false` for packages built only when asked for with `--package` (the server tool).
+    #[serde(default = "yes")]
+    in_default_set: bool,
     #[serde(default)]
     depends: Vec<RelationDecl>,
     #[serde(default)]
@@ -118,6 +124,10 @@ struct FileDecl {
     config: bool,
 }
 
+fn yes() -> bool {
+    true
+}
+
 fn default_mode() -> String {
     "0644".to_string()
 }
@@ -130,6 +140,9 @@ pub struct Declaration {
     pub description: String,
     pub group: Option<String>,
     pub bundles: Vec<(String, String)>,
+    pub arch: Arch,
+    /// Built when no `--package` narrows the set.
+    pub in_default_set: bool,
     fixed_version: Option<String>,
     depends: Vec<RelationDecl>,
     conflicts: Vec<RelationDecl>,
@@ -190,12 +203,23 @@ impl Catalog {
         let mut declarations: Vec<Declaration> = file
             .packages
             .into_iter()
-            .map(|p| Declaration {
+            .map(|p| {
+                let arch = match p.arch.as_deref() {
+                    None | Some("all") => Arch::All,
+                    Some("amd64") => Arch::Amd64,
+                    Some(other) => bail!(
+                        "{CATALOG_FILE}: package `{}`, field `arch` = `{other}`: use `all` or `amd64`",
+                        p.name
+                    ),
+                };
+                Ok(Declaration {
                 bundles: p.bundles.into_iter().map(|b| (b.name, b.target)).collect(),
                 name: p.name,
                 summary: p.summary,
                 description: p.description,
                 group: p.group,
+                arch,
+                in_default_set: p.in_default_set,
                 fixed_version: p.version,
                 depends: p.depends,
                 conflicts: p.conflicts,
@@ -206,7 +230,8 @@ impl Catalog {
                 connector: None,
                 origin: CATALOG_FILE,
             })
-            .collect();
+            })
+            .collect::<anyhow::Result<_>>()?;
         for &major in &matrix.majors {
             declarations.push(connector_declaration(&matrix, major));
         }
@@ -320,7 +345,7 @@ impl Catalog {
             }
         }
         if wanted.is_empty() {
-            return Ok(self.declarations.iter().collect());
+            return Ok(self.declarations.iter().filter(|d| d.in_default_set).collect());
         }
         // Close over our own dependencies: a package is useless without them.
         loop {
@@ -441,7 +466,7 @@ impl Catalog {
             packages.push(Package {
                 name: d.name.clone(),
                 version,
-                arch: Arch::All,
+                arch: d.arch,
                 summary: d.summary.clone(),
                 description: d.description.trim().to_string(),
                 maintainer: self.defaults.maintainer.clone(),
@@ -486,6 +511,8 @@ fn connector_declaration(matrix: &NextcloudMatrix, major: u32) -> Declaration {
         description: c.description.replace("{major}", &m),
         group: Some(NEXTCLOUD_GROUP.to_string()),
         bundles: vec![(matrix.bundle_for(major), c.target.clone())],
+        arch: Arch::All,
+        in_default_set: true,
         fixed_version: None,
         depends: Vec::new(),
         conflicts: virtual_rel(),
