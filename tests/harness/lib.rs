@@ -1,1 +1,3 @@
 //! Shared helpers for the acceptance tests.
+
+pub mod deb_tools;

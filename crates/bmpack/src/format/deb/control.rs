@@ -89,7 +89,7 @@ fn single_line(pkg: &str, field: &str, value: &str) -> anyhow::Result<()> {
 }
 
 /// Installed-Size as dpkg-gencontrol computes it: each regular file counts its size rounded up
-/// to whole KiB, and every other object (each directory, `./` included) counts 1 KiB.
+/// to whole KiB, and every other object (each directory, the root included) counts 1 KiB.
 pub(super) fn installed_size_kib(file_sizes: impl IntoIterator<Item = u64>, directories: usize) -> u64 {
     file_sizes.into_iter().map(|s| s.div_ceil(1024)).sum::<u64>() + directories as u64
 }

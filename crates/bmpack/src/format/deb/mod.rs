@@ -46,9 +46,7 @@ impl Packager for DebPackager {
         let tree = PayloadTree::new(&pkg.name, &files)?;
 
         let data = write_data_tar(pkg, &tree, compression, mtime)?;
-        let installed_size =
-            control::installed_size_kib(data.file_sizes.iter().copied(), tree.directories.len());
-        let control_tar = write_control_tar(pkg, &tree, &data, installed_size, compression, mtime)?;
+        let control_tar = write_control_tar(pkg, &tree, &data, compression, mtime)?;
 
         let ext = compression.extension();
         let mut ar = ar::Builder::new(out);
@@ -179,17 +177,11 @@ fn write_control_tar(
     pkg: &Package,
     tree: &PayloadTree,
     data: &DataTar,
-    installed_size: u64,
     compression: DebCompression,
     mtime: u64,
 ) -> anyhow::Result<Vec<u8>> {
     // name → (mode, content); sorted by name as dpkg-deb writes them.
     let mut members: BTreeMap<&str, (u32, String)> = BTreeMap::new();
-    members.insert("control", (0o644, control::control_file(pkg, installed_size)?));
-    members.insert(
-        "md5sums",
-        (0o644, control::md5sums(data.md5sums.iter().map(|(p, h)| (p.as_str(), h.as_str())))),
-    );
     let conffiles: String = tree
         .files
         .values()
@@ -211,6 +203,18 @@ fn write_control_tar(
     if let Some(triggers) = &s.triggers {
         members.insert("triggers", (0o644, triggers.clone()));
     }
+
+    // dpkg-gencontrol measures the package tree once the scripts, triggers and conffiles are in
+    // DEBIAN/ and before control and md5sums are: count the same, DEBIAN/ itself included.
+    let installed_size = control::installed_size_kib(
+        data.file_sizes.iter().copied().chain(members.values().map(|(_, text)| text.len() as u64)),
+        tree.directories.len() + 1,
+    );
+    members.insert("control", (0o644, control::control_file(pkg, installed_size)?));
+    members.insert(
+        "md5sums",
+        (0o644, control::md5sums(data.md5sums.iter().map(|(p, h)| (p.as_str(), h.as_str())))),
+    );
 
     let write_err = || format!("package `{}`: compressing control.tar", pkg.name);
     let mut tar = TarWriter::new(compression.encoder(Vec::new()).with_context(write_err)?, mtime);
