@@ -1,3 +1,4 @@
 //! Shared helpers for the acceptance tests: running the real tools, throwaway roots, shims.
 
+pub mod deb_tools;
 pub mod tools;
