@@ -1,1 +1,2 @@
 //! Shared helpers for the acceptance tests.
+pub mod rpm_tools;
