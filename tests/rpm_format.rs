@@ -26,6 +26,8 @@ const CORE_JAR: &str =
     "/usr/share/bm-core/extensions/net.bluemind.filehosting.nextcloud12-4.8.2.v20240101-1200.jar";
 const WEBSERVER_JAR: &str = "/usr/share/bm-webserver/extensions/net.bluemind.ui.adminconsole.nextcloud12-4.8.2.v20240101-1200.jar";
 const COPYRIGHT: &str = "/usr/share/doc/bm-nextcloud12/copyright";
+const COPYRIGHT_TEXT: &str = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
+                              Upstream-Name: BlueMind\n\nFiles: *\nCopyright: BlueMind SAS\nLicense: AGPL-3.0-only\n";
 const CONFIG: &str = "/etc/bm-nextcloud12/connector.properties";
 const TOOL: &str = "/usr/share/bm-nextcloud12/bin/check-connector";
 
@@ -96,8 +98,8 @@ fn sample_package(jars: &Path) -> Package {
             .into(),
         maintainer: "bmpack maintainers <bmpack@bluemind.net>".into(),
         license: "AGPL-3.0-only".into(),
-        copyright: "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
-            .into(),
+        // The writer installs it as /usr/share/doc/<package>/copyright.
+        copyright: COPYRIGHT_TEXT.into(),
         homepage: "https://www.bluemind.net/".into(),
         vendor: "BlueMind".into(),
         section: "misc".into(),
@@ -109,14 +111,6 @@ fn sample_package(jars: &Path) -> Package {
                 FileSource::Path(webserver),
                 0o644,
                 FileKind::Regular,
-            ),
-            file(
-                COPYRIGHT,
-                FileSource::Bytes(Arc::from(
-                    &b"Copyright: BlueMind SAS\nLicense: AGPL-3.0-only\n"[..],
-                )),
-                0o644,
-                FileKind::Doc,
             ),
             file(
                 CONFIG,
@@ -409,7 +403,10 @@ fn installs_into_a_root_and_runs_the_scriptlets_once() {
     assert_eq!(tool.permissions().mode() & 0o7777, 0o755);
     assert_eq!(tool.mtime() as u64, SOURCE_DATE);
     assert!(root.join(CONFIG).is_file());
-    assert!(root.join(COPYRIGHT).is_file());
+    assert_eq!(
+        std::fs::read_to_string(root.join(COPYRIGHT)).unwrap(),
+        COPYRIGHT_TEXT
+    );
 
     // %post once, and the trigger once for both folders with the two jars on its stdin.
     let log = std::fs::read_to_string(root.join(LOG)).unwrap();
@@ -514,7 +511,9 @@ fn rpmlint_is_clean_with_the_repository_configuration() {
     let f = Fixture::new();
     let path = f.rpm();
     let config = repository_root().join("rpm/rpmlintrc");
-    let (ok, report) = rpmlint(&config, &[&path]);
+    // The sample, and a package of jars alone (the usual plug-in).
+    let bare = bare_package(&f, "bm-plugin-other", false);
+    let (ok, report) = rpmlint(&config, &[&path, &bare]);
     assert!(ok, "rpmlint failed:\n{report}");
     assert!(
         report.contains(" 0 errors, 0 warnings"),
@@ -580,9 +579,15 @@ fn bad_input_gets_an_error_naming_it_and_nothing_written() {
     let f = Fixture::new();
     let write = |package: &Package, source_date_epoch: u64| {
         let mut bytes = Vec::new();
-        let opts = WriteOptions { compression: Compression::Default, source_date_epoch };
+        let opts = WriteOptions {
+            compression: Compression::Default,
+            source_date_epoch,
+        };
         let err = RpmPackager.write(package, &opts, &mut bytes).unwrap_err();
-        assert!(bytes.is_empty(), "bytes written despite the error `{err:#}`");
+        assert!(
+            bytes.is_empty(),
+            "bytes written despite the error `{err:#}`"
+        );
         format!("{err:#}")
     };
 
@@ -598,8 +603,14 @@ fn bad_input_gets_an_error_naming_it_and_nothing_written() {
     let mut missing = f.package.clone();
     missing.files[0].source = FileSource::Path(f.dir.path().join("missing.jar"));
     let err = write(&missing, SOURCE_DATE);
-    assert!(err.contains("missing.jar") && err.contains(CORE_JAR), "{err}");
+    assert!(
+        err.contains("missing.jar") && err.contains(CORE_JAR),
+        "{err}"
+    );
 
     let err = write(&f.package, 4_000_000_000);
-    assert!(err.contains("SOURCE_DATE_EPOCH 4000000000 is in the future"), "{err}");
+    assert!(
+        err.contains("SOURCE_DATE_EPOCH 4000000000 is in the future"),
+        "{err}"
+    );
 }

@@ -4,6 +4,7 @@
 //! * Every file is owned by root:root with its declared mode and `SOURCE_DATE_EPOCH` as mtime;
 //!   the build time is that date too and the build host is the fixed `bmpack`, so two writes of
 //!   one `Package` are byte-identical.
+//! * `Package::copyright` becomes `/usr/share/doc/<package>/copyright` (`%doc`), as in the .deb.
 //! * Directories are owned only when they are ours: a directory is ours when one of its path
 //!   components is the package name (`/usr/share/doc/<package>`). `/usr/share/bm-core/extensions`
 //!   and the like belong to the BlueMind packages and are only referenced, never owned, so that
@@ -251,6 +252,20 @@ fn add_files(b: &mut PackageBuilder, pkg: &Package, source_date: u32) -> anyhow:
         };
         added?;
         ours.extend(our_directories(&pkg.name, &f.dest));
+    }
+    // The copyright file, where Debian has it, so that an administrator finds it in the same
+    // place on both (the catalog may also list it as a file: then that one is used).
+    let copyright = format!("/usr/share/doc/{}/copyright", pkg.name);
+    if !pkg.copyright.trim().is_empty() && !pkg.files.iter().any(|f| f.dest == copyright) {
+        let options = FileOptions::new(&copyright)
+            .mode(FileMode::regular(0o644))
+            .user("root")
+            .group("root")
+            .modified_at(source_date.into())
+            .doc();
+        b.with_file_contents(pkg.copyright.as_bytes().to_vec(), options)
+            .with_context(|| format!("package `{}`: adding `{copyright}`", pkg.name))?;
+        ours.extend(our_directories(&pkg.name, &copyright));
     }
     for dir in ours {
         b.with_dir_entry(
