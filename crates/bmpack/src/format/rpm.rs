@@ -192,8 +192,8 @@ fn dependency(r: &Relation) -> Dependency {
 /// Provides itself (as rpmbuild does), and the `rpmlib(...)` and `/bin/sh` requirements.
 fn add_relations(b: &mut PackageBuilder, pkg: &Package) {
     let r = &pkg.relations;
-    // Debian's Pre-Depends has no RPM counterpart closer than a plain Requires.
-    for d in r.depends.iter().chain(&r.deb_pre_depends) {
+    // `deb_replaces` and `deb_pre_depends` are Debian's alone (the model says so by name).
+    for d in &r.depends {
         b.requires(dependency(d));
     }
     for d in &r.provides {
