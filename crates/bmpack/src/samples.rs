@@ -35,49 +35,33 @@ const DEFLATE_LEVEL: i64 = 6;
 /// to aim at the requested jar size (checked by `jar_sizes_follow_the_spec`).
 const DEFLATE_RATIO: f64 = 0.38;
 
-/// Which sample jars to write.
+/// Which sample jars to write. For jars of different sizes, call [`write_sample_bundles`] once per
+/// size into the same folder (each call writes only its own bundles' folders).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleSpec {
-    /// One jar per symbolic name.
-    pub symbolic_names: Vec<String>,
+    /// One jar per bundle symbolic name.
+    pub names: Vec<String>,
     /// `Bundle-Version` of every jar (e.g. `4.8.2`).
     pub version: String,
-    /// Approximate size of each jar on disk, in bytes.
+    /// Approximate size of each jar on disk, in bytes (e.g. [`DEFAULT_JAR_BYTES`]).
     pub jar_bytes: u64,
-    /// Sizes for some bundles that replace `jar_bytes` (the benchmark's 50 MB jar).
-    pub jar_bytes_for: BTreeMap<String, u64>,
-    /// Seed of the payload generator; a different seed gives different class bytes.
-    pub seed: u64,
-}
-
-impl SampleSpec {
-    /// Jars of [`DEFAULT_JAR_BYTES`] for these bundles, at this version, seed 0.
-    pub fn new<S: Into<String>>(symbolic_names: impl IntoIterator<Item = S>, version: &str) -> SampleSpec {
-        SampleSpec {
-            symbolic_names: symbolic_names.into_iter().map(Into::into).collect(),
-            version: version.to_string(),
-            jar_bytes: DEFAULT_JAR_BYTES,
-            jar_bytes_for: BTreeMap::new(),
-            seed: 0,
-        }
-    }
-
-    /// The size asked for one bundle's jar.
-    pub fn jar_bytes_of(&self, symbolic_name: &str) -> u64 {
-        self.jar_bytes_for.get(symbolic_name).copied().unwrap_or(self.jar_bytes)
-    }
 }
 
 /// Writes one jar per symbolic name under `dir` (created if needed) as
 /// `<dir>/<name>/<name>-<version>.jar`, plus a `README.txt` saying they are samples, and returns
-/// the jars' paths in the order of `spec.symbolic_names`. Each jar is written to a temporary name
+/// the jars' paths in the order of `spec.names`. Each jar is written to a temporary name
 /// and renamed. Other files already in `dir` are left alone.
 pub fn write_sample_bundles(dir: &Path, spec: &SampleSpec) -> anyhow::Result<Vec<PathBuf>> {
-    anyhow::ensure!(!spec.symbolic_names.is_empty(), "no bundle names to write sample jars for");
-    let unique: BTreeSet<&String> = spec.symbolic_names.iter().collect();
-    anyhow::ensure!(unique.len() == spec.symbolic_names.len(), "a bundle name is given twice: {:?}", spec.symbolic_names);
+    write_sample_bundles_seeded(dir, spec, 0)
+}
+
+/// [`write_sample_bundles`] with another seed for the class bytes: same seed, same bytes.
+pub fn write_sample_bundles_seeded(dir: &Path, spec: &SampleSpec, seed: u64) -> anyhow::Result<Vec<PathBuf>> {
+    anyhow::ensure!(!spec.names.is_empty(), "no bundle names to write sample jars for");
+    let unique: BTreeSet<&String> = spec.names.iter().collect();
+    anyhow::ensure!(unique.len() == spec.names.len(), "a bundle name is given twice: {:?}", spec.names);
     anyhow::ensure!(!spec.version.trim().is_empty(), "the sample bundles' version is empty");
-    for name in &spec.symbolic_names {
+    for name in &spec.names {
         anyhow::ensure!(
             crate::manifest::symbolic_name_of(name) == Some(name.as_str()),
             "`{name}` is not a bundle symbolic name (expected e.g. `net.bluemind.filehosting.nextcloud`)"
@@ -91,21 +75,21 @@ pub fn write_sample_bundles(dir: &Path, spec: &SampleSpec) -> anyhow::Result<Vec
     // One thread per jar: they are independent, and the output does not depend on the schedule.
     std::thread::scope(|scope| {
         let workers: Vec<_> = spec
-            .symbolic_names
+            .names
             .iter()
-            .map(|name| scope.spawn(move || write_sample_jar(dir, spec, name)))
+            .map(|name| scope.spawn(move || write_sample_jar(dir, spec, name, seed)))
             .collect();
         workers.into_iter().map(|w| w.join().expect("a sample jar writer panicked")).collect()
     })
 }
 
-fn write_sample_jar(dir: &Path, spec: &SampleSpec, name: &str) -> anyhow::Result<PathBuf> {
+fn write_sample_jar(dir: &Path, spec: &SampleSpec, name: &str, seed: u64) -> anyhow::Result<PathBuf> {
     let folder = dir.join(name);
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     let jar = folder.join(format!("{name}-{}.jar", spec.version));
-    let seed = spec.seed ^ fnv1a(name.as_bytes());
+    let seed = seed ^ fnv1a(name.as_bytes());
     let manifest = sample_manifest(name, &spec.version);
-    write_atomically(&jar, |out| write_jar(out, name, &manifest.to_bytes(), spec.jar_bytes_of(name), seed))?;
+    write_atomically(&jar, |out| write_jar(out, name, &manifest.to_bytes(), spec.jar_bytes, seed))?;
     Ok(jar)
 }
 
