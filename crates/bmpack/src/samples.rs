@@ -17,7 +17,8 @@ use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
-use zip::write::SimpleFileOptions;
+use rayon::prelude::*;
+use zip::write::{PreparedZipFile, SimpleFileOptions};
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::manifest::Manifest;
@@ -72,15 +73,8 @@ pub fn write_sample_bundles_seeded(dir: &Path, spec: &SampleSpec, seed: u64) -> 
         out.write_all(README.as_bytes())?;
         Ok(())
     })?;
-    // One thread per jar: they are independent, and the output does not depend on the schedule.
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = spec
-            .names
-            .iter()
-            .map(|name| scope.spawn(move || write_sample_jar(dir, spec, name, seed)))
-            .collect();
-        workers.into_iter().map(|w| w.join().expect("a sample jar writer panicked")).collect()
-    })
+    // The jars are independent, and each one's bytes do not depend on the schedule.
+    spec.names.par_iter().map(|name| write_sample_jar(dir, spec, name, seed)).collect()
 }
 
 fn write_sample_jar(dir: &Path, spec: &SampleSpec, name: &str, seed: u64) -> anyhow::Result<PathBuf> {
@@ -175,7 +169,8 @@ fn write_jar<W: Write + Seek>(out: W, symbolic_name: &str, manifest: &[u8], jar_
     let packages = packages_of(symbolic_name);
     // Class sizes first, so the classes can be written package by package as a build would.
     let class_bytes_wanted = (jar_bytes as f64 / DEFLATE_RATIO) as u64;
-    let mut classes: BTreeMap<(usize, String), usize> = BTreeMap::new();
+    // (package, class name) → (size, seed of its bytes)
+    let mut classes: BTreeMap<(usize, String), (usize, u64)> = BTreeMap::new();
     let mut total = 0u64;
     let mut counter = 0u32;
     while total < class_bytes_wanted {
@@ -189,7 +184,7 @@ fn write_jar<W: Write + Seek>(out: W, symbolic_name: &str, manifest: &[u8], jar_
         if classes.contains_key(&(package, name.clone())) {
             name.push_str(&counter.to_string());
         }
-        classes.insert((package, name), size);
+        classes.insert((package, name), (size, rng.next()));
         total += size as u64;
     }
 
@@ -197,23 +192,32 @@ fn write_jar<W: Write + Seek>(out: W, symbolic_name: &str, manifest: &[u8], jar_
     zip.start_file("plugin.xml", file)?;
     zip.write_all(plugin_xml(symbolic_name, first_class.as_deref().unwrap_or("Activator")).as_bytes())?;
 
+    // Classes are generated and deflated in parallel, a batch at a time (bounded memory), and
+    // appended in their fixed order: the jar does not depend on the schedule.
+    let classes: Vec<((usize, String), (usize, u64))> = classes.into_iter().collect();
     let mut folders_written = BTreeSet::new();
-    let mut buffer = Vec::new();
-    for ((package, name), size) in classes {
-        let package_path = &packages[package];
-        // Each folder of the path once, parents first, as `jar` writes them.
-        let mut prefix = String::new();
-        for part in package_path.split('/') {
-            prefix.push_str(part);
-            prefix.push('/');
-            if folders_written.insert(prefix.clone()) {
-                zip.add_directory(prefix.as_str(), folder)?;
+    for batch in classes.chunks(CLASSES_PER_BATCH) {
+        let prepared: Vec<PreparedZipFile> = batch
+            .par_iter()
+            .map(|((package, name), (size, class_seed))| {
+                let package_path = &packages[*package];
+                let mut bytes = Vec::with_capacity(*size);
+                class_like_bytes(&mut Rng::new(*class_seed), package_path, *size, &mut bytes);
+                PreparedZipFile::from_data(format!("{package_path}/{name}.class"), file, &bytes)
+            })
+            .collect::<Result<_, _>>()?;
+        for (((package, _), _), class) in batch.iter().zip(prepared) {
+            // Each folder of the path once, parents first, as `jar` writes them.
+            let mut prefix = String::new();
+            for part in packages[*package].split('/') {
+                prefix.push_str(part);
+                prefix.push('/');
+                if folders_written.insert(prefix.clone()) {
+                    zip.add_directory(prefix.as_str(), folder)?;
+                }
             }
+            zip.add_prepared_file(class)?;
         }
-        buffer.clear();
-        class_like_bytes(&mut rng, package_path, size, &mut buffer);
-        zip.start_file(format!("{package_path}/{name}.class"), file)?;
-        zip.write_all(&buffer)?;
     }
     zip.finish()?.flush()?;
     Ok(())
@@ -256,6 +260,9 @@ const OPCODES: &[(u8, u8)] = &[
     (0x04, 0), (0x1b, 0), (0x3c, 0), (0x4c, 0), (0x4d, 0), (0x99, 2), (0x9a, 2), (0xa7, 2),
     (0xc6, 2), (0xc7, 2), (0xc0, 2), (0x10, 1), (0x84, 2), (0xbf, 0),
 ];
+
+/// Classes generated and deflated in parallel at a time.
+const CLASSES_PER_BATCH: usize = 256;
 
 const SNIPPETS_PER_CLASS: u64 = 96;
 const UNIQUE_BYTE_ONE_IN: u64 = 2;
