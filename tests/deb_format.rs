@@ -375,6 +375,51 @@ fn dpkg_installs_the_package_into_a_throwaway_root_and_runs_its_postinst() {
 }
 
 #[test]
+fn another_package_adding_a_core_extension_triggers_the_postinst() {
+    require_tool("dpkg", "dpkg");
+    let dir = tempfile::tempdir().unwrap();
+    let deb = sample_deb(dir.path(), Compression::Default);
+    // dpkg defers trigger processing while dependencies are missing: give the root stand-ins
+    // for bm-core and bm-webserver, written by the same writer.
+    let stubs: Vec<_> = ["bm-core", "bm-webserver"]
+        .into_iter()
+        .map(|name| {
+            write_deb(
+                &stub_package(dir.path(), name, "4.8.2"),
+                &options(Compression::Default),
+                dir.path(),
+            )
+        })
+        .collect();
+    // A second plug-in dropping a jar into bm-core's extensions.
+    let mut other = sample_package(dir.path());
+    other.name = "bm-plugin-other".into();
+    other.files.retain(|f| f.dest == CORE_JAR);
+    other.files[0].dest = "/usr/share/bm-core/extensions/net.bluemind.other_4.8.2.jar".into();
+    other.relations = Default::default();
+    other.scripts = Default::default();
+    let other_deb = write_deb(&other, &options(Compression::Default), dir.path());
+    let root = dir.path().join("root");
+    empty_dpkg_root(&root);
+    let marker = root.join("var/lib/bm-nextcloud-common/postinst-ran");
+
+    run(dpkg_in(&root).arg("--install").args(&stubs).arg(&deb));
+    std::fs::remove_file(&marker).unwrap();
+    let output = stdout(dpkg_in(&root).arg("--install").arg(&other_deb));
+
+    assert!(
+        output.contains("Processing triggers for bm-nextcloud-common"),
+        "dpkg -i output:\n{output}"
+    );
+    let ran =
+        std::fs::read_to_string(&marker).expect("the trigger ran bm-nextcloud-common's postinst");
+    assert_eq!(
+        ran, "triggered\n",
+        "postinst was called once, with `triggered`"
+    );
+}
+
+#[test]
 fn config_files_are_declared_as_conffiles_and_left_out_of_md5sums() {
     require_tool("dpkg", "dpkg");
     let dir = tempfile::tempdir().unwrap();

@@ -172,6 +172,19 @@ pub fn sample_package(dir: &Path) -> Package {
     }
 }
 
+/// A package that only stands in for `name` (bm-core, bm-webserver) so that dependencies
+/// are met in a throwaway root: no payload, no scripts.
+pub fn stub_package(dir: &Path, name: &str, version: &str) -> Package {
+    let mut pkg = sample_package(dir);
+    pkg.name = name.into();
+    pkg.version = PackageVersion::parse(version, 1).unwrap();
+    pkg.summary = format!("Stand-in for {name} in tests");
+    pkg.files.clear();
+    pkg.relations = Relations::default();
+    pkg.scripts = MaintainerScripts::default();
+    pkg
+}
+
 /// A file made in memory, for tests that add one to the sample package.
 pub fn bytes_file(dest: &str, content: &str, kind: FileKind) -> PayloadFile {
     PayloadFile {
