@@ -6,8 +6,9 @@ use anyhow::bail;
 
 use crate::model::{Package, Relation};
 
-/// The text of `control` for `pkg`, whose data members take `installed_size_kib` KiB.
+/// The text of `control` for `pkg`, which takes `installed_size_kib` KiB once installed.
 pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Result<String> {
+    check_package_name(&pkg.name)?;
     for (field, value) in [
         ("name", &pkg.name),
         ("maintainer", &pkg.maintainer),
@@ -106,6 +107,22 @@ fn description(pkg: &Package) -> anyhow::Result<String> {
     Ok(d)
 }
 
+/// Debian policy 5.6.1: lower-case letters, digits, `+`, `-`, `.`; two characters or more,
+/// starting with a letter or digit. dpkg-deb refuses anything else.
+fn check_package_name(name: &str) -> anyhow::Result<()> {
+    let valid = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+    if !valid {
+        bail!(
+            "package name `{name}` is not a valid Debian package name: use lower-case letters, digits, `+`, `-` and `.`, starting with a letter or digit (e.g. `bm-nextcloud12`)"
+        );
+    }
+    Ok(())
+}
+
 fn single_line(pkg: &str, field: &str, value: &str) -> anyhow::Result<()> {
     if value.contains(['\n', '\r']) {
         bail!(
@@ -151,4 +168,29 @@ pub(super) fn check_script(pkg: &str, name: &str, text: &str) -> anyhow::Result<
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_follow_debian_policy() {
+        for good in ["bm-nextcloud12", "bm-core", "libfoo1.2+dfsg"] {
+            assert!(check_package_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "b", "BM-core", "-bm", "bm_core", "bm core"] {
+            let e = check_package_name(bad).unwrap_err().to_string();
+            assert!(e.contains("not a valid Debian package name"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn relation_names_with_a_version_inside_are_refused() {
+        let e = relation_list("p", "depends", &[Relation::any("bm-core (>= 4.2)")]).unwrap_err();
+        assert!(
+            e.to_string().contains("`bm-core (>= 4.2)` in `depends`"),
+            "{e}"
+        );
+    }
 }

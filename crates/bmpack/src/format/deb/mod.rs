@@ -22,7 +22,7 @@ use anyhow::{Context, bail};
 use md5::{Digest, Md5};
 
 use super::{Format, Packager, WriteOptions};
-use crate::model::{FileKind, Package, PayloadFile};
+use crate::model::{FileKind, FileSource, Package, PayloadFile};
 use compress::DebCompression;
 use tarball::TarWriter;
 
@@ -94,7 +94,7 @@ impl<'a> PayloadTree<'a> {
             }
             if by_dest.insert(f.dest.as_str(), f).is_some() {
                 bail!(
-                    "package `{pkg}`: `{}` is installed twice (copyright and changelog.Debian.gz are added by the .deb writer): keep one",
+                    "package `{pkg}`: `{}` is installed twice (the .deb writer adds the copyright file, changelog.Debian.gz and the lintian overrides itself): keep one",
                     f.dest
                 );
             }
@@ -182,11 +182,19 @@ fn write_data_tar(
         match entry {
             Entry::Dir => tar.directory(name).with_context(write_err)?,
             Entry::File(f) => {
-                let content = f.source.read().with_context(|| {
-                    format!(
-                        "package `{}`: reading the content of `{}` ({:?})",
-                        pkg.name, f.dest, f.source
-                    )
+                let content = f.source.read().with_context(|| match &f.source {
+                    FileSource::Path(p) => format!(
+                        "package `{}`: reading `{}`, the content of `{}`",
+                        pkg.name,
+                        p.display(),
+                        f.dest
+                    ),
+                    FileSource::Bytes(_) => {
+                        format!(
+                            "package `{}`: reading the content of `{}`",
+                            pkg.name, f.dest
+                        )
+                    }
                 })?;
                 tar.file(name, f.mode, &content).with_context(write_err)?;
                 file_sizes.push(content.len() as u64);
