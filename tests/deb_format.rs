@@ -271,6 +271,7 @@ fn ar_members_control_entries_and_gzip_headers_carry_no_time_but_the_source_date
 fn extracted_files_match_md5sums_and_the_copyright_and_changelog_are_valid() {
     require_tool("dpkg-deb", "dpkg");
     require_tool("md5sum", "coreutils");
+    require_tool("gzip", "gzip");
     require_tool("dpkg-parsechangelog", "dpkg-dev");
     let dir = tempfile::tempdir().unwrap();
     let deb = sample_deb(dir.path(), Compression::Default);
@@ -344,6 +345,7 @@ fn extracted_files_match_md5sums_and_the_copyright_and_changelog_are_valid() {
 fn installed_size_is_what_dpkg_gencontrol_computes() {
     require_tool("dpkg-deb", "dpkg");
     require_tool("dpkg-gencontrol", "dpkg-dev");
+    require_tool("gzip", "gzip");
     let dir = tempfile::tempdir().unwrap();
     let deb = sample_deb(dir.path(), Compression::Default);
     let tree = dir.path().join("tree");
