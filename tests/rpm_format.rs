@@ -14,7 +14,8 @@ use bmpack::model::{
     Relations, RpmScripts, VersionRef,
 };
 use bmpack::version::PackageVersion;
-use bmpack_tests::rpm_tools::{Rpm, RpmRoot, describe, repository_root, rpmlint, run, run_ok};
+use bmpack_tests::rpm_tools::{Rpm, RpmRoot, describe, rpmlint, run, run_ok};
+use bmpack_tests::tools::project_root;
 use tempfile::TempDir;
 
 /// 2024-01-02 03:04:05 UTC.
@@ -510,7 +511,7 @@ fn two_writes_are_byte_identical() {
 fn rpmlint_is_clean_with_the_repository_configuration() {
     let f = Fixture::new();
     let path = f.rpm();
-    let config = repository_root().join("rpm/rpmlintrc");
+    let config = project_root().join(bmpack::lint::RPMLINT_CONFIG);
     // The sample, and a package of jars alone (the usual plug-in).
     let bare = bare_package(&f, "bm-plugin-other", false);
     let (ok, report) = rpmlint(&config, &[&path, &bare]);
