@@ -450,7 +450,7 @@ fn every_compression_installs_and_says_what_it_is() {
         (Compression::Gzip, "gzip"),
         (Compression::Xz, "xz"),
         (Compression::Zstd, "zstd"),
-        // rpm reports no compressor as gzip-less `(none)`.
+        // No compressor tag at all: rpm prints `(none)`.
         (Compression::None, "(none)"),
     ];
     for (compression, expected) in cases {
