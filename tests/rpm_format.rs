@@ -481,6 +481,8 @@ fn every_compression_installs_and_says_what_it_is() {
 #[test]
 fn two_writes_are_byte_identical() {
     let f = Fixture::new();
+    // Another fixture: same content, jars read from another temporary folder.
+    let g = Fixture::new();
     for compression in [
         Compression::Gzip,
         Compression::Xz,
@@ -492,6 +494,11 @@ fn two_writes_are_byte_identical() {
         assert!(
             first == second,
             "{compression:?}: two writes of one package differ"
+        );
+        let elsewhere = std::fs::read(g.write(compression, "elsewhere")).unwrap();
+        assert!(
+            first == elsewhere,
+            "{compression:?}: where the jars were read from changes the package"
         );
     }
     // The date is what the options say, not the clock: another date, other bytes.
@@ -614,4 +621,47 @@ fn bad_input_gets_an_error_naming_it_and_nothing_written() {
         err.contains("SOURCE_DATE_EPOCH 4000000000 is in the future"),
         "{err}"
     );
+}
+
+/// Two writes within one second would hide a leaked clock, so look for it: the uncompressed
+/// package must hold neither the time of the write (as a header integer or as a cpio hex field)
+/// nor the machine's name.
+#[test]
+fn neither_the_clock_nor_the_host_leaks_into_the_package() {
+    let f = Fixture::new();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now();
+    let bytes = std::fs::read(f.write(Compression::None, "plain")).unwrap();
+    let after = now();
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    for t in before - 1..=after + 1 {
+        let t = t as u32;
+        assert!(
+            !contains(&t.to_be_bytes()),
+            "the package holds the current time {t}"
+        );
+        for hex in [format!("{t:08x}"), format!("{t:08X}")] {
+            assert!(
+                !contains(hex.as_bytes()),
+                "the payload holds the current time {t}"
+            );
+        }
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim();
+    assert!(!host.is_empty() && host != "bmpack");
+    assert!(
+        !contains(host.as_bytes()),
+        "the package holds the host name `{host}`"
+    );
+    // What would show them: the header tags that carry a time, and the cookie.
+    let rpm = Rpm::new();
+    let path = f.write(Compression::None, "plain");
+    assert_eq!(rpm.tag(&path, "CHANGELOGTIME"), SOURCE_DATE.to_string());
+    assert_eq!(rpm.tag(&path, "COOKIE"), "(none)");
 }
