@@ -43,16 +43,12 @@ pub fn lint_build(root: &Path, out: &Path) -> anyhow::Result<LintReport> {
     }
     if !rpms.is_empty() {
         let config = root.join(RPMLINT_CONFIG);
-        // rpmlint reads rpm's default database, which Debian's rpm keeps at `~/.rpmdb`: a HOME
-        // of its own keeps it off the host's (and off any user configuration).
-        let home = tempfile::TempDir::new().context("cannot create a temporary HOME for rpmlint")?;
+        // rpmlint opens rpm's default database, which Debian's rpm keeps under `~/.rpmdb`: a HOME
+        // of its own keeps it off the user's, and off any personal rpmlint configuration.
+        let home = tempfile::tempdir()?;
         let mut cmd = Command::new("rpmlint");
         cmd.env("HOME", home.path()).env("XDG_CONFIG_HOME", home.path().join(".config"));
-        if config.exists() {
-            // `-c`: the TOML configuration (filters and ValidLicenses); `-r` would read only
-            // old-style `addFilter(...)` lines from it.
-            cmd.arg("-c").arg(&config);
-        }
+        cmd.arg("-c").arg(&config);
         let output = run_tool(cmd.args(&rpms), "rpmlint", "apt-get install rpmlint")?;
         for line in output.lines() {
             if line.contains(": E: ") || line.contains(": W: ") {
