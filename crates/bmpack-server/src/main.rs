@@ -1,5 +1,134 @@
-//! `bmpack`, the tool administrators run on a BlueMind server (in progress).
-fn main() {
-    eprintln!("bmpack: not implemented yet");
-    std::process::exit(2);
+//! `bmpack`, the tool administrators run on a BlueMind server: pick the Nextcloud connector
+//! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
+
+mod exit;
+mod http;
+mod package_manager;
+mod select;
+mod status;
+mod status_php;
+mod webdav_address;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use exit::{EXIT_CODES_HELP, ExitClass, Failure};
+use package_manager::PackageManager;
+
+#[derive(Parser)]
+#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the bm-nextcloudXX package the Nextcloud server needs, and the command that installs it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Select(SelectArgs),
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
+struct SelectArgs {
+    /// The Nextcloud version, as on its admin page or in `occ status` (e.g. 25.0.3).
+    #[arg(long, value_name = "V", group = "source")]
+    nextcloud_version: Option<String>,
+    /// The Nextcloud WebDAV address (…/remote.php/dav/files/USER or …/remote.php/webdav/):
+    /// the version is read from status.php next to it, without logging in.
+    #[arg(long, value_name = "URL", group = "source")]
+    url: Option<String>,
+    /// The output of `occ status --output=json` run on the Nextcloud host (a file, or - for standard input).
+    #[arg(long, value_name = "FILE|-", group = "source")]
+    occ_status: Option<String>,
+    /// The install command for this package manager instead of the one detected from /etc/os-release.
+    #[arg(long, value_name = "apt|yum", value_parser = ["apt", "yum"])]
+    package_manager: Option<String>,
+    /// Read /etc/os-release under this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct TlsArgs {
+    /// Also trust the CA certificates in this PEM file (a private CA).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Do not verify the server's certificate (tests only: the password could be intercepted).
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    fn options(&self) -> http::TlsOptions {
+        http::TlsOptions { ca_file: self.ca_file.clone(), insecure: self.insecure }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Select(args) => run_select(args),
+    }
+}
+
+fn run_select(args: SelectArgs) -> ExitCode {
+    let source = match (args.nextcloud_version, args.url, args.occ_status) {
+        (Some(v), _, _) => select::Source::Version(v),
+        (_, Some(u), _) => select::Source::Url(u),
+        (_, _, Some(f)) => select::Source::OccStatus(f),
+        _ => unreachable!("clap requires one source"),
+    };
+    if args.tls.insecure && !args.json {
+        eprintln!("warning: --insecure: the server's certificate is not verified");
+    }
+    let options = select::SelectOptions {
+        source,
+        tls: args.tls.options(),
+        root: &args.root,
+        package_manager: args.package_manager.as_deref().and_then(PackageManager::parse),
+    };
+    match select::run(&options) {
+        Ok(selection) => {
+            if args.json {
+                println!("{}", selection.to_json());
+            } else {
+                selection.print_text();
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failure) => fail(&failure, args.json),
+    }
+}
+
+/// Prints a failure (text on stderr, or a JSON object on stdout) and returns its exit code.
+fn fail(failure: &Failure, as_json: bool) -> ExitCode {
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "result": "FAIL",
+                "exit_code": failure.class.code(),
+                "class": failure.class.name(),
+                "error": failure.message,
+                "fix": failure.fix,
+            })
+        );
+    } else {
+        eprintln!("error: {failure}");
+    }
+    exit_code(failure.class)
+}
+
+fn exit_code(class: ExitClass) -> ExitCode {
+    ExitCode::from(class.code() as u8)
 }
