@@ -1,12 +1,16 @@
 //! `bmpack`, the tool administrators run on a BlueMind server: pick the Nextcloud connector
 //! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
 
+mod check;
 mod exit;
 mod http;
 mod package_manager;
+mod password;
+mod report;
 mod select;
 mod status;
 mod status_php;
+mod webdav;
 mod webdav_address;
 
 use std::path::PathBuf;
@@ -30,6 +34,45 @@ enum Command {
     /// Print the bm-nextcloudXX package the Nextcloud server needs, and the command that installs it.
     #[command(after_help = EXIT_CODES_HELP)]
     Select(SelectArgs),
+    /// Check that the Nextcloud server can serve BlueMind's connector, step by step, with the fix for
+    /// each problem: address, status.php, login (PROPFIND), and an upload probe that catches servers
+    /// storing uploads as 0 bytes (Apache mod_proxy_fcgi + PHP-FPM).
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+}
+
+const CHECK_HELP: &str = concat!(
+        "The password is read from --password-file, else from the environment variable BMPACK_NEXTCLOUD_PASSWORD,\n",
+        "else asked on the terminal; never from the command line.\n",
+        "The upload probe writes two files of 1 MiB named .bmpack-probe-*.bin in the user's folder and deletes them.\n\n",
+        "Exit codes:\n",
+        "  0  ready (warnings may have been printed)\n",
+        "  1  other failure (unreadable local file, unexpected error)\n",
+        "  2  usage: wrong or missing option, malformed URL, no password\n",
+        "  3  network or TLS: host not found, connection refused, timeout, certificate not trusted\n",
+        "  4  server not usable: not Nextcloud (e.g. ownCloud), not installed, in maintenance,\n",
+        "     upgrade pending, version below 11, untrusted domain\n",
+        "  5  authentication: user or password refused (an app password may be needed)\n",
+        "  6  uploads lose data: a file was stored short or empty (Apache mod_proxy_fcgi + PHP-FPM)\n",
+        "  7  other WebDAV failure: wrong address, method refused, no write permission, quota"
+);
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The Nextcloud WebDAV address given to BlueMind (…/remote.php/dav/files[/USER] or …/remote.php/webdav/).
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The Nextcloud user to log in as (the login's user ID).
+    #[arg(long, value_name = "U")]
+    user: String,
+    /// Read the password (or app password) from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Print one JSON object with every step instead of text lines.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -78,7 +121,16 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Select(args) => run_select(args),
+        Command::Check(args) => run_check(args),
     }
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    let options = check::CheckOptions { url: args.url, user: args.user, tls: args.tls.options(), json: args.json };
+    let password_file = args.password_file;
+    let user = options.user.clone();
+    let code = check::run(&options, || password::obtain(password_file.as_deref(), &user));
+    ExitCode::from(code as u8)
 }
 
 fn run_select(args: SelectArgs) -> ExitCode {
