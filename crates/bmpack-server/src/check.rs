@@ -260,7 +260,8 @@ fn upload_probe(report: &mut Report, client: &Client, collection: &str, user: &s
         } else if result.intact() {
             report.ok(step, result.describe());
         } else {
-            report.warn(step, result.describe(), None);
+            // The diagnosis and the fix follow in the `upload` line.
+            report.fail(step, Failure::new(ExitClass::UploadsLoseData, result.describe()));
         }
     }
     conclude(report, &results);
