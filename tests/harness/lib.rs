@@ -1,1 +1,3 @@
-//! Shared helpers for the acceptance tests.
+//! Shared helpers for the acceptance tests: running the real tools, throwaway roots, shims.
+
+pub mod tools;
