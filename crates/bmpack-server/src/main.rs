@@ -1,13 +1,17 @@
 //! `bmpack`, the tool administrators run on a BlueMind server: pick the Nextcloud connector
 //! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
 
+mod builtin_catalog;
 mod check;
+mod deploy;
 mod exit;
 mod http;
+mod lock;
 mod package_manager;
 mod password;
 mod report;
 mod select;
+mod services;
 mod status;
 mod status_php;
 mod webdav;
@@ -39,6 +43,61 @@ enum Command {
     /// storing uploads as 0 bytes (Apache mod_proxy_fcgi + PHP-FPM).
     #[command(after_help = CHECK_HELP)]
     Check(CheckArgs),
+    /// BlueMind before 4.2: put the plug-in jars into the extensions folders, empty the OSGi caches
+    /// and restart the services that run (the vendor's manual procedure). From 4.2 on, install the packages.
+    #[command(after_help = DEPLOY_HELP)]
+    Deploy(DeployArgs),
+    /// BlueMind before 4.2: take bmpack's plug-in jars (Nextcloud, StarLeaf) out of the extensions
+    /// folders again, empty the caches and restart the services that run.
+    #[command(after_help = DEPLOY_HELP)]
+    Undeploy(UndeployArgs),
+}
+
+const DEPLOY_HELP: &str = "\
+Replaced jars are moved to /var/backups/bmpack/<time>-<command>/ first; if a copy or a restart fails,
+they are put back. Services are restarted with systemctl where systemd runs, else with service;
+a stopped service is never started. Links are never followed out of the extensions folders.
+
+Exit codes:
+  0  done (or nothing to do)
+  1  other failure (an extensions folder is a link, unreadable folder)
+  2  usage: wrong option, unreadable or invalid bundles, version without a connector
+  8  failed; the previous jars were put back (the message says whether that worked)
+  9  another deploy/undeploy is running";
+
+#[derive(Args)]
+struct DeployArgs {
+    /// The marketplace archive (.zip, .tar.gz) or a folder of jars.
+    #[arg(long, value_name = "ARCHIVE|DIR")]
+    bundles: PathBuf,
+    /// The Nextcloud version (see `bmpack select`): deploys bm-nextcloud-common's jars and the
+    /// matching connector. Without it, only the StarLeaf jars (when present) are deployed.
+    #[arg(long, value_name = "V")]
+    nextcloud_version: Option<String>,
+    #[command(flatten)]
+    common: DeployCommon,
+}
+
+#[derive(Args)]
+struct UndeployArgs {
+    #[command(flatten)]
+    common: DeployCommon,
+}
+
+#[derive(Args)]
+struct DeployCommon {
+    /// Act on the system under this folder instead of / (the extensions folders, caches, backups and lock are under it).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl DeployCommon {
+    fn options(&self) -> deploy::DeployOptions {
+        deploy::DeployOptions { root: self.root.clone(), dry_run: self.dry_run }
+    }
 }
 
 const CHECK_HELP: &str = concat!(
@@ -122,6 +181,15 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Select(args) => run_select(args),
         Command::Check(args) => run_check(args),
+        Command::Deploy(args) => finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref())),
+        Command::Undeploy(args) => finish(deploy::undeploy(&args.common.options())),
+    }
+}
+
+fn finish(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(&failure, false),
     }
 }
 
