@@ -119,13 +119,12 @@ fn write_samples(dir: &Path, names: &[String], large: Option<&(String, u64)>) ->
         fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
     let spec = bmpack::samples::SampleSpec {
-        names: names.to_vec(),
-        version: SAMPLE_VERSION.to_string(),
         jar_bytes: SAMPLE_JAR_BYTES,
+        ..bmpack::samples::SampleSpec::new(names.to_vec(), SAMPLE_VERSION)
     };
     bmpack::samples::write_sample_bundles(dir, &spec)?;
     if let Some((name, bytes)) = large {
-        let big = bmpack::samples::SampleSpec { names: vec![name.clone()], version: SAMPLE_VERSION.into(), jar_bytes: *bytes };
+        let big = bmpack::samples::SampleSpec { jar_bytes: *bytes, ..bmpack::samples::SampleSpec::new([name.clone()], SAMPLE_VERSION) };
         fs::remove_dir_all(dir.join(name))?;
         bmpack::samples::write_sample_bundles(dir, &big)?;
     }

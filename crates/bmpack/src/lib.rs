@@ -13,3 +13,5 @@ pub mod pipeline;
 pub mod samples;
 pub mod scripts;
 pub mod version;
+pub mod manifest;
+pub mod archive;
