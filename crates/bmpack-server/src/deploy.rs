@@ -98,6 +98,18 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
             plan.installs.push(Install { name, source: source.clone(), origin });
         }
     }
+    // One connector at a time: deploying for a Nextcloud release takes the other connectors out.
+    let deployed: Vec<&str> = resolved.packages.iter().map(|p| p.name.as_str()).collect();
+    let superseded: Vec<String> = if nextcloud_version.is_some() {
+        catalog
+            .declarations
+            .iter()
+            .filter(|d| d.group.as_deref() == Some(NEXTCLOUD_GROUP) && !deployed.contains(&d.name.as_str()))
+            .flat_map(|d| d.bundles.iter().map(|(name, _)| name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
     // Older versions of the bundles being installed, and files the new jars replace.
     let symbolic_names: Vec<String> = bundles.bundles.keys().cloned().collect();
     for plan in &mut plans {
@@ -108,7 +120,10 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
             .collect();
         plan.removals = entries(&plan.extensions)?
             .into_iter()
-            .filter(|name| installing.iter().any(|(symbolic, new)| is_jar_of(name, symbolic) || name == new))
+            .filter(|name| {
+                installing.iter().any(|(symbolic, new)| is_jar_of(name, symbolic) || name == new)
+                    || superseded.iter().any(|symbolic| is_jar_of(name, symbolic))
+            })
             .map(|name| plan.extensions.join(name))
             .collect();
     }
