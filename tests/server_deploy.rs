@@ -56,7 +56,9 @@ impl Machine {
             r#"echo "systemctl $*" >> "$SHIM_LOG"
 case "$1" in
   is-active) [ -e "$SHIM_STATE/$3.running" ] ;;
-  restart) [ ! -e "$SHIM_STATE/$2.fail-restart" ] || { echo "Job for $2.service failed." >&2; exit 1; } ;;
+  stop) rm -f "$SHIM_STATE/$2.running" ;;
+  start) [ ! -e "$SHIM_STATE/$2.fail-start" ] || { echo "Job for $2.service failed." >&2; exit 1; }
+         touch "$SHIM_STATE/$2.running" ;;
   *) exit 0 ;;
 esac"#,
         );
@@ -65,7 +67,9 @@ esac"#,
             r#"echo "service $*" >> "$SHIM_LOG"
 case "$2" in
   status) [ -e "$SHIM_STATE/$1.running" ] ;;
-  restart) [ ! -e "$SHIM_STATE/$1.fail-restart" ] || exit 1 ;;
+  stop) rm -f "$SHIM_STATE/$1.running" ;;
+  start) [ ! -e "$SHIM_STATE/$1.fail-start" ] || exit 1
+         touch "$SHIM_STATE/$1.running" ;;
   *) exit 0 ;;
 esac"#,
         );
@@ -109,6 +113,11 @@ esac"#,
 
     fn calls(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log).unwrap().lines().map(str::to_string).collect()
+    }
+
+    /// The calls that change something: stop, start, restart (not the status queries).
+    fn actions(&self) -> Vec<String> {
+        self.calls().into_iter().filter(|c| !c.contains("is-active") && !c.ends_with(" status")).collect()
     }
 
     fn clear_calls(&self) {
@@ -191,9 +200,8 @@ fn deploy_places_the_chosen_jars_and_restarts_each_service_once() {
     let original = std::fs::read(source.join(NC12).join(format!("{NC12}-4.1.0.jar"))).unwrap();
     assert!(placed == original, "the jar must be copied byte for byte");
     assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "caches must be emptied\n{}", run.all());
-    let restarts: Vec<String> = m.calls().into_iter().filter(|c| c.contains("restart")).collect();
-    assert_eq!(restarts, ["systemctl restart bm-core", "systemctl restart bm-webserver"], "{}", run.all());
-    assert!(!m.calls().iter().any(|c| c.contains(" start")), "nothing started: {:?}", m.calls());
+    // Each running service reloaded once: stopped, cache emptied, started.
+    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"], "{}", run.all());
     // The older common jar is kept in a backup.
     let backups = m.root().join("var/backups/bmpack");
     let kept: Vec<_> = walkdir::WalkDir::new(&backups).into_iter().flatten().filter(|e| e.file_name().to_string_lossy() == format!("{COMMON}-4.0.2.jar")).collect();
@@ -215,9 +223,9 @@ fn dry_run_changes_nothing() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(run.stdout.contains(&format!("install {}", m.root().join(CORE_EXT).join(format!("{NC12}-4.1.0.jar")).display())), "{}", run.all());
     assert!(run.stdout.contains(&format!("remove  {}", m.root().join(CORE_EXT).join(format!("{COMMON}-4.0.2.jar")).display())), "{}", run.all());
-    assert!(run.stdout.contains("restart bm-core if it runs (systemctl restart bm-core)"), "{}", run.all());
+    assert!(run.stdout.contains("restart bm-core if it runs (systemctl stop bm-core and systemctl start bm-core"), "{}", run.all());
     assert_eq!(snapshot(&m.root()), before, "--dry-run changed the root:\n{}", run.all());
-    assert!(!m.calls().iter().any(|c| c.contains("restart")), "{:?}", m.calls());
+    assert!(m.actions().is_empty(), "{:?}", m.calls());
 }
 
 #[test]
@@ -227,26 +235,34 @@ fn stopped_services_are_not_started_and_sysv_uses_service() {
     let source = bundles(m.dir.path(), "4.1.0", ALL);
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "30.0.1"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    let changes: Vec<String> = m.calls().into_iter().filter(|c| !c.ends_with(" status")).collect();
-    assert_eq!(changes, ["service bm-core restart"], "{}", run.all());
-    assert!(run.stdout.contains("bm-webserver is stopped: not started"), "{}", run.all());
+    assert_eq!(m.actions(), ["service bm-core stop", "service bm-core start"], "{}", run.all());
+    assert!(run.stdout.contains("bm-webserver: not running, cache"), "{}", run.all());
+    assert!(run.stdout.contains("left stopped"), "{}", run.all());
     assert!(m.is_empty("var/lib/bm-webserver"), "the cache of a stopped service is emptied too");
 }
 
 #[test]
 fn a_failed_restart_puts_the_previous_jars_back() {
     let m = Machine::new(true);
-    m.set("bm-webserver.fail-restart");
+    m.set("bm-webserver.fail-start");
     let source = bundles(m.dir.path(), "4.1.0", ALL);
     let before = extensions_snapshot(&m);
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 8, "{}", run.all());
     assert!(run.stderr.contains("the previous jars were put back"), "{}", run.all());
-    assert!(run.stderr.contains("systemctl restart bm-webserver"), "the failing command is named:\n{}", run.all());
+    assert!(run.stderr.contains("`systemctl start bm-webserver` failed"), "the failing command is named:\n{}", run.all());
+    assert!(run.stderr.contains("bm-core restarted") && run.stderr.contains("bm-webserver still fails"), "{}", run.all());
     assert_eq!(extensions_snapshot(&m), before, "extensions folders must be as before:\n{}", run.all());
-    // bm-core was restarted on the new jars, so it is restarted again on the old ones.
-    let core_restarts = m.calls().iter().filter(|c| *c == "systemctl restart bm-core").count();
-    assert_eq!(core_restarts, 2, "{:?}", m.calls());
+    // bm-core was reloaded on the new jars, so it is reloaded again on the old ones.
+    assert_eq!(
+        m.actions(),
+        [
+            "systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver",
+            "systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver",
+        ],
+        "{}",
+        run.all()
+    );
 }
 
 #[test]
@@ -262,7 +278,7 @@ fn a_failed_copy_puts_the_previous_jars_back() {
     assert_eq!(run.code, 8, "{}", run.all());
     assert!(run.stderr.contains("the previous jars were put back"), "{}", run.all());
     assert_eq!(extensions_snapshot(&m), before, "{}", run.all());
-    assert!(!m.calls().iter().any(|c| c.contains("restart")), "no restart after a failed copy: {:?}", m.calls());
+    assert!(m.actions().is_empty(), "no restart after a failed copy: {:?}", m.calls());
     assert!(!m.is_empty("var/lib/bm-core"), "caches are only emptied once the jars are in place");
 }
 
@@ -342,8 +358,7 @@ fn undeploy_takes_the_plugins_out_again() {
     assert_eq!(m.jars(CORE_EXT), vec![FOREIGN.to_string()], "only BlueMind's own jar stays:\n{}", undo.all());
     assert!(m.jars(WEB_EXT).is_empty(), "{}", undo.all());
     assert!(m.is_empty("var/lib/bm-core"), "{}", undo.all());
-    let restarts: Vec<String> = m.calls().into_iter().filter(|c| c.contains("restart")).collect();
-    assert_eq!(restarts, ["systemctl restart bm-core", "systemctl restart bm-webserver"], "{}", undo.all());
+    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"], "{}", undo.all());
     let nothing = m.bmpack(&["undeploy"]);
     assert_eq!(nothing.code, 0, "{}", nothing.all());
     assert!(nothing.stdout.contains("nothing to undeploy"), "{}", nothing.all());
@@ -390,4 +405,17 @@ fn archive_entries_that_escape_are_refused() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("evil.zip"), "the archive is named:\n{}", run.all());
     assert_eq!(snapshot(m.dir.path()), before, "nothing written anywhere:\n{}", run.all());
+}
+
+#[test]
+fn a_disabled_service_is_left_alone() {
+    let m = Machine::new(true);
+    std::fs::create_dir_all(m.root().join("etc/bm")).unwrap();
+    std::fs::write(m.root().join("etc/bm/bm-webserver.disabled"), "").unwrap();
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core"], "{}", run.all());
+    assert!(!m.is_empty("var/lib/bm-webserver"), "a disabled service's cache is not touched");
+    assert!(run.stdout.contains("bm-webserver: disabled by /etc/bm/bm-webserver.disabled"), "{}", run.all());
 }

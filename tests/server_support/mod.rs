@@ -214,5 +214,5 @@ pub fn require_program(program: &str, install_hint: &str) -> PathBuf {
         .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
         .map(|d| d.join(program))
         .find(|p| p.is_file());
-    found.unwrap_or_else(|| panic!("`{program}` is missing: this test needs it; install it with `{install_hint}` (see tests/servers/README.md)"))
+    found.unwrap_or_else(|| panic!("`{program}` is missing: this test needs it; install it with `{install_hint}` (see tests/server_support/README.md)"))
 }

@@ -83,7 +83,7 @@ pub fn ensure_apt_packages() {
         .arg(format!("DEBIAN_FRONTEND=noninteractive {command} -o DPkg::Lock::Timeout=600"))
         .status();
     if !matches!(status, Ok(s) if s.success()) || !sabre.is_file() {
-        panic!("the PHP WebDAV stacks need Debian packages that are missing and could not be installed; run `{command}` as root (see tests/servers/README.md)");
+        panic!("the PHP WebDAV stacks need Debian packages that are missing and could not be installed; run `{command}` as root (see tests/server_support/README.md)");
     }
     for (program, package) in needed {
         require_program(program, &format!("apt-get install {package}"));

@@ -2,8 +2,9 @@
 //!
 //! Jars are chosen and checked by the same catalog as `cargo xtask package`, written beside their
 //! final name and renamed into `/usr/share/bm-core/extensions` or `/usr/share/bm-webserver/extensions`;
-//! older versions of the same bundles are moved to a backup first. Then the OSGi caches are
-//! emptied and the services that run are restarted once each. If a copy or a restart fails, the
+//! older versions of the same bundles are moved to a backup first. Then each service is reloaded
+//! by the packages' rules (see services.rs): stopped, cache emptied, started, once; a stopped
+//! service only gets its cache emptied. If a copy or a restart fails, the
 //! previous jars are put back. Links are never followed: entries of the extensions folders are
 //! renamed or unlinked themselves, and a folder that is itself a link is refused.
 
@@ -236,36 +237,45 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
         return Err(Failure::new(ExitClass::DeployFailed, format!("{verb} failed: {message}; {undo}"))
             .with_fix("fix the cause above (disk space, permissions), then run the command again"));
     }
+    // Decided before anything stops: only what runs now is started again.
+    let mut running = Vec::new();
     for plan in &touched {
-        empty_cache(&plan.cache);
-        println!("emptied {}", plan.cache.display());
-    }
-    let running: Vec<&str> = touched.iter().map(|p| p.service.as_str()).filter(|s| manager.is_running(s)).collect();
-    for plan in &touched {
-        if !running.contains(&plan.service.as_str()) {
-            println!("{} is stopped: not started; it loads the new jars when it starts", plan.service);
+        if crate::services::is_disabled(&options.root, &plan.service) {
+            println!("{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)", plan.service, plan.service);
+        } else if manager.is_running(&plan.service) {
+            running.push(*plan);
+        } else {
+            empty_cache(&plan.cache);
+            println!("{}: not running, cache {} emptied, left stopped", plan.service, plan.cache.display());
         }
     }
-    for service in &running {
-        if let Err(error) = manager.restart(service) {
+    for (index, plan) in running.iter().enumerate() {
+        let service = plan.service.as_str();
+        let result = manager.stop(service).and_then(|()| {
+            empty_cache(&plan.cache);
+            manager.start(service)
+        });
+        if let Err(error) = result {
             let undo = rollback(&journal);
-            for plan in &touched {
-                empty_cache(&plan.cache);
-            }
-            let restarted: Vec<String> = running
+            // Every service already reloaded, and the failed one, go back to the previous jars.
+            let again: Vec<String> = running[..=index]
                 .iter()
-                .map(|s| match manager.restart(s) {
-                    Ok(()) => format!("{s} restarted"),
-                    Err(e) => format!("{s} still fails: {e}"),
+                .map(|p| {
+                    let _ = manager.stop(&p.service);
+                    empty_cache(&p.cache);
+                    match manager.start(&p.service) {
+                        Ok(()) => format!("{} restarted", p.service),
+                        Err(e) => format!("{} still fails: {e}", p.service),
+                    }
                 })
                 .collect();
             return Err(Failure::new(
                 ExitClass::DeployFailed,
-                format!("{verb} failed: {error}; {undo}; with the previous jars: {}", restarted.join(", ")),
+                format!("{verb} failed: {error}; {undo}; with the previous jars: {}", again.join(", ")),
             )
-            .with_fix(format!("look at the service's log (journalctl -u {service}, /var/log/{service}/), then run the command again")));
+            .with_fix(format!("look at `systemctl status {service}` and `journalctl -u {service}` (or /var/log/{service}/), then run the command again")));
         }
-        println!("restarted {service} ({})", manager.restart_command(service));
+        println!("{service}: stopped, cache {} emptied, started again ({})", plan.cache.display(), manager.command(service, "stop/start"));
     }
     if journal.moved.is_empty() {
         let _ = std::fs::remove_dir_all(&backup);
@@ -290,7 +300,12 @@ fn print_plan(touched: &[&TargetPlan], manager: Manager, dry_run: bool) {
             println!("  install {} (from {})", plan.extensions.join(&install.name).display(), install.origin);
         }
         println!("  empty   {}", plan.cache.display());
-        println!("  restart {} if it runs ({})", plan.service, manager.restart_command(&plan.service));
+        println!(
+            "  restart {} if it runs ({} and {}; a stopped service stays stopped)",
+            plan.service,
+            manager.command(&plan.service, "stop"),
+            manager.command(&plan.service, "start")
+        );
     }
 }
 
@@ -377,9 +392,10 @@ fn rollback(journal: &Journal) -> String {
     }
 }
 
-/// Empties an OSGi cache folder without following links; a cache that is itself a link is left alone.
+/// Empties an OSGi cache folder but keeps it. The folder itself may be a link to another disk
+/// (as the packages' `find -H` allows); links inside it are removed, never followed.
 fn empty_cache(cache: &Path) {
-    match std::fs::symlink_metadata(cache) {
+    match std::fs::metadata(cache) {
         Ok(meta) if meta.is_dir() => {
             for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
                 let path = entry.path();
@@ -390,7 +406,7 @@ fn empty_cache(cache: &Path) {
                 }
             }
         }
-        Ok(_) => eprintln!("warning: {} is not a folder (a link?): left alone; empty the cache it points to by hand", cache.display()),
+        Ok(_) => eprintln!("warning: {} is not a folder: left alone", cache.display()),
         Err(_) => {}
     }
 }

@@ -55,8 +55,10 @@ enum Command {
 
 const DEPLOY_HELP: &str = "\
 Replaced jars are moved to /var/backups/bmpack/<time>-<command>/ first; if a copy or a restart fails,
-they are put back. Services are restarted with systemctl where systemd runs, else with service;
-a stopped service is never started. Links are never followed out of the extensions folders.
+they are put back. Each running service is stopped, its cache (/var/lib/bm-core, /var/lib/bm-webserver)
+emptied and started again, once, with systemctl where systemd runs, else with service; a stopped
+service only gets its cache emptied and is never started; /etc/bm/<service>.disabled leaves it alone.
+Links are never followed out of the extensions folders.
 
 Exit codes:
   0  done (or nothing to do)
