@@ -197,3 +197,17 @@ fn help_documents_the_exit_codes() {
         assert!(run.stdout.contains(row), "`{row}` missing from check --help:\n{}", run.stdout);
     }
 }
+
+#[test]
+fn probes_in_the_nextcloud_trash_bin_are_deleted_too() {
+    let server = start_wsgidav(STATUS_JSON, false);
+    let trash = server.trash.as_ref().unwrap();
+    // Nextcloud keeps deleted files as NAME.d<time>: one probe of an earlier run, one file of the user's.
+    std::fs::write(trash.join(".bmpack-probe-0a1b2c3d4e5f-chunked.bin.d1700000000"), b"old probe").unwrap();
+    std::fs::write(trash.join("holiday.jpg.d1700000001"), b"the user's").unwrap();
+    let run = check_with_password(&server.webdav_url(), &[]);
+    assert_eq!(run.code, 0, "{}\n{}", run.all(), server.logs_text());
+    assert!(run.stdout.contains("ok    cleanup: probe files deleted, and 1 from the trash bin"), "{}", run.all());
+    let left: Vec<String> = std::fs::read_dir(trash).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(left, ["holiday.jpg.d1700000001"], "{}", run.all());
+}

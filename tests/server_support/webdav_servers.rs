@@ -34,6 +34,8 @@ pub struct DavServer {
     pub logs: Vec<PathBuf>,
     /// With TLS: the throwaway CA that signed the server's certificate.
     pub ca_file: Option<PathBuf>,
+    /// wsgidav: the folder served as Nextcloud's trash bin, `/remote.php/dav/trashbin/alice/trash/`.
+    pub trash: Option<PathBuf>,
     // Dropped first: stop the processes before removing their folder.
     _daemons: Vec<Daemon>,
     _dir: tempfile::TempDir,
@@ -153,8 +155,10 @@ pub fn start_wsgidav(status_json: &str, tls: bool) -> DavServer {
     };
     let root = dir.path().join("root");
     let storage = dir.path().join("files");
+    let trash = dir.path().join("trash");
     std::fs::create_dir_all(&root).unwrap();
     std::fs::create_dir_all(&storage).unwrap();
+    std::fs::create_dir_all(&trash).unwrap();
     std::fs::write(root.join("status.php"), status_json).unwrap();
     let port = free_port();
     let config = dir.path().join("wsgidav.yaml");
@@ -169,6 +173,7 @@ provider_mapping:
   "/": {{root: "{root}", readonly: true}}
   "/remote.php/webdav": "{storage}"
   "/remote.php/dav/files/{USER}": "{storage}"
+  "/remote.php/dav/trashbin/{USER}/trash": "{trash}"
 http_authenticator:
   accept_basic: true
   accept_digest: false
@@ -180,9 +185,12 @@ simple_dc:
       {USER}: {{password: "{PASSWORD}"}}
     "/remote.php/dav/files/{USER}":
       {USER}: {{password: "{PASSWORD}"}}
+    "/remote.php/dav/trashbin/{USER}/trash":
+      {USER}: {{password: "{PASSWORD}"}}
 "#,
             root = root.display(),
             storage = storage.display(),
+            trash = trash.display(),
         ),
     )
     .unwrap();
@@ -201,6 +209,7 @@ simple_dc:
         base: format!("{}://127.0.0.1:{port}", if tls { "https" } else { "http" }),
         storage,
         ca_file,
+        trash: Some(trash),
         logs: vec![log, dir.path().join("wsgidav.err")],
         _daemons: vec![daemon],
         _dir: dir,
@@ -294,6 +303,7 @@ $server->exec();
         base: format!("http://127.0.0.1:{port}"),
         storage,
         ca_file: None,
+        trash: None,
         logs,
         // The front first, then PHP-FPM.
         _daemons: vec![front_daemon, fpm],

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::exit::{ExitClass, Failure};
 use crate::http::{self, TlsOptions};
 use crate::report::Report;
-use crate::webdav::{Client, Framing, content_length};
+use crate::webdav::{Client, Framing, content_length, hrefs};
 use crate::webdav_address::{Form, WebdavAddress, percent_encode};
 
 pub const PROBE_SIZE: usize = 1 << 20;
@@ -73,7 +73,7 @@ pub fn run(options: &CheckOptions, password: impl FnOnce() -> Result<String, Fai
     if !propfind_step(&mut report, &client, &collection, &options.user) {
         return finish(report);
     }
-    upload_probe(&mut report, &client, &collection, &options.user);
+    upload_probe(&mut report, &client, &collection, &address, &options.user);
     finish(report)
 }
 
@@ -235,7 +235,7 @@ impl ProbeResult {
     }
 }
 
-fn upload_probe(report: &mut Report, client: &Client, collection: &str, user: &str) {
+fn upload_probe(report: &mut Report, client: &Client, collection: &str, address: &WebdavAddress, user: &str) {
     let mut data = vec![0u8; PROBE_SIZE];
     if let Err(e) = getrandom::fill(&mut data) {
         report.fail("upload", Failure::new(ExitClass::Other, format!("no random bytes for the probe: {e}")));
@@ -266,7 +266,7 @@ fn upload_probe(report: &mut Report, client: &Client, collection: &str, user: &s
     }
     conclude(report, &results);
     // Always, even after a failure: a probe left behind would sit in the user's files.
-    cleanup(report, client, &probes);
+    cleanup(report, client, &probes, address, user);
 }
 
 fn probe_once(client: &Client, url: &str, framing: Framing, data: &[u8], digest: &[u8], user: &str) -> ProbeResult {
@@ -345,7 +345,7 @@ fn conclude(report: &mut Report, results: &[ProbeResult]) {
     }
 }
 
-fn cleanup(report: &mut Report, client: &Client, probes: &[(Framing, String)]) {
+fn cleanup(report: &mut Report, client: &Client, probes: &[(Framing, String)], address: &WebdavAddress, user: &str) {
     let mut left = Vec::new();
     for (_, url) in probes {
         match client.delete(url) {
@@ -355,9 +355,48 @@ fn cleanup(report: &mut Report, client: &Client, probes: &[(Framing, String)]) {
             Err(failure) => left.push(format!("{url} ({})", failure.message)),
         }
     }
+    // Nextcloud moves deleted files to the user's trash bin (14 and later list it over WebDAV):
+    // probes of this run, or of an interrupted one, are deleted from there too.
+    let trashed = purge_trash(client, address, user, &mut left);
     if left.is_empty() {
-        report.ok("cleanup", "probe files deleted");
+        match trashed {
+            0 => report.ok("cleanup", "probe files deleted"),
+            n => report.ok("cleanup", format!("probe files deleted, and {n} from the trash bin")),
+        }
     } else {
         report.warn("cleanup", format!("could not delete {}", left.join(", ")), Some("delete these files by hand in the user's Nextcloud files".into()));
+    }
+}
+
+/// Deletes `.bmpack-probe-*` items from the user's Nextcloud trash bin; returns how many. A server
+/// without a WebDAV trash bin (older Nextcloud, app disabled) is not an error.
+fn purge_trash(client: &Client, address: &WebdavAddress, user: &str, left: &mut Vec<String>) -> usize {
+    let trash = format!("{}/remote.php/dav/trashbin/{}/trash/", address.base, percent_encode(user));
+    let Ok(listing) = client.propfind_children(&trash) else { return 0 };
+    if listing.status != 207 {
+        return 0;
+    }
+    let origin = origin_of(&address.base);
+    let mut purged = 0;
+    for href in hrefs(&String::from_utf8_lossy(&listing.body)) {
+        let last = href.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+        if !last.starts_with(".bmpack-probe-") && !last.starts_with("%2Ebmpack-probe-") {
+            continue;
+        }
+        let url = if href.starts_with("http://") || href.starts_with("https://") { href.clone() } else { format!("{origin}{href}") };
+        match client.delete(&url) {
+            Ok(answer) if (200..300).contains(&answer.status) || answer.status == 404 => purged += 1,
+            Ok(answer) => left.push(format!("{url} (DELETE answered {})", answer.status)),
+            Err(failure) => left.push(format!("{url} ({})", failure.message)),
+        }
+    }
+    purged
+}
+
+/// `https://host:port` of `https://host:port/nextcloud`.
+fn origin_of(base: &str) -> String {
+    match base.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}", rest.split('/').next().unwrap_or_default()),
+        None => base.to_string(),
     }
 }

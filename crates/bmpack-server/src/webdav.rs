@@ -66,6 +66,11 @@ impl Client {
         self.send("PROPFIND", url, Some("0"), PROPFIND_BODY, 1 << 20)
     }
 
+    /// PROPFIND of a folder and its direct children.
+    pub fn propfind_children(&self, url: &str) -> Result<Answer, Failure> {
+        self.send("PROPFIND", url, Some("1"), PROPFIND_BODY, 16 << 20)
+    }
+
     pub fn put(&self, url: &str, data: &[u8], framing: Framing) -> Result<Answer, Failure> {
         match framing {
             // A byte slice: ureq sends Content-Length.
@@ -111,6 +116,24 @@ pub fn content_length(multistatus: &str) -> Option<u64> {
     None
 }
 
+/// Every `href` in a PROPFIND answer (paths as the server wrote them, still percent-encoded).
+pub fn hrefs(multistatus: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = multistatus;
+    while let Some(at) = rest.find("href>") {
+        let before = &rest[..at];
+        rest = &rest[at + "href>".len()..];
+        // An opening tag (`<d:href>`, `<href>`), not a closing one.
+        let Some(tag_start) = before.rfind('<') else { continue };
+        if before[tag_start + 1..].starts_with('/') {
+            continue;
+        }
+        let end = rest.find('<').unwrap_or(rest.len());
+        out.push(rest[..end].trim().to_string());
+    }
+    out
+}
+
 fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
@@ -138,6 +161,12 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64(b"foo"), "Zm9v");
         assert_eq!(base64(b"jane:s3cr\xc3\xa9t"), "amFuZTpzM2Nyw6l0");
+    }
+
+    #[test]
+    fn hrefs_of_a_listing() {
+        let listing = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/remote.php/dav/trashbin/j/trash/</d:href></d:response><d:response><d:href>/remote.php/dav/trashbin/j/trash/a%20b.d1700</d:href></d:response></d:multistatus>"#;
+        assert_eq!(hrefs(listing), ["/remote.php/dav/trashbin/j/trash/", "/remote.php/dav/trashbin/j/trash/a%20b.d1700"]);
     }
 
     #[test]
