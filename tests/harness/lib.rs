@@ -1,3 +1,5 @@
 //! Shared helpers for the acceptance tests: running the real tools, throwaway roots, shims.
 
+pub mod deb_tools;
+pub mod rpm_tools;
 pub mod tools;

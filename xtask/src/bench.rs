@@ -118,16 +118,12 @@ fn write_samples(dir: &Path, names: &[String], large: Option<&(String, u64)>) ->
     if dir.exists() {
         fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
-    let spec = bmpack::samples::SampleSpec {
-        jar_bytes: SAMPLE_JAR_BYTES,
-        ..bmpack::samples::SampleSpec::new(names.to_vec(), SAMPLE_VERSION)
-    };
-    bmpack::samples::write_sample_bundles(dir, &spec)?;
+    let mut spec = bmpack::samples::SampleSpec::new(names.iter().cloned(), SAMPLE_VERSION);
+    spec.jar_bytes = SAMPLE_JAR_BYTES;
     if let Some((name, bytes)) = large {
-        let big = bmpack::samples::SampleSpec { jar_bytes: *bytes, ..bmpack::samples::SampleSpec::new([name.clone()], SAMPLE_VERSION) };
-        fs::remove_dir_all(dir.join(name))?;
-        bmpack::samples::write_sample_bundles(dir, &big)?;
+        spec.jar_bytes_for.insert(name.clone(), *bytes);
     }
+    bmpack::samples::write_sample_bundles(dir, &spec)?;
     Ok(())
 }
 

@@ -134,12 +134,19 @@ pub enum BundleError {
 impl BundleSet {
     /// Reads a folder of jars (recursively) or a `.zip` / `.tar.gz` marketplace archive.
     /// Errors are [`BundleError`]s (`err.downcast_ref::<BundleError>()`).
+    /// An archive is unpacked into a new folder of the system's temporary folder.
     pub fn load(path: &Path) -> anyhow::Result<BundleSet> {
-        Ok(Self::load_checked(path)?)
+        Ok(Self::load_checked(path, None)?)
     }
 
-    /// [`BundleSet::load`] with the error's type kept.
-    pub fn load_checked(path: &Path) -> Result<BundleSet, BundleError> {
+    /// [`BundleSet::load`], unpacking an archive into a new folder inside `scratch` (e.g. under
+    /// `target/`), removed when the set is dropped or loading fails.
+    pub fn load_in(path: &Path, scratch: &Path) -> anyhow::Result<BundleSet> {
+        Ok(Self::load_checked(path, Some(scratch))?)
+    }
+
+    /// [`BundleSet::load`] / [`BundleSet::load_in`] with the error's type kept.
+    pub fn load_checked(path: &Path, scratch: Option<&Path>) -> Result<BundleSet, BundleError> {
         let shown = path.display().to_string();
         let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => BundleError::NotFound { path: shown.clone() },
@@ -150,10 +157,16 @@ impl BundleSet {
         } else {
             match ArchiveKind::of(path) {
                 Some(kind) => {
-                    let temp = tempfile::Builder::new()
-                        .prefix("bmpack-bundles-")
-                        .tempdir()
-                        .map_err(|e| BundleError::Io { path: "temporary folder".into(), source: e })?;
+                    let mut builder = tempfile::Builder::new();
+                    builder.prefix("bmpack-bundles-");
+                    let temp = match scratch {
+                        Some(scratch) => builder.tempdir_in(scratch),
+                        None => builder.tempdir(),
+                    };
+                    let temp = temp.map_err(|e| BundleError::Io {
+                        path: format!("a temporary folder in {}", scratch.unwrap_or(&std::env::temp_dir()).display()),
+                        source: e,
+                    })?;
                     let jars = archive::extract_jars(path, kind, temp.path())?;
                     (jars, Some(temp))
                 }
