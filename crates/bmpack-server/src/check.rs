@@ -282,16 +282,14 @@ fn probe_once(client: &Client, url: &str, framing: Framing, data: &[u8], digest:
             return result;
         }
     }
-    if let Ok(answer) = client.propfind(url) {
-        if answer.status == 207 {
+    if let Ok(answer) = client.propfind(url)
+        && answer.status == 207 {
             result.stored_size = content_length(&String::from_utf8_lossy(&answer.body));
         }
-    }
-    if let Ok(answer) = client.get(url, 4 * PROBE_SIZE as u64) {
-        if answer.status == 200 {
+    if let Ok(answer) = client.get(url, 4 * PROBE_SIZE as u64)
+        && answer.status == 200 {
             result.read_back = Some((answer.body.len(), Sha256::digest(&answer.body).as_slice() == digest));
         }
-    }
     result
 }
 

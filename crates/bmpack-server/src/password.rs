@@ -20,11 +20,10 @@ pub fn obtain(password_file: Option<&Path>, user: &str) -> Result<String, Failur
         }
         return Ok(first);
     }
-    if let Ok(value) = std::env::var(PASSWORD_ENV) {
-        if !value.is_empty() {
+    if let Ok(value) = std::env::var(PASSWORD_ENV)
+        && !value.is_empty() {
             return Ok(value);
         }
-    }
     prompt(&format!("Nextcloud password for {user}: ")).map_err(|why| {
         Failure::new(ExitClass::Usage, format!("no password: {why}"))
             .with_fix(format!("give --password-file FILE or set {PASSWORD_ENV}, or run on a terminal to be asked"))

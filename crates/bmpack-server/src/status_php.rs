@@ -25,11 +25,10 @@ pub fn fetch(agent: &Agent, address: &WebdavAddress) -> Result<ServerStatus, Fai
              (use an index not yet taken: `occ config:system:get trusted_domains`)"
         )));
     }
-    if let Some(object) = first_json_object(&text) {
-        if (200..300).contains(&code) || object.contains_key("installed") {
+    if let Some(object) = first_json_object(&text)
+        && ((200..300).contains(&code) || object.contains_key("installed")) {
             return from_json_object(&object, &url);
         }
-    }
     let (message, fix) = match code {
         404 => (
             "HTTP 404: no status.php there".to_string(),
