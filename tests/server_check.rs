@@ -211,3 +211,49 @@ fn probes_in_the_nextcloud_trash_bin_are_deleted_too() {
     let left: Vec<String> = std::fs::read_dir(trash).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, ["holiday.jpg.d1700000001"], "{}", run.all());
 }
+
+#[test]
+fn the_password_prompt_does_not_echo() {
+    use std::io::{Read, Write};
+    let server = start_wsgidav(STATUS_JSON, false);
+    // `script` gives bmpack a terminal (a pty) that reads our standard input.
+    let script = server_support::require_program("script", "apt-get install bsdutils");
+    let command = format!("{} check --url {} --user {USER}", bmpack_binary().display(), server.webdav_url());
+    let mut child = std::process::Command::new(script)
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove(ENV)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 || sender.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    // Wait for the question before answering, so the answer cannot reach the terminal while echo is still on.
+    while !String::from_utf8_lossy(&seen).contains(&format!("Nextcloud password for {USER}: ")) {
+        match receiver.recv() {
+            Ok(chunk) => seen.extend(chunk),
+            Err(_) => panic!("bmpack ended without asking for the password:\n{}", String::from_utf8_lossy(&seen)),
+        }
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    stdin.flush().unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    while let Ok(chunk) = receiver.recv() {
+        seen.extend(chunk);
+    }
+    let output = String::from_utf8_lossy(&seen);
+    assert_eq!(status.code(), Some(0), "{output}");
+    assert!(output.contains("ok    propfind"), "{output}");
+    assert!(!output.contains(PASSWORD), "the password was echoed:\n{output}");
+}
