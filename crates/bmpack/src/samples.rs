@@ -5,7 +5,7 @@
 //! (OSGi headers, CRLF, long headers wrapped at 72 bytes), `plugin.xml`, and class files
 //! (`net/bluemind/…/*.class`, starting with `0xCAFEBABE`) whose bytes come from a seeded generator
 //! that imitates bytecode (constant pool strings, opcodes), so the jar deflates like a real one
-//! (about half) rather than like zeros or noise. The folder is laid out like the vendor's
+//! (to about 40%) rather than like zeros or noise. The folder is laid out like the vendor's
 //! marketplace archive: `<dir>/<symbolic name>/<symbolic name>-<version>.jar`.
 //!
 //! Deterministic: the same [`SampleSpec`] gives byte-identical jars (fixed zip timestamps, fixed
