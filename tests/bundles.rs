@@ -11,7 +11,7 @@ use std::process::Command;
 use bmpack::bundle::{BundleError, BundleSet};
 use bmpack::manifest::Manifest;
 use bmpack::nextcloud::NextcloudMatrix;
-use bmpack::samples::{SampleSpec, pack_tar_gz, pack_zip, write_sample_bundles, write_sample_bundles_seeded};
+use bmpack::samples::{SampleSpec, pack_tar_gz, pack_zip, write_sample_bundles};
 
 const VERSION: &str = "4.8.2";
 
@@ -35,7 +35,8 @@ fn declared_bundle_names() -> Vec<String> {
 
 /// Small samples of every declared bundle (small: the tests run unoptimised).
 fn small_samples(dir: &Path) -> Vec<PathBuf> {
-    let spec = SampleSpec { names: declared_bundle_names(), version: VERSION.into(), jar_bytes: 48 * 1024 };
+    let mut spec = SampleSpec::new(declared_bundle_names(), VERSION);
+    spec.jar_bytes = 48 * 1024;
     write_sample_bundles(dir, &spec).unwrap()
 }
 
@@ -193,11 +194,12 @@ fn java_reads_the_sample_manifests_as_we_do() {
 #[test]
 fn same_spec_same_bytes_other_seed_other_bytes() {
     let (a, b, c) = (temp(), temp(), temp());
-    let names = vec!["net.bluemind.filehosting.nextcloud".to_string(), "net.bluemind.filehosting.nextcloud12".to_string()];
-    let spec = SampleSpec { names, version: VERSION.into(), jar_bytes: 64 * 1024 };
+    let mut spec = SampleSpec::new(["net.bluemind.filehosting.nextcloud", "net.bluemind.filehosting.nextcloud12"], VERSION);
+    spec.jar_bytes = 64 * 1024;
     let first = write_sample_bundles(a.path(), &spec).unwrap();
     let second = write_sample_bundles(b.path(), &spec).unwrap();
-    let reseeded = write_sample_bundles_seeded(c.path(), &spec, 1).unwrap();
+    spec.seed = 1;
+    let reseeded = write_sample_bundles(c.path(), &spec).unwrap();
     for ((x, y), z) in first.iter().zip(&second).zip(&reseeded) {
         assert!(fs::read(x).unwrap() == fs::read(y).unwrap(), "{} and {} differ", x.display(), y.display());
         assert!(fs::read(x).unwrap() != fs::read(z).unwrap(), "the seed changes {}", z.display());
@@ -210,13 +212,10 @@ fn same_spec_same_bytes_other_seed_other_bytes() {
 #[test]
 fn jar_sizes_follow_the_spec() {
     let dir = temp();
-    // Two sizes in one folder, as the benchmark does: one call per size.
-    let mut jars = Vec::new();
-    for (name, jar_bytes) in [("net.bluemind.filehosting.nextcloud", 300 * 1024), ("net.bluemind.videoconferencing.starleaf", 900 * 1024)] {
-        let spec = SampleSpec { names: vec![name.to_string()], version: VERSION.into(), jar_bytes };
-        jars.extend(write_sample_bundles(dir.path(), &spec).unwrap());
-    }
-    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 3, "two bundle folders and the README");
+    let mut spec = SampleSpec::new(["net.bluemind.filehosting.nextcloud", "net.bluemind.videoconferencing.starleaf"], VERSION);
+    spec.jar_bytes = 300 * 1024;
+    spec.jar_bytes_for.insert("net.bluemind.videoconferencing.starleaf".into(), 900 * 1024);
+    let jars = write_sample_bundles(dir.path(), &spec).unwrap();
     for (jar, asked) in jars.iter().zip([300 * 1024, 900 * 1024]) {
         let size = fs::metadata(jar).unwrap().len() as f64;
         assert!((size / asked as f64 - 1.0).abs() < 0.15, "{}: {size} bytes for {asked} asked", jar.display());

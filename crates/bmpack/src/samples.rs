@@ -36,16 +36,37 @@ const DEFLATE_LEVEL: i64 = 6;
 /// to aim at the requested jar size (checked by `jar_sizes_follow_the_spec`).
 const DEFLATE_RATIO: f64 = 0.38;
 
-/// Which sample jars to write. For jars of different sizes, call [`write_sample_bundles`] once per
-/// size into the same folder (each call writes only its own bundles' folders).
+/// Which sample jars to write. Build it with [`SampleSpec::new`] and change what differs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SampleSpec {
     /// One jar per bundle symbolic name.
     pub names: Vec<String>,
     /// `Bundle-Version` of every jar (e.g. `4.8.2`).
     pub version: String,
-    /// Approximate size of each jar on disk, in bytes (e.g. [`DEFAULT_JAR_BYTES`]).
+    /// Approximate size of each jar on disk, in bytes.
     pub jar_bytes: u64,
+    /// Sizes for some bundles that replace `jar_bytes` (the benchmark's 50 MB jar).
+    pub jar_bytes_for: BTreeMap<String, u64>,
+    /// Seed of the class bytes: same seed, same bytes; another seed, other bytes.
+    pub seed: u64,
+}
+
+impl SampleSpec {
+    /// Jars of [`DEFAULT_JAR_BYTES`] for these bundles, at this version, seed 0.
+    pub fn new<S: Into<String>>(names: impl IntoIterator<Item = S>, version: &str) -> SampleSpec {
+        SampleSpec {
+            names: names.into_iter().map(Into::into).collect(),
+            version: version.to_string(),
+            jar_bytes: DEFAULT_JAR_BYTES,
+            jar_bytes_for: BTreeMap::new(),
+            seed: 0,
+        }
+    }
+
+    /// The size asked for one bundle's jar.
+    pub fn jar_bytes_of(&self, symbolic_name: &str) -> u64 {
+        self.jar_bytes_for.get(symbolic_name).copied().unwrap_or(self.jar_bytes)
+    }
 }
 
 /// Writes one jar per symbolic name under `dir` (created if needed) as
@@ -53,11 +74,6 @@ pub struct SampleSpec {
 /// the jars' paths in the order of `spec.names`. Each jar is written to a temporary name
 /// and renamed. Other files already in `dir` are left alone.
 pub fn write_sample_bundles(dir: &Path, spec: &SampleSpec) -> anyhow::Result<Vec<PathBuf>> {
-    write_sample_bundles_seeded(dir, spec, 0)
-}
-
-/// [`write_sample_bundles`] with another seed for the class bytes: same seed, same bytes.
-pub fn write_sample_bundles_seeded(dir: &Path, spec: &SampleSpec, seed: u64) -> anyhow::Result<Vec<PathBuf>> {
     anyhow::ensure!(!spec.names.is_empty(), "no bundle names to write sample jars for");
     let unique: BTreeSet<&String> = spec.names.iter().collect();
     anyhow::ensure!(unique.len() == spec.names.len(), "a bundle name is given twice: {:?}", spec.names);
@@ -74,16 +90,16 @@ pub fn write_sample_bundles_seeded(dir: &Path, spec: &SampleSpec, seed: u64) -> 
         Ok(())
     })?;
     // The jars are independent, and each one's bytes do not depend on the schedule.
-    spec.names.par_iter().map(|name| write_sample_jar(dir, spec, name, seed)).collect()
+    spec.names.par_iter().map(|name| write_sample_jar(dir, spec, name)).collect()
 }
 
-fn write_sample_jar(dir: &Path, spec: &SampleSpec, name: &str, seed: u64) -> anyhow::Result<PathBuf> {
+fn write_sample_jar(dir: &Path, spec: &SampleSpec, name: &str) -> anyhow::Result<PathBuf> {
     let folder = dir.join(name);
     std::fs::create_dir_all(&folder).with_context(|| format!("creating {}", folder.display()))?;
     let jar = folder.join(format!("{name}-{}.jar", spec.version));
-    let seed = seed ^ fnv1a(name.as_bytes());
+    let seed = spec.seed ^ fnv1a(name.as_bytes());
     let manifest = sample_manifest(name, &spec.version);
-    write_atomically(&jar, |out| write_jar(out, name, &manifest.to_bytes(), spec.jar_bytes, seed))?;
+    write_atomically(&jar, |out| write_jar(out, name, &manifest.to_bytes(), spec.jar_bytes_of(name), seed))?;
     Ok(jar)
 }
 
