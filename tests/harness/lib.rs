@@ -6,3 +6,4 @@ use std::path::PathBuf;
 pub fn project_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
 }
+pub mod rpm_tools;
