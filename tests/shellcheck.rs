@@ -22,7 +22,8 @@ fn shellcheck(name: &str, text: &str) -> Option<String> {
 fn maintainer_scripts_pass_shellcheck() {
     let root = project_root();
     let set = "bm-plugin-reload";
-    let scripts = bmpack::scripts::load(&root, set).unwrap();
+    let catalog = bmpack::catalog::Catalog::load(&root).unwrap();
+    let scripts = bmpack::scripts::load(&root, set, &catalog.targets).unwrap();
     let mut checked = Vec::new();
     let d = &scripts.deb;
     for (name, text) in [("preinst", &d.preinst), ("postinst", &d.postinst), ("prerm", &d.prerm), ("postrm", &d.postrm)] {

@@ -8,19 +8,20 @@
 //!   the shell functions shared by the Debian and RPM scripts. Copying them into each script
 //!   keeps every script self-contained: a Debian postrm or an RPM %postun runs after the
 //!   package's files are gone and could not source them from the package.
-//! * in the RPM file-trigger templates (`.transfiletriggerin`, `.transfiletriggerpostun`, and
-//!   the per-package `.filetriggerin`/`.filetriggerun` are not used), the lines
-//!   `# watch: /some/folder` name the folders the trigger watches. One trigger is made per
-//!   folder, with `@WATCHED_PATH@` replaced by it: rpm gives `%transfiletriggerpostun` no list
-//!   of files, so each trigger has to know its folder by itself.
+//! * in the RPM file-trigger templates (`.transfiletriggerin`, `.transfiletriggerpostun`), one
+//!   trigger is made per extensions folder of `[targets]` in packaging/bmpack.toml, with
+//!   `@WATCHED_PATH@` replaced by that folder: rpm gives `%transfiletriggerpostun` no list of
+//!   files, so each trigger has to know its folder by itself.
 //!
 //! Any other `@NAME@` left in a script is an error, as is a file `debian/<set>.<x>` or
 //! `rpm/<set>.<x>` whose `<x>` is not a script this module knows (a typo would otherwise be a
 //! script silently missing from the package).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::catalog::Target;
 use crate::model::{DebScripts, FileTrigger, MaintainerScripts, RpmScripts};
 
 /// The folders, relative to the project root.
@@ -30,7 +31,6 @@ pub const FUNCTIONS_DIR: &str = "maintscripts";
 
 const FUNCTIONS_LINE: &str = "@FUNCTIONS@";
 const WATCHED_PATH: &str = "@WATCHED_PATH@";
-const WATCH_PREFIX: &str = "# watch:";
 
 const DEB_SCRIPTS: [&str; 5] = ["preinst", "postinst", "prerm", "postrm", "triggers"];
 const RPM_SCRIPTS: [&str; 8] = [
@@ -63,15 +63,17 @@ pub enum ScriptsError {
     MissingFunctions { path: PathBuf, functions: PathBuf },
     #[error("{path}: line {line}: unknown placeholder `{placeholder}` (only @FUNCTIONS@ and, in file triggers, @WATCHED_PATH@)")]
     UnknownPlaceholder { path: PathBuf, line: usize, placeholder: String },
-    #[error("{path}: a file trigger needs at least one `# watch: /folder` line naming what it watches")]
+    #[error("{path}: a file trigger watches the extensions folders of [targets], but packaging/bmpack.toml declares none")]
     NoWatchedPath { path: PathBuf },
-    #[error("{path}: line {line}: `{watched}` is not an absolute path (write `# watch: /usr/share/…`)")]
-    RelativeWatchedPath { path: PathBuf, line: usize, watched: String },
+    #[error("{path}: `{watched}` (a target's `extensions`) is not an absolute path: fix it in packaging/bmpack.toml")]
+    RelativeWatchedPath { path: PathBuf, watched: String },
 }
 
-/// Reads the templates of script set `set` under the project root `root` and fills them in.
+/// Reads the templates of script set `set` under the project root `root` and fills them in;
+/// the RPM file triggers watch the `extensions` folder of each of `targets`.
 /// Scripts without a template are `None` (or no trigger).
-pub fn load(root: &Path, set: &str) -> Result<MaintainerScripts, ScriptsError> {
+pub fn load(root: &Path, set: &str, targets: &BTreeMap<String, Target>) -> Result<MaintainerScripts, ScriptsError> {
+    let watched: Vec<String> = targets.values().map(|t| t.extensions.clone()).collect();
     check_no_unknown_files(root, DEBIAN_DIR, set, &DEB_SCRIPTS)?;
     check_no_unknown_files(root, RPM_DIR, set, &RPM_SCRIPTS)?;
     let functions_path = root.join(FUNCTIONS_DIR).join(format!("{set}.sh"));
@@ -115,10 +117,10 @@ pub fn load(root: &Path, set: &str) -> Result<MaintainerScripts, ScriptsError> {
     };
     drop(script);
     if let Some((path, text)) = read(RPM_DIR, "transfiletriggerin")? {
-        rpm.trans_file_trigger_in = file_triggers(&path, &text)?;
+        rpm.trans_file_trigger_in = file_triggers(&path, &text, &watched)?;
     }
     if let Some((path, text)) = read(RPM_DIR, "transfiletriggerpostun")? {
-        rpm.trans_file_trigger_postun = file_triggers(&path, &text)?;
+        rpm.trans_file_trigger_postun = file_triggers(&path, &text, &watched)?;
     }
     drop(read);
     if !found {
@@ -214,38 +216,36 @@ fn check_placeholders(path: &Path, text: &str, allowed: &[&str]) -> Result<(), S
     Ok(())
 }
 
-fn file_triggers(path: &Path, text: &str) -> Result<Vec<FileTrigger>, ScriptsError> {
+fn file_triggers(path: &Path, text: &str, watched: &[String]) -> Result<Vec<FileTrigger>, ScriptsError> {
     check_placeholders(path, text, &[WATCHED_PATH])?;
-    let mut watched = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if let Some(rest) = line.strip_prefix(WATCH_PREFIX) {
-            for folder in rest.split_whitespace() {
-                if !folder.starts_with('/') {
-                    return Err(ScriptsError::RelativeWatchedPath {
-                        path: path.to_path_buf(),
-                        line: i + 1,
-                        watched: folder.to_string(),
-                    });
-                }
-                watched.push(folder.to_string());
-            }
-        }
-    }
     if watched.is_empty() {
         return Err(ScriptsError::NoWatchedPath { path: path.to_path_buf() });
     }
-    Ok(watched
-        .into_iter()
-        .map(|folder| FileTrigger {
-            script: text.replace(WATCHED_PATH, &folder),
-            paths: vec![folder],
+    watched
+        .iter()
+        .map(|folder| {
+            if !folder.starts_with('/') {
+                return Err(ScriptsError::RelativeWatchedPath { path: path.to_path_buf(), watched: folder.clone() });
+            }
+            Ok(FileTrigger { script: text.replace(WATCHED_PATH, folder), paths: vec![folder.clone()] })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn targets(folders: &[&str]) -> BTreeMap<String, Target> {
+        folders
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                let t = Target { extensions: f.to_string(), service: format!("s{i}"), cache: format!("/var/lib/s{i}") };
+                (format!("t{i}"), t)
+            })
+            .collect()
+    }
 
     fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
@@ -264,9 +264,9 @@ mod tests {
             ("debian/x.triggers", "interest-noawait /a\n"),
             ("maintscripts/x.sh", "# shellcheck shell=sh\nrun() { :; }\n"),
             ("rpm/x.postun", "@FUNCTIONS@\n"),
-            ("rpm/x.transfiletriggerpostun", "# watch: /a /b\n@FUNCTIONS@\nreload @WATCHED_PATH@\n"),
+            ("rpm/x.transfiletriggerpostun", "@FUNCTIONS@\nreload @WATCHED_PATH@\n"),
         ]);
-        let s = load(dir.path(), "x").unwrap();
+        let s = load(dir.path(), "x", &targets(&["/a", "/b"])).unwrap();
         assert_eq!(s.deb.postinst.as_deref(), Some("#!/bin/sh\nA=1\nrun() { :; }\nrun\n"));
         assert_eq!(s.deb.triggers.as_deref(), Some("interest-noawait /a\n"));
         assert!(s.deb.prerm.is_none());
@@ -282,31 +282,32 @@ mod tests {
     #[test]
     fn names_the_file_and_the_fix() {
         let typo = project(&[("debian/x.postinstall", "")]);
-        let e = load(typo.path(), "x").unwrap_err().to_string();
+        let e = load(typo.path(), "x", &targets(&["/a"])).unwrap_err().to_string();
         assert!(e.contains("x.postinstall") && e.contains("postinst"), "{e}");
 
         let none = project(&[]);
-        let e = load(none.path(), "x").unwrap_err().to_string();
+        let e = load(none.path(), "x", &targets(&["/a"])).unwrap_err().to_string();
         assert!(e.contains("no template") && e.contains("bmpack.toml"), "{e}");
 
         let no_functions = project(&[("debian/x.postinst", "@FUNCTIONS@\n")]);
-        let e = load(no_functions.path(), "x").unwrap_err().to_string();
+        let e = load(no_functions.path(), "x", &targets(&["/a"])).unwrap_err().to_string();
         assert!(e.contains("maintscripts/x.sh"), "{e}");
 
         let unknown = project(&[("debian/x.postinst", "echo @SERVICE@\n")]);
-        let e = load(unknown.path(), "x").unwrap_err().to_string();
+        let e = load(unknown.path(), "x", &targets(&["/a"])).unwrap_err().to_string();
         assert!(e.contains("line 1") && e.contains("@SERVICE@"), "{e}");
 
         let unwatched = project(&[("rpm/x.transfiletriggerin", "echo\n")]);
-        let e = load(unwatched.path(), "x").unwrap_err().to_string();
-        assert!(e.contains("# watch:"), "{e}");
+        let e = load(unwatched.path(), "x", &targets(&[])).unwrap_err().to_string();
+        assert!(e.contains("x.transfiletriggerin") && e.contains("[targets]"), "{e}");
     }
 
     /// The templates of this repository load.
     #[test]
     fn the_project_templates_load() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let s = load(&root, "bm-plugin-reload").unwrap();
+        let targets = targets(&["/usr/share/bm-core/extensions", "/usr/share/bm-webserver/extensions"]);
+        let s = load(&root, "bm-plugin-reload", &targets).unwrap();
         assert!(s.deb.postinst.as_deref().unwrap().contains("bm_reload_services"));
         assert!(s.deb.triggers.as_deref().unwrap().contains("interest-noawait /usr/share/bm-core/extensions"));
         let watched: Vec<_> = s.rpm.trans_file_trigger_in.iter().flat_map(|t| t.paths.clone()).collect();
