@@ -148,6 +148,27 @@ bm_reload_service() {
     return 0
 }
 
+# The services whose extensions folder changed after their cache was last filled: the cache
+# folder gets its entries when the service starts on an emptied cache, the extensions folder
+# changes when a jar is added or removed, and disappears with the last package that ships it.
+# Used where the package manager no longer says what changed: when bm-plugin-reload itself is
+# removed, after the last plug-ins in the same run.
+bm_stale_services() {
+    for bm_service in bm-core bm-webserver; do
+        bm_extensions=$(bm_extensions_of "$bm_service")
+        bm_cache=$(bm_cache_of "$bm_service")
+        [ -d "$bm_cache" ] || continue
+        if [ -d "$bm_extensions" ]; then
+            # `find -newer` is the POSIX form of `test -nt`.
+            if [ -n "$(find "$bm_extensions" -prune -newer "$bm_cache" 2>/dev/null)" ]; then
+                echo "$bm_service"
+            fi
+        elif [ -n "$(ls -A "$bm_cache" 2>/dev/null)" ]; then
+            echo "$bm_service"
+        fi
+    done
+}
+
 # Newer bm-core packages declare a trigger on their own extensions folder and restart themselves
 # when it changes: then the reload is theirs, and doing it here too would restart twice.
 bm_package_reloads_itself() {

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use bmpack_tests::project_root;
+use bmpack_tests::tools::project_root;
 
 fn shellcheck(name: &str, text: &str) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
