@@ -148,6 +148,15 @@ bm_reload_service() {
     return 0
 }
 
+# Succeeds when $1 was modified after $2, to the nanosecond: a removal can follow a restart
+# within the second. `stat -c %y` (coreutils and busybox alike) prints an ISO date with
+# nanoseconds, which sorts as text.
+bm_newer() {
+    bm_a=$(stat -c %y "$1" 2>/dev/null) || return 1
+    bm_b=$(stat -c %y "$2" 2>/dev/null) || return 1
+    [ "$bm_a" != "$bm_b" ] && [ "$(printf '%s\n%s\n' "$bm_a" "$bm_b" | sort | tail -n 1)" = "$bm_a" ]
+}
+
 # The services whose extensions folder changed after their cache was last filled: the cache
 # folder gets its entries when the service starts on an emptied cache, the extensions folder
 # changes when a jar is added or removed, and disappears with the last package that ships it.
@@ -159,8 +168,7 @@ bm_stale_services() {
         bm_cache=$(bm_cache_of "$bm_service")
         [ -d "$bm_cache" ] || continue
         if [ -d "$bm_extensions" ]; then
-            # `find -newer` is the POSIX form of `test -nt`.
-            if [ -n "$(find "$bm_extensions" -prune -newer "$bm_cache" 2>/dev/null)" ]; then
+            if bm_newer "$bm_extensions" "$bm_cache"; then
                 echo "$bm_service"
             fi
         elif [ -n "$(ls -A "$bm_cache" 2>/dev/null)" ]; then

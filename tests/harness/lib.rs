@@ -6,3 +6,4 @@ pub mod tools;
 pub mod debroot;
 pub mod fixtures;
 pub mod shim;
+pub mod rpmroot;
