@@ -318,3 +318,14 @@ fn with_a_self_reloading_bm_core_upgraded_together_with_the_plugins_restarts_at_
     assert!((1..=2).contains(&core), "bm-core restarted {core} times:\n{out}");
     assert_eq!(s.restarts("bm-webserver"), 1, "{out}");
 }
+
+#[test]
+fn apt_honours_a_policy_rc_d_that_forbids_service_actions() {
+    let s = Server::plain();
+    s.root.ok("printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d");
+    let out = s.when(&format!("apt-get install -y {}", four()));
+    assert!(shim::events(s.root.path()).is_empty(), "a service was touched: {:?}", shim::events(s.root.path()));
+    for service in ["bm-core", "bm-webserver"] {
+        assert!(out.contains(&format!("bm-plugin-reload: {service}: the local policy (policy-rc.d) refused to stop it: a restart is due")), "{out}");
+    }
+}

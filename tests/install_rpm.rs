@@ -64,7 +64,7 @@ impl Server {
         }
     }
 
-    /// With rpm the scriptlets' output reaches the terminal: one line per restarted service.
+    /// The scriptlets' output reaches the terminal (rpm and dnf): one line per restarted service.
     fn expect_lines(&self, output: &str, core: usize, webserver: usize) {
         for (service, n) in [("bm-core", core), ("bm-webserver", webserver)] {
             let line = format!("bm-plugin-reload: {service}: cache /var/lib/{service} emptied, service restarted");
@@ -233,6 +233,7 @@ fn dnf_install_of_the_four_plugins_restarts_each_service_once() {
     args.extend(FOUR_PLUGINS);
     let out = s.root.dnf_ok(&args);
     s.expect(&out, 1, 1);
+    s.expect_lines(&out, 1, 1);
     assert!(s.root.installed(RELOAD));
 }
 
