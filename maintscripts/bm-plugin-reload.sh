@@ -92,14 +92,14 @@ bm_forget_transactions() {
     rmdir "$BM_RELOAD_STATE_DIR" 2>/dev/null || true
 }
 
-# Runs one service action through the platform's helper. Exit status: 0 done, 101 refused by
-# the local policy (policy-rc.d), anything else failed.
+# Runs one service action through the platform's helper: invoke-rc.d on Debian (it asks
+# policy-rc.d first; init-system-helpers, which ships it, is on every Debian and Ubuntu system),
+# systemctl on RPM. Exit status: 0 done, 101 refused by the local policy, anything else failed.
 bm_service_action() {
-    if [ "$BM_INIT_HELPER" = invoke-rc.d ] && command -v invoke-rc.d >/dev/null 2>&1; then
-        invoke-rc.d --disclose-deny "$1" "$2"
-    else
-        systemctl "$2" "$1.service"
-    fi
+    case $BM_INIT_HELPER in
+        invoke-rc.d) invoke-rc.d --disclose-deny "$1" "$2" ;;
+        *) systemctl "$2" "$1.service" ;;
+    esac
 }
 
 bm_look_at() {
@@ -182,8 +182,8 @@ bm_stale_services() {
 bm_package_reloads_itself() {
     bm_folder=$(bm_extensions_of "$1")
     if [ "$BM_INIT_HELPER" = invoke-rc.d ]; then
-        bm_triggers="${DPKG_ADMINDIR:-/var/lib/dpkg}/info/$1.triggers"
-        [ -f "$bm_triggers" ] &&
+        bm_triggers=$(dpkg-query --control-path "$1" triggers 2>/dev/null) || return 1
+        [ -n "$bm_triggers" ] && [ -f "$bm_triggers" ] &&
             grep -Eq "^[[:space:]]*interest(-await|-noawait)?[[:space:]]+$bm_folder/?[[:space:]]*\$" "$bm_triggers"
     else
         command -v rpm >/dev/null 2>&1 &&
