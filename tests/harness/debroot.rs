@@ -11,7 +11,8 @@ use std::sync::{Mutex, OnceLock};
 use bmpack::format::Format;
 use tempfile::TempDir;
 
-use crate::rpm_tools::{describe, require_tool, run, run_ok};
+use crate::rpm_tools::{describe, run, run_ok};
+use crate::tools::require_tool;
 use crate::{fixtures, shim};
 
 /// The suite and mirror of the host, read from its apt sources (deb822 `.sources` or

@@ -7,14 +7,16 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-/// Fails the test, naming the Debian package that provides `tool`, when it is not installed.
-pub fn require_tool(tool: &str, apt_package: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|d| d.join(tool)).find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!("`{tool}` is not installed: these tests need it (`apt-get install {apt_package}`)")
-    })
+use crate::tools::require_tool;
+
+/// Where `tool` is on PATH; fails the test, naming the Debian package, when it is not.
+pub fn tool_path(tool: &str, apt_package: &str) -> PathBuf {
+    require_tool(tool, apt_package);
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&paths)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .expect("found above")
 }
 
 /// Runs `cmd`, failing the test with its full output when it does not succeed.
@@ -26,7 +28,8 @@ pub fn run_ok(cmd: &mut Command) -> String {
 
 /// Runs `cmd` and returns whatever happened (for commands expected to fail).
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// The command and its output, for assertion messages.
@@ -47,7 +50,9 @@ pub struct Rpm {
 impl Rpm {
     pub fn new() -> Rpm {
         require_tool("rpm", "rpm");
-        Rpm { db: TempDir::new().expect("temporary rpm database") }
+        Rpm {
+            db: TempDir::new().expect("temporary rpm database"),
+        }
     }
 
     /// `rpm` with the isolated database; add the rest.
@@ -87,7 +92,9 @@ pub struct RpmRoot {
 impl RpmRoot {
     pub fn new() -> RpmRoot {
         require_tool("rpm", "rpm");
-        RpmRoot { dir: TempDir::new().expect("temporary root") }
+        RpmRoot {
+            dir: TempDir::new().expect("temporary root"),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -102,14 +109,16 @@ impl RpmRoot {
     /// Puts a statically linked busybox at `/bin/sh` so that scriptlets can run in the root
     /// (rpm runs them chrooted). Busybox runs its own applets, so `sh` needs nothing else.
     pub fn with_busybox_shell(self) -> RpmRoot {
-        let busybox = require_tool("busybox", "busybox-static");
+        let busybox = tool_path("busybox", "busybox-static");
         let bin = self.join("/bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::copy(&busybox, bin.join("busybox")).unwrap();
         std::os::unix::fs::symlink("busybox", bin.join("sh")).unwrap();
         // The dynamically linked `busybox` package would not run inside the root.
         let mut check = Command::new("chroot");
-        check.arg(self.path()).args(["/bin/sh", "-c", "echo shell-ok"]);
+        check
+            .arg(self.path())
+            .args(["/bin/sh", "-c", "echo shell-ok"]);
         let out = run(&mut check);
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("shell-ok"),
@@ -124,7 +133,9 @@ impl RpmRoot {
     /// rest.
     pub fn rpm(&self) -> Command {
         let mut cmd = Command::new("rpm");
-        cmd.arg("--root").arg(self.path()).args(["--dbpath", "/var/lib/rpm"]);
+        cmd.arg("--root")
+            .arg(self.path())
+            .args(["--dbpath", "/var/lib/rpm"]);
         cmd
     }
 
@@ -143,8 +154,17 @@ impl Default for RpmRoot {
 /// `rpmlint -c <config> <packages>`: (success, the full report).
 pub fn rpmlint(config: &Path, packages: &[&Path]) -> (bool, String) {
     require_tool("rpmlint", "rpmlint");
-    assert!(config.is_file(), "the rpmlint configuration {} is missing", config.display());
+    assert!(
+        config.is_file(),
+        "the rpmlint configuration {} is missing",
+        config.display()
+    );
+    // rpmlint reads rpm's default database, which Debian's rpm puts at `~/.rpmdb` (%_dbpath is
+    // `echo ~/.rpmdb`): a HOME of its own keeps it off the host's, and off any user config.
+    let home = TempDir::new().expect("temporary HOME for rpmlint");
     let mut cmd = Command::new("rpmlint");
+    cmd.env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join(".config"));
     cmd.arg("-c").arg(config).args(packages);
     let out = run(&mut cmd);
     let report = format!(
@@ -153,9 +173,4 @@ pub fn rpmlint(config: &Path, packages: &[&Path]) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), report)
-}
-
-/// The repository's top folder (where `rpm/rpmlintrc` lives).
-pub fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
 }

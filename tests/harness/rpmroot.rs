@@ -17,13 +17,18 @@ use bmpack::model::{Arch, FileKind, FileSource, MaintainerScripts, Package, Payl
 use bmpack::version::PackageVersion;
 use tempfile::TempDir;
 
-use crate::rpm_tools::{describe, require_tool, run, run_ok};
+use crate::rpm_tools::{describe, run, run_ok};
+use crate::tools::require_tool;
 use crate::{fixtures, shim};
 
 /// The base package: busybox as /bin/busybox and /bin/sh, its applets linked in /bin by %post.
 /// Busybox's `rpm` applet is removed: it is not rpm.
 pub fn busybox_base() -> Package {
-    let busybox = require_tool("busybox", "busybox-static");
+    require_tool("busybox", "busybox-static");
+    let busybox = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join("busybox"))
+        .find(|p| p.is_file())
+        .expect("busybox is on PATH");
     let file = |dest: &str| PayloadFile {
         dest: dest.to_string(),
         source: FileSource::Path(busybox.clone()),

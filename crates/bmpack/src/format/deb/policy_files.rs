@@ -1,6 +1,6 @@
 //! The files Debian policy asks of every binary package, which the package model does not
-//! carry because they are Debian conventions: the copyright file, the Debian changelog and,
-//! for packages of jars, the lintian overrides.
+//! carry because they are Debian conventions: the copyright file, the Debian changelog and
+//! the lintian overrides.
 
 use std::sync::Arc;
 
@@ -8,16 +8,19 @@ use crate::model::{FileKind, FileSource, Package, PayloadFile};
 
 use super::compress::gzip_best;
 
-/// Lintian overrides for packages that ship jars; each entry carries its reason
+/// Lintian overrides shipped in every package; each entry carries its reason
 /// (`debian/lintian-overrides` at the top of the repository).
-const JAR_LINTIAN_OVERRIDES: &str = include_str!("../../../../../debian/lintian-overrides");
+const LINTIAN_OVERRIDES: &str = include_str!("../../../../../debian/lintian-overrides");
 
-/// The files to add to `pkg`'s payload: copyright, changelog.Debian.gz and, if it ships jars,
-/// its lintian overrides.
-pub(super) fn policy_files(pkg: &Package, source_date_epoch: u64) -> std::io::Result<Vec<PayloadFile>> {
+/// The files to add to `pkg`'s payload: copyright, changelog.Debian.gz and the lintian
+/// overrides.
+pub(super) fn policy_files(
+    pkg: &Package,
+    source_date_epoch: u64,
+) -> std::io::Result<Vec<PayloadFile>> {
     let doc = format!("/usr/share/doc/{}", pkg.name);
     let bytes = |b: Vec<u8>| FileSource::Bytes(Arc::from(b));
-    let mut files = vec![
+    let files = vec![
         PayloadFile {
             dest: format!("{doc}/copyright"),
             source: bytes(pkg.copyright.clone().into_bytes()),
@@ -30,15 +33,13 @@ pub(super) fn policy_files(pkg: &Package, source_date_epoch: u64) -> std::io::Re
             mode: 0o644,
             kind: FileKind::Doc,
         },
-    ];
-    if pkg.files.iter().any(|f| f.dest.ends_with(".jar")) {
-        files.push(PayloadFile {
+        PayloadFile {
             dest: format!("/usr/share/lintian/overrides/{}", pkg.name),
-            source: bytes(JAR_LINTIAN_OVERRIDES.as_bytes().to_vec()),
+            source: bytes(LINTIAN_OVERRIDES.as_bytes().to_vec()),
             mode: 0o644,
             kind: FileKind::Regular,
-        });
-    }
+        },
+    ];
     Ok(files)
 }
 
@@ -59,8 +60,9 @@ fn changelog(pkg: &Package, source_date_epoch: u64) -> String {
 /// `Thu, 01 Jan 1970 00:00:00 +0000`, as `date -R -u` writes it.
 fn rfc2822(epoch: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = epoch / 86_400;
     let secs = epoch % 86_400;
     let (y, m, d) = civil_from_days(days as i64);
