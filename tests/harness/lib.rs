@@ -3,3 +3,7 @@
 pub mod deb_tools;
 pub mod rpm_tools;
 pub mod tools;
+pub mod debroot;
+pub mod fixtures;
+pub mod rpmroot;
+pub mod shim;
