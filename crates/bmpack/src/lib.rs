@@ -7,3 +7,4 @@ pub mod version;
 pub mod nextcloud;
 pub mod format;
 pub mod bundle;
+pub mod repo;
