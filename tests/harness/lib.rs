@@ -1,1 +1,3 @@
 //! Shared helpers for the acceptance tests.
+
+pub mod repo_tools;

@@ -1,0 +1,215 @@
+//! Helpers for the repository tests: throwaway gpg keys, small stand-in packages built with
+//! dpkg-deb and rpmbuild, a static HTTP server on 127.0.0.1, and tree hashes.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use sha2::{Digest, Sha256};
+
+/// Fails the test with a clear message when a system tool is missing (never skips).
+pub fn require(program: &str, debian_package: &str) {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join(program).is_file());
+    assert!(found, "`{program}` is needed by this test: install it with `apt-get install {debian_package}`");
+}
+
+/// Runs a command; panics with its output when it fails.
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("could not run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({}):\n{}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A throwaway signing key (RSA 3072, no passphrase) in its own keyring.
+pub struct TestKey {
+    pub home: PathBuf,
+    pub fingerprint: String,
+    /// The secret key, armored, as `--key-file` takes it.
+    pub secret_file: PathBuf,
+    /// The public key, binary (an apt `Signed-By` keyring).
+    pub public_keyring: PathBuf,
+    /// The public key, armored (`RPM-GPG-KEY-…`).
+    pub public_armored: PathBuf,
+}
+
+impl TestKey {
+    pub fn generate(dir: &Path, name: &str) -> TestKey {
+        require("gpg", "gnupg");
+        let home = dir.join(format!("gnupg-{name}"));
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::set_permissions(&home, std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let gpg = || {
+            let mut c = Command::new("gpg");
+            c.arg("--homedir").arg(&home).args(["--batch", "--no-tty"]);
+            c
+        };
+        run(gpg().args(["--passphrase", "", "--quick-gen-key", &format!("{name} <{name}@example.invalid>"), "rsa3072", "sign", "never"]));
+        let colons = run(gpg().args(["--with-colons", "--list-secret-keys"]));
+        let fingerprint = colons.lines().find_map(|l| l.strip_prefix("fpr:")).expect("a fingerprint").trim_matches(':').to_string();
+        let secret_file = dir.join(format!("{name}.secret.asc"));
+        let public_keyring = dir.join(format!("{name}.gpg"));
+        let public_armored = dir.join(format!("{name}.asc"));
+        std::fs::write(&secret_file, run(gpg().args(["--armor", "--export-secret-keys", &fingerprint]))).unwrap();
+        let binary = gpg().args(["--export", &fingerprint]).output().unwrap().stdout;
+        std::fs::write(&public_keyring, binary).unwrap();
+        std::fs::write(&public_armored, run(gpg().args(["--armor", "--export", &fingerprint]))).unwrap();
+        TestKey { home, fingerprint, secret_file, public_keyring, public_armored }
+    }
+}
+
+impl Drop for TestKey {
+    fn drop(&mut self) {
+        let _ = Command::new("gpgconf").arg("--homedir").arg(&self.home).args(["--kill", "all"]).output();
+    }
+}
+
+/// A stand-in package: name, version (upstream, e.g. `1.0.0`), dependencies (names), and the
+/// file it installs (`/usr/share/<name>/version`, holding the version).
+pub struct StandIn<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub depends: &'a [&'a str],
+}
+
+/// Builds `<out>/deb/<name>_<version>-1_all.deb` with dpkg-deb.
+pub fn build_deb(out: &Path, p: &StandIn) -> PathBuf {
+    require("dpkg-deb", "dpkg");
+    let work = tempfile::tempdir().unwrap();
+    let root = work.path();
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(root.join("usr/share").join(p.name)).unwrap();
+    std::fs::write(root.join("usr/share").join(p.name).join("version"), format!("{}\n", p.version)).unwrap();
+    let mut control = format!(
+        "Package: {}\nVersion: {}-1\nArchitecture: all\nMaintainer: bmpack tests <tests@example.invalid>\nSection: misc\nPriority: optional\n",
+        p.name, p.version
+    );
+    if !p.depends.is_empty() {
+        control.push_str(&format!("Depends: {}\n", p.depends.join(", ")));
+    }
+    control.push_str(&format!("Description: stand-in for {}\n test package\n", p.name));
+    std::fs::write(root.join("DEBIAN/control"), control).unwrap();
+    let dir = out.join("deb");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join(format!("{}_{}-1_all.deb", p.name, p.version));
+    // Same inputs, same bytes: a rebuilt stand-in is the same package, as with bmpack's writers.
+    run(Command::new("find").arg(root).args(["-exec", "touch", "-h", "-d", "@1700000000", "{}", "+"]));
+    run(Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zgzip", "--build"])
+        .arg(root)
+        .arg(&file)
+        .env("SOURCE_DATE_EPOCH", "1700000000"));
+    file
+}
+
+/// Builds `<out>/rpm/<name>-<version>-1.noarch.rpm` with rpmbuild (unsigned).
+pub fn build_rpm(out: &Path, p: &StandIn) -> PathBuf {
+    require("rpmbuild", "rpm");
+    let work = tempfile::tempdir().unwrap();
+    let requires: String = p.depends.iter().map(|d| format!("Requires: {d}\n")).collect();
+    let spec = format!(
+        "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: stand-in for {name}\nLicense: MIT\nBuildArch: noarch\n{requires}\
+         %description\ntest package\n%install\nmkdir -p %{{buildroot}}/usr/share/{name}\n\
+         echo {version} > %{{buildroot}}/usr/share/{name}/version\n%files\n/usr/share/{name}/version\n",
+        name = p.name,
+        version = p.version,
+    );
+    let spec_path = work.path().join("p.spec");
+    std::fs::write(&spec_path, spec).unwrap();
+    let dir = out.join("rpm");
+    std::fs::create_dir_all(&dir).unwrap();
+    run(Command::new("rpmbuild")
+        .arg("-bb")
+        .arg("--define")
+        .arg(format!("_topdir {}", work.path().display()))
+        .arg("--define")
+        .arg(format!("_rpmdir {}", dir.display()))
+        .args(["--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm"])
+        .args(["--define", "_source_date_epoch_from_changelog 0", "--define", "use_source_date_epoch_as_buildtime 1"])
+        .args(["--define", "clamp_mtime_to_source_date_epoch 1", "--define", "_buildhost bmpack-tests"])
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .arg(&spec_path));
+    dir.join(format!("{}-{}-1.noarch.rpm", p.name, p.version))
+}
+
+/// Builds both formats of each stand-in into `out`.
+pub fn build_release(out: &Path, packages: &[StandIn]) {
+    for p in packages {
+        build_deb(out, p);
+        build_rpm(out, p);
+    }
+}
+
+/// `python3 -m http.server` serving `dir` on 127.0.0.1 (a free port chosen by the server).
+pub struct HttpServer {
+    child: Child,
+    pub url: String,
+}
+
+impl HttpServer {
+    pub fn start(dir: &Path) -> HttpServer {
+        require("python3", "python3");
+        let mut child = Command::new("python3")
+            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+            .arg(dir)
+            .arg("0")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting python3 -m http.server");
+        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.split(" port ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("http.server said: {line}"));
+        HttpServer { child, url: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every file and link under `dir` with the SHA-256 of its content (or link target).
+pub fn tree_hash(dir: &Path) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).min_depth(1) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        let ty = entry.file_type();
+        let digest = if ty.is_file() {
+            hex(&Sha256::digest(std::fs::read(entry.path()).unwrap()))
+        } else if ty.is_symlink() {
+            format!("-> {}", std::fs::read_link(entry.path()).unwrap().display())
+        } else {
+            "dir".to_string()
+        };
+        map.insert(rel, digest);
+    }
+    map
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Copies a tree (for variants of a repository that a test tampers with).
+pub fn copy_tree(from: &Path, to: &Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.path().strip_prefix(from).unwrap());
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}

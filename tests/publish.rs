@@ -1,0 +1,163 @@
+//! `cargo xtask publish` (`bmpack::repo::publish`): signed apt and yum repositories that stock
+//! apt and dnf install from, checked with apt-get and dnf against the repository served over
+//! HTTP on 127.0.0.1, and publishes that are incremental and leave the repository as it was
+//! when they fail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish};
+use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_release, copy_tree, require, run, tree_hash};
+
+/// The four plug-ins, as stand-ins depending on stand-ins of the BlueMind services.
+const PLUGINS: [&str; 4] = [
+    "bm-nextcloud-common",
+    "bm-nextcloud12",
+    "bm-plugin-core-videoconferencing-starleaf",
+    "bm-plugin-admin-console-videoconferencing-starleaf",
+];
+
+fn release(out: &Path, version: &str) {
+    let mut packages = vec![
+        StandIn { name: "bm-core", version: "4.9.0", depends: &[] },
+        StandIn { name: "bm-webserver", version: "4.9.0", depends: &[] },
+    ];
+    for name in PLUGINS {
+        let depends: &[&str] = if name.contains("admin-console") { &["bm-webserver"] } else { &["bm-core"] };
+        packages.push(StandIn { name, version, depends });
+    }
+    build_release(out, &packages);
+}
+
+fn request(repo: &Path, from: &Path, key: &TestKey, base_url: &str) -> PublishRequest {
+    PublishRequest {
+        repo: repo.to_path_buf(),
+        from: from.to_path_buf(),
+        key: KeySource::File(key.secret_file.clone()),
+        suite: "stable".into(),
+        prune: None,
+        base_url: base_url.into(),
+    }
+}
+
+fn publish_ok(req: &PublishRequest) -> PublishReport {
+    publish(req).unwrap_or_else(|e| panic!("publish failed: {e:#}"))
+}
+
+fn siblings_left(repo: &Path) -> Vec<String> {
+    let base = repo.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir(repo.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{base}.")))
+        .collect()
+}
+
+fn packages_index(repo: &Path) -> String {
+    std::fs::read_to_string(repo.join("dists/stable/main/binary-all/Packages")).unwrap()
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository_as_it_was() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let other_key = TestKey::generate(tmp.path(), "other");
+    let repo = tmp.path().join("www/repo");
+    let r1 = tmp.path().join("r1");
+    let r2 = tmp.path().join("r2");
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+
+    let first = publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo"));
+    assert!(first.changed);
+    assert_eq!(first.added.len(), 12, "6 .deb and 6 .rpm added: {:?}", first.added);
+    let after_r1 = tree_hash(&repo);
+
+    // The same packages again: nothing changes, not even the Release date or a signature.
+    let again = publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo"));
+    assert!(!again.changed, "{again:?}");
+    assert_eq!(again.already_present.len(), 12);
+    assert_eq!(tree_hash(&repo), after_r1, "publishing the same packages again changed the repository");
+
+    // A different file under a name already published is refused.
+    let conflicting = tmp.path().join("conflicting");
+    build_release(&conflicting, &[StandIn { name: "bm-nextcloud12", version: "1.0.0", depends: &["bm-core", "bm-webserver"] }]);
+    let err = publish(&request(&repo, &conflicting, &key, "http://example.invalid/repo")).unwrap_err();
+    assert!(format!("{err:#}").contains("with different content"), "{err:#}");
+    assert!(format!("{err:#}").contains("bm-nextcloud12"), "{err:#}");
+
+    // A missing key, a key file without a secret key, another key than the repository's, a
+    // damaged package (found after the apt side was already re-indexed in the staging tree).
+    let missing = KeySource::File(tmp.path().join("no-such-key.asc"));
+    let err = publish(&PublishRequest { key: missing, ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
+    assert!(format!("{err:#}").contains("no-such-key.asc"), "{err:#}");
+    let public_only = KeySource::File(key.public_armored.clone());
+    let err = publish(&PublishRequest { key: public_only, ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
+    assert!(format!("{err:#}").contains("no secret key"), "{err:#}");
+    let err = publish(&request(&repo, &r2, &other_key, "http://x")).unwrap_err();
+    assert!(format!("{err:#}").contains("another key"), "{err:#}");
+    let damaged = tmp.path().join("damaged");
+    copy_tree(&r2, &damaged);
+    let victim = damaged.join("rpm/bm-nextcloud12-1.1.0-1.noarch.rpm");
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() - 100]).unwrap();
+    let err = publish(&request(&repo, &damaged, &key, "http://x")).unwrap_err();
+    assert!(format!("{err:#}").contains("bm-nextcloud12-1.1.0-1.noarch.rpm"), "{err:#}");
+
+    assert_eq!(tree_hash(&repo), after_r1, "a failed publish changed the repository");
+    assert_eq!(siblings_left(&repo), Vec::<String>::new(), "a failed publish left its staging tree");
+
+    // Release 2 keeps release 1 (administrators can downgrade), re-indexes and re-signs.
+    let second = publish_ok(&request(&repo, &r2, &key, "http://example.invalid/repo"));
+    assert_eq!(second.added.len(), 8, "4 plug-ins × 2 formats: {:?}", second.added);
+    let index = packages_index(&repo);
+    assert_eq!(count(&index, "Package: bm-nextcloud12\n"), 2, "{index}");
+    assert!(index.contains("Version: 1.0.0-1") && index.contains("Version: 1.1.0-1"));
+    for v in ["1.0.0", "1.1.0"] {
+        assert!(repo.join(format!("rpm/stable/bm-nextcloud12-{v}-1.noarch.rpm")).is_file());
+    }
+    let release_file = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
+    assert_ne!(tree_hash(&repo).get("dists/stable/InRelease"), after_r1.get("dists/stable/InRelease"));
+    assert!(release_file.contains("Architectures: all amd64"), "{release_file}");
+    for kept in after_r1.keys().filter(|p| p.starts_with("pool/") || p.ends_with(".rpm")) {
+        assert_eq!(tree_hash(&repo).get(kept), after_r1.get(kept), "{kept} changed when release 2 was published");
+    }
+
+    // --prune 1 keeps the newest version of each package only.
+    let pruned = publish_ok(&PublishRequest { prune: Some(1), ..request(&repo, &r2, &key, "http://example.invalid/repo") });
+    assert_eq!(pruned.pruned.len(), 8, "{:?}", pruned.pruned);
+    assert!(pruned.pruned.iter().all(|p| p.contains("1.0.0-1")), "{:?}", pruned.pruned);
+    let index = packages_index(&repo);
+    assert_eq!(count(&index, "Package: bm-nextcloud12\n"), 1, "{index}");
+    assert!(!index.contains("Version: 1.0.0-1"), "{index}");
+    assert_eq!(count(&index, "Version: 4.9.0-1"), 2, "bm-core and bm-webserver, only versions, stay: {index}");
+    assert!(!repo.join("rpm/stable/bm-nextcloud12-1.0.0-1.noarch.rpm").exists());
+    let primary = run(Command::new("sh").arg("-c").arg(format!(
+        "zcat {}/rpm/stable/repodata/*-primary.xml.gz",
+        repo.display()
+    )));
+    assert_eq!(count(&primary, "<name>bm-nextcloud12</name>"), 1, "{primary}");
+
+    // The signatures check out with the exported public key, and only with it.
+    let gpgv = |keyring: &Path, sig: &str, data: Option<&str>| {
+        let mut c = Command::new("gpgv");
+        c.arg("--keyring").arg(keyring).arg(repo.join(sig));
+        if let Some(d) = data {
+            c.arg(repo.join(d));
+        }
+        c.output().unwrap().status.success()
+    };
+    let exported = repo.join("bmpack-archive-keyring.gpg");
+    assert!(gpgv(&exported, "dists/stable/InRelease", None));
+    assert!(gpgv(&exported, "dists/stable/Release.gpg", Some("dists/stable/Release")));
+    assert!(gpgv(&exported, "rpm/stable/repodata/repomd.xml.asc", Some("rpm/stable/repodata/repomd.xml")));
+    assert!(!gpgv(&other_key.public_keyring, "dists/stable/InRelease", None));
+    assert_eq!(std::fs::read(&exported).unwrap(), std::fs::read(&key.public_keyring).unwrap());
+}
