@@ -3,10 +3,11 @@
 //! HTTP on 127.0.0.1, and publishes that are incremental and leave the repository as it was
 //! when they fail.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish};
+use bmpack_tests::apt_root::{AptRoot, describe};
 use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_release, copy_tree, require, run, tree_hash};
 
 /// The four plug-ins, as stand-ins depending on stand-ins of the BlueMind services.
@@ -160,4 +161,104 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     assert!(gpgv(&exported, "rpm/stable/repodata/repomd.xml.asc", Some("rpm/stable/repodata/repomd.xml")));
     assert!(!gpgv(&other_key.public_keyring, "dists/stable/InRelease", None));
     assert_eq!(std::fs::read(&exported).unwrap(), std::fs::read(&key.public_keyring).unwrap());
+}
+
+/// The `.sources` file publish wrote, pointed at `uri` and at `keyring` copied into the root.
+fn apt_client(dir: &Path, repo: &Path, uri: &str, keyring: &Path) -> AptRoot {
+    let written = std::fs::read_to_string(repo.join("bmpack-stable.sources")).unwrap();
+    assert!(written.contains("Signed-By: /etc/apt/keyrings/bmpack-archive-keyring.gpg\n"), "{written}");
+    let base = written.lines().find_map(|l| l.strip_prefix("URIs: ")).unwrap().to_string();
+    let in_root = dir.join("etc/apt/keyrings/bmpack-archive-keyring.gpg");
+    let sources = written
+        .replace(&format!("URIs: {base}"), &format!("URIs: {uri}"))
+        .replace("/etc/apt/keyrings/bmpack-archive-keyring.gpg", &in_root.to_string_lossy());
+    let apt = AptRoot::new(dir, &sources);
+    std::fs::copy(keyring, &in_root).unwrap();
+    apt
+}
+
+fn plugins_at(version: &str) -> Vec<String> {
+    let mut v: Vec<String> = ["bm-core 4.9.0-1".to_string(), "bm-webserver 4.9.0-1".to_string()].into();
+    v.extend(PLUGINS.iter().map(|p| format!("{p} {version}-1")));
+    v.sort();
+    v
+}
+
+fn succeeded(out: &Output) -> bool {
+    out.status.success()
+}
+
+#[test]
+fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("apt-get", "apt"), ("xz", "xz-utils")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let other_key = TestKey::generate(tmp.path(), "other");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, &base));
+    let keyring = repo.join("bmpack-archive-keyring.gpg");
+
+    // Install the four plug-ins, signatures checked (apt refuses unsigned sources by default).
+    let apt = apt_client(&tmp.path().join("server"), &repo, &base, &keyring);
+    let out = apt.apt_get(&["update"]);
+    assert!(succeeded(&out) && !String::from_utf8_lossy(&out.stderr).contains("W:"), "{}", describe(&out));
+    let mut install = vec!["install", "-y"];
+    install.extend(PLUGINS);
+    let out = apt.apt_get(&install);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(apt.installed(), plugins_at("1.0.0"));
+    let installed_file = apt.root.join("usr/share/bm-nextcloud12/version");
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.0.0\n");
+
+    // Release 2: `apt-get upgrade` picks it up; release 1 stays installable (downgrade).
+    publish_ok(&request(&repo, &r2, &key, &base));
+    let out = apt.apt_get(&["update"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    let out = apt.apt_get(&["upgrade", "-y"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(apt.installed(), plugins_at("1.1.0"));
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.1.0\n");
+    let out = apt.apt_get(&["install", "-s", "--allow-downgrades", "bm-nextcloud12=1.0.0-1"]);
+    assert!(succeeded(&out), "release 1 is no longer installable: {}", describe(&out));
+
+    // A tampered Packages index (all three compressions, as an attacker would).
+    let tampered = www.join("tampered");
+    copy_tree(&repo, &tampered);
+    for arch in ["all", "amd64"] {
+        let dir = tampered.join(format!("dists/stable/main/binary-{arch}"));
+        let text = std::fs::read_to_string(dir.join("Packages")).unwrap();
+        let evil = text.replace("stand-in for bm-nextcloud12", "stand-in for bm-nextcloud12 (tampered)");
+        assert_ne!(text, evil);
+        std::fs::write(dir.join("Packages"), &evil).unwrap();
+        run(Command::new("sh").arg("-c").arg("gzip -9nc Packages > Packages.gz && xz -c Packages > Packages.xz").current_dir(&dir));
+    }
+    // A repository without signatures.
+    let unsigned = www.join("unsigned");
+    copy_tree(&repo, &unsigned);
+    for f in ["InRelease", "Release.gpg"] {
+        std::fs::remove_file(unsigned.join("dists/stable").join(f)).unwrap();
+    }
+    let refused = [
+        ("tampered", &["Hash Sum mismatch", "File has unexpected size"][..], apt_client(&tmp.path().join("c-tampered"), &repo, &format!("{}/tampered", server.url), &keyring)),
+        ("unsigned", &["is not signed"][..], apt_client(&tmp.path().join("c-unsigned"), &repo, &format!("{}/unsigned", server.url), &keyring)),
+        ("wrong key", &["NO_PUBKEY"][..], apt_client(&tmp.path().join("c-wrong-key"), &repo, &base, &other_key.public_keyring)),
+    ];
+    for (what, expected, client) in refused {
+        let out = client.apt_get(&["update"]);
+        assert!(!succeeded(&out), "apt-get update accepted the {what} repository: {}", describe(&out));
+        let said = describe(&out);
+        assert!(expected.iter().any(|e| said.contains(e)), "the {what} repository was refused for another reason than {expected:?}: {said}");
+        let out = client.apt_get(&["install", "-y", "bm-nextcloud12"]);
+        assert!(!succeeded(&out), "apt-get installed from the {what} repository: {}", describe(&out));
+        assert!(!client.root.join("usr/share/bm-nextcloud12").exists(), "{what}");
+    }
 }

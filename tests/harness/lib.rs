@@ -1,3 +1,4 @@
 //! Shared helpers for the acceptance tests.
 
+pub mod apt_root;
 pub mod repo_tools;
