@@ -6,9 +6,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish};
+use bmpack::repo::gpg::Signer;
+use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish, yum};
 use bmpack_tests::apt_root::{AptRoot, describe};
-use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_release, copy_tree, require, run, tree_hash};
+use bmpack_tests::dnf_root::DnfRoot;
+use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_release, build_rpm, copy_tree, require, run, tree_hash};
 
 /// The four plug-ins, as stand-ins depending on stand-ins of the BlueMind services.
 const PLUGINS: [&str; 4] = [
@@ -260,5 +262,98 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
         let out = client.apt_get(&["install", "-y", "bm-nextcloud12"]);
         assert!(!succeeded(&out), "apt-get installed from the {what} repository: {}", describe(&out));
         assert!(!client.root.join("usr/share/bm-nextcloud12").exists(), "{what}");
+    }
+}
+
+/// The `.repo` file publish wrote, pointed at `base` and at `key` copied into the root.
+fn dnf_client(dir: &Path, repo: &Path, base: &str, key: &Path) -> DnfRoot {
+    let written = std::fs::read_to_string(repo.join("bmpack-stable.repo")).unwrap();
+    for line in ["gpgcheck=1\n", "repo_gpgcheck=1\n", "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-bmpack\n"] {
+        assert!(written.contains(line), "{line} missing from {written}");
+    }
+    let old_base = written.lines().find_map(|l| l.strip_prefix("baseurl=")).unwrap().trim_end_matches("/rpm/stable").to_string();
+    let in_root = dir.join("keys/RPM-GPG-KEY-bmpack");
+    std::fs::create_dir_all(in_root.parent().unwrap()).unwrap();
+    std::fs::copy(key, &in_root).unwrap();
+    let repo_file = written
+        .replace(&format!("baseurl={old_base}/"), &format!("baseurl={base}/"))
+        .replace("/etc/pki/rpm-gpg/RPM-GPG-KEY-bmpack", &in_root.to_string_lossy());
+    DnfRoot::new(dir, &repo_file)
+}
+
+#[test]
+fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
+    for (tool, package) in [("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("dnf", "dnf")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let other_key = TestKey::generate(tmp.path(), "other");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, &base));
+    let armored = repo.join("RPM-GPG-KEY-bmpack");
+
+    // Install the four plug-ins with gpgcheck=1 and repo_gpgcheck=1.
+    let dnf = dnf_client(&tmp.path().join("server"), &repo, &base, &armored);
+    let mut install = vec!["install"];
+    install.extend(PLUGINS);
+    let out = dnf.dnf(&install);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(dnf.installed(), plugins_at("1.0.0"));
+    let installed_file = dnf.root.join("usr/share/bm-nextcloud12/version");
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.0.0\n");
+
+    // Release 2: `dnf upgrade` picks it up; release 1 stays available (downgrade).
+    publish_ok(&request(&repo, &r2, &key, &base));
+    let out = dnf.dnf(&["--refresh", "upgrade"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(dnf.installed(), plugins_at("1.1.0"));
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.1.0\n");
+    let out = dnf.dnf(&["list", "--showduplicates", "bm-nextcloud12"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("1.0.0-1") && listed.contains("1.1.0-1"), "{}", describe(&out));
+
+    // A tampered repomd.xml (its signature no longer matches).
+    let tampered = www.join("tampered");
+    copy_tree(&repo, &tampered);
+    let repomd = tampered.join("rpm/stable/repodata/repomd.xml");
+    let text = std::fs::read_to_string(&repomd).unwrap();
+    let evil = text.replacen("<revision>", "<revision>1", 1);
+    assert_ne!(text, evil);
+    std::fs::write(&repomd, evil).unwrap();
+
+    // Consistent, signed metadata listing an unsigned rpm and an rpm signed by another key.
+    let foreign = www.join("foreign");
+    copy_tree(&repo, &foreign);
+    let extra = tmp.path().join("extra");
+    let unsigned_rpm = build_rpm(&extra, &StandIn { name: "bm-extra-unsigned", version: "1.0.0", depends: &[] });
+    let foreign_rpm = build_rpm(&extra, &StandIn { name: "bm-extra-foreign", version: "1.0.0", depends: &[] });
+    let other_signer = Signer::open(&KeySource::File(other_key.secret_file.clone())).unwrap();
+    yum::sign(std::slice::from_ref(&foreign_rpm), &other_signer).unwrap();
+    for f in [&unsigned_rpm, &foreign_rpm] {
+        std::fs::copy(f, foreign.join("rpm/stable").join(f.file_name().unwrap())).unwrap();
+    }
+    let archive_signer = Signer::open(&KeySource::File(key.secret_file.clone())).unwrap();
+    yum::index(&foreign, "stable", &archive_signer).unwrap();
+
+    let refused = [
+        ("tampered repomd.xml", "bm-nextcloud12", &["repomd.xml GPG signature verification error"][..], format!("{}/tampered", server.url)),
+        ("unsigned rpm", "bm-extra-unsigned", &["bm-extra-unsigned-1.0.0-1.noarch.rpm is not signed"][..], format!("{}/foreign", server.url)),
+        ("foreign-signed rpm", "bm-extra-foreign", &["Public key for bm-extra-foreign-1.0.0-1.noarch.rpm is not installed", "GPG check FAILED"][..], format!("{}/foreign", server.url)),
+    ];
+    for (what, package, expected, url) in refused {
+        let client = dnf_client(&tmp.path().join(format!("c-{package}-{}", what.len())), &repo, &url, &armored);
+        let out = client.dnf(&["install", package]);
+        let said = describe(&out);
+        assert!(!succeeded(&out), "dnf installed from a repository with a {what}: {said}");
+        assert!(expected.iter().any(|e| said.contains(e)), "the {what} was refused for another reason than {expected:?}: {said}");
+        assert!(!client.root.join("usr/share").join(package).exists(), "{what}");
     }
 }
