@@ -97,7 +97,8 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     assert!(format!("{err:#}").contains("bm-nextcloud12"), "{err:#}");
 
     // A missing key, a key file without a secret key, another key than the repository's, a
-    // damaged package (found after the apt side was already re-indexed in the staging tree).
+    // damaged rpm (found when it is copied in, after the apt side was re-indexed and signed in
+    // the staging tree).
     let missing = KeySource::File(tmp.path().join("no-such-key.asc"));
     let err = publish(&PublishRequest { key: missing, ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
     assert!(format!("{err:#}").contains("no-such-key.asc"), "{err:#}");
@@ -112,10 +113,24 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() - 100]).unwrap();
     let err = publish(&request(&repo, &damaged, &key, "http://x")).unwrap_err();
-    assert!(format!("{err:#}").contains("bm-nextcloud12-1.1.0-1.noarch.rpm"), "{err:#}");
+    assert!(format!("{err:#}").contains("bm-nextcloud12-1.1.0-1.noarch.rpm is not a usable .rpm package"), "{err:#}");
 
     assert_eq!(tree_hash(&repo), after_r1, "a failed publish changed the repository");
     assert_eq!(siblings_left(&repo), Vec::<String>::new(), "a failed publish left its staging tree");
+
+    // A publish killed while preparing leaves `repo.new-<pid>`; one killed between the two
+    // renames of the swap leaves only `repo.old-<pid>`. The next publish cleans up or puts the
+    // earlier tree back. (The pid is above any pid_max, so no live process has it.)
+    let dead_pid = 99_999_999;
+    let stale = repo.with_file_name(format!("repo.new-{dead_pid}"));
+    std::fs::create_dir_all(stale.join("pool")).unwrap();
+    std::fs::write(stale.join("pool/half-written.deb"), b"junk").unwrap();
+    assert!(!publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo")).changed);
+    assert_eq!(siblings_left(&repo), Vec::<String>::new(), "the stale staging tree is still there");
+    std::fs::rename(&repo, repo.with_file_name(format!("repo.old-{dead_pid}"))).unwrap();
+    assert!(!publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo")).changed);
+    assert_eq!(tree_hash(&repo), after_r1, "the earlier tree was not put back");
+    assert_eq!(siblings_left(&repo), Vec::<String>::new());
 
     // Release 2 keeps release 1 (administrators can downgrade), re-indexes and re-signs.
     let second = publish_ok(&request(&repo, &r2, &key, "http://example.invalid/repo"));

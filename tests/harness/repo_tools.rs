@@ -41,6 +41,11 @@ pub struct TestKey {
 
 impl TestKey {
     pub fn generate(dir: &Path, name: &str) -> TestKey {
+        Self::generate_with_passphrase(dir, name, "")
+    }
+
+    /// A key whose secret part needs `passphrase` (a key file publish cannot use unattended).
+    pub fn generate_with_passphrase(dir: &Path, name: &str, passphrase: &str) -> TestKey {
         require("gpg", "gnupg");
         let home = dir.join(format!("gnupg-{name}"));
         std::fs::create_dir_all(&home).unwrap();
@@ -50,13 +55,14 @@ impl TestKey {
             c.arg("--homedir").arg(&home).args(["--batch", "--no-tty"]);
             c
         };
-        run(gpg().args(["--passphrase", "", "--quick-gen-key", &format!("{name} <{name}@example.invalid>"), "rsa3072", "sign", "never"]));
+        run(gpg().args(["--pinentry-mode", "loopback", "--passphrase", passphrase, "--quick-gen-key", &format!("{name} <{name}@example.invalid>"), "rsa3072", "sign", "never"]));
         let colons = run(gpg().args(["--with-colons", "--list-secret-keys"]));
         let fingerprint = colons.lines().find_map(|l| l.strip_prefix("fpr:")).expect("a fingerprint").trim_matches(':').to_string();
         let secret_file = dir.join(format!("{name}.secret.asc"));
         let public_keyring = dir.join(format!("{name}.gpg"));
         let public_armored = dir.join(format!("{name}.asc"));
-        std::fs::write(&secret_file, run(gpg().args(["--armor", "--export-secret-keys", &fingerprint]))).unwrap();
+        let export = ["--pinentry-mode", "loopback", "--passphrase", passphrase, "--armor", "--export-secret-keys", &fingerprint];
+        std::fs::write(&secret_file, run(gpg().args(export))).unwrap();
         let binary = gpg().args(["--export", &fingerprint]).output().unwrap().stdout;
         std::fs::write(&public_keyring, binary).unwrap();
         std::fs::write(&public_armored, run(gpg().args(["--armor", "--export", &fingerprint]))).unwrap();

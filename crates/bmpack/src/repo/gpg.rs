@@ -13,8 +13,8 @@ pub enum KeySource {
     /// A fingerprint (or anything gpg accepts as a user ID) of a secret key in the user's
     /// keyring (`$GNUPGHOME`, or `~/.gnupg`).
     Fingerprint(String),
-    /// A file holding the secret key (`gpg --export-secret-keys --armor`), without passphrase
-    /// or with the passphrase cached by the agent.
+    /// A file holding the secret key (`gpg --export-secret-keys --armor`), without passphrase:
+    /// it is imported into a temporary keyring where nobody can type one.
     File(PathBuf),
 }
 
@@ -110,19 +110,41 @@ impl Signer {
     }
 
     fn signing(&self) -> Tool {
-        self.gpg().args(["--local-user", &self.fingerprint, "--digest-algo", "SHA512"])
+        let t = self.gpg().args(["--local-user", &self.fingerprint, "--digest-algo", "SHA512"]);
+        if self.temp.is_some() {
+            // Nobody can type a passphrase for a key file's temporary keyring: fail, don't wait.
+            t.args(["--pinentry-mode", "error"])
+        } else {
+            t
+        }
     }
 
     /// A clearsigned copy of `input` (apt's `InRelease`).
     pub fn clearsign(&self, input: &Path, output: &Path) -> anyhow::Result<()> {
-        self.signing().arg("--clearsign").arg("--output").arg(output).arg(input).run()?;
+        self.signing().arg("--clearsign").arg("--output").arg(output).arg(input).run().with_context(|| self.cannot_sign())?;
         Ok(())
     }
 
     /// An armored detached signature of `input` (`Release.gpg`, `repomd.xml.asc`).
     pub fn detach_sign(&self, input: &Path, output: &Path) -> anyhow::Result<()> {
-        self.signing().args(["--armor", "--detach-sign", "--output"]).arg(output).arg(input).run()?;
+        self.signing()
+            .args(["--armor", "--detach-sign", "--output"])
+            .arg(output)
+            .arg(input)
+            .run()
+            .with_context(|| self.cannot_sign())?;
         Ok(())
+    }
+
+    fn cannot_sign(&self) -> String {
+        if self.temp.is_some() {
+            format!(
+                "the key {} cannot sign: a --key-file key must have no passphrase (or use --key with your own keyring, whose agent can ask for it)",
+                self.fingerprint
+            )
+        } else {
+            format!("the key {} cannot sign (is it expired, or is its passphrase refused?)", self.fingerprint)
+        }
     }
 
     /// The public key, binary (apt's `Signed-By` keyring) or armored (`RPM-GPG-KEY-…`).

@@ -159,14 +159,15 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     Ok(report)
 }
 
-/// Incoming package files, read and verified (and checked against `SHA256SUMS` if present).
+/// Incoming package files, identified and checked against `SHA256SUMS` if present (their
+/// payloads are verified when they are copied into the repository).
 fn incoming_packages(from: &Path) -> anyhow::Result<Vec<PackageFile>> {
     let mut files = Vec::new();
     for kind in [Kind::Deb, Kind::Rpm] {
         let dir = from.join(kind.extension());
         if dir.is_dir() {
             for path in pool::find_files(&dir, kind.extension())? {
-                files.push(PackageFile::read(kind, &path, true)?);
+                files.push(PackageFile::read(kind, &path)?);
             }
         }
     }
@@ -219,7 +220,7 @@ fn merge(
     let abs_dir = root.join(dir);
     let existing: Vec<PackageFile> = pool::find_files(&abs_dir, kind.extension())?
         .iter()
-        .map(|p| PackageFile::read(kind, p, false))
+        .map(|p| PackageFile::read(kind, p))
         .collect::<anyhow::Result<_>>()?;
     let mut changed = false;
     let mut seen = BTreeSet::new();
@@ -245,6 +246,7 @@ fn merge(
             report.already_present.push(relative.to_string_lossy().into_owned());
             continue;
         }
+        new.verify()?;
         let target = root.join(&relative);
         let mut tmp = target.clone().into_os_string();
         tmp.push(".tmp");
@@ -257,7 +259,7 @@ fn merge(
     if let Some(keep) = prune {
         let all: Vec<PackageFile> = pool::find_files(&abs_dir, kind.extension())?
             .iter()
-            .map(|p| PackageFile::read(kind, p, false))
+            .map(|p| PackageFile::read(kind, p))
             .collect::<anyhow::Result<_>>()?;
         for old in pool::prune_plan(&all, keep)? {
             std::fs::remove_file(&old.path).with_context(|| format!("removing {}", old.path.display()))?;

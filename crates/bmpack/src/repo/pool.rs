@@ -46,9 +46,8 @@ fn plain(s: &str) -> bool {
 }
 
 impl PackageFile {
-    /// Reads a package's identity; with `verify`, also reads the whole payload so that a
-    /// truncated or corrupted file is refused here rather than by the servers.
-    pub fn read(kind: Kind, path: &Path, verify: bool) -> anyhow::Result<Self> {
+    /// Reads a package's identity (its header or control file).
+    pub fn read(kind: Kind, path: &Path) -> anyhow::Result<Self> {
         let context = || format!("{} is not a usable .{} package", path.display(), kind.extension());
         let (name, version, arch, file_name) = match kind {
             Kind::Deb => {
@@ -65,9 +64,6 @@ impl PackageFile {
                         .with_context(|| format!("{}: the control file has no {f} field", path.display()))
                 };
                 let (name, version, arch) = (field("Package")?, field("Version")?, field("Architecture")?);
-                if verify {
-                    Tool::new("dpkg-deb").arg("--contents").arg(path).run().with_context(context)?;
-                }
                 let upstream = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
                 let file_name = format!("{name}_{upstream}_{arch}.deb");
                 (name, version, arch, file_name)
@@ -83,10 +79,6 @@ impl PackageFile {
                 let [name, epoch, version, release, arch] = lines.as_slice() else {
                     bail!("{}: rpm printed an unexpected header summary:\n{text}", path.display());
                 };
-                if verify {
-                    // Checks the header and payload digests; signatures are ours to add.
-                    Tool::new("rpm").args(["--checksig", "--nosignature"]).arg(path).run().with_context(context)?;
-                }
                 let file_name = format!("{name}-{version}-{release}.{arch}.rpm");
                 (name.to_string(), format!("{epoch}:{version}-{release}"), arch.to_string(), file_name)
             }
@@ -97,6 +89,18 @@ impl PackageFile {
             }
         }
         Ok(PackageFile { kind, path: path.to_path_buf(), name, version, arch, file_name })
+    }
+
+    /// Reads the whole package, so that a truncated or corrupted file is refused here rather
+    /// than by the servers.
+    pub fn verify(&self) -> anyhow::Result<()> {
+        let context = || format!("{} is not a usable .{} package", self.path.display(), self.kind.extension());
+        match self.kind {
+            Kind::Deb => Tool::new("dpkg-deb").arg("--contents").arg(&self.path).run().with_context(context)?,
+            // Checks the header and payload digests; signatures are ours to add.
+            Kind::Rpm => Tool::new("rpm").args(["--checksig", "--nosignature"]).arg(&self.path).run().with_context(context)?,
+        };
+        Ok(())
     }
 
     /// The digest of what the package holds. For an rpm this leaves out the signature header,
