@@ -1,4 +1,7 @@
-//! Shared helpers for the acceptance tests.
+//! Shared helpers for the acceptance tests: running the real tools, throwaway roots, shims.
+
+pub mod deb_tools;
+pub mod tools;
 
 pub mod apt_root;
 pub mod dnf_root;

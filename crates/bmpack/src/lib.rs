@@ -2,9 +2,15 @@
 //!
 //! See ARCHITECTURE.md at the top of the repository for the map.
 
-pub mod model;
-pub mod version;
-pub mod nextcloud;
-pub mod format;
+pub mod build;
 pub mod bundle;
+pub mod catalog;
+pub mod format;
+pub mod lint;
+pub mod model;
+pub mod nextcloud;
+pub mod pipeline;
 pub mod repo;
+pub mod samples;
+pub mod scripts;
+pub mod version;

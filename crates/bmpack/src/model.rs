@@ -79,9 +79,12 @@ pub enum FileSource {
 }
 
 impl FileSource {
+    /// The content; an error names the file.
     pub fn read(&self) -> std::io::Result<Arc<[u8]>> {
         match self {
-            FileSource::Path(p) => Ok(std::fs::read(p)?.into()),
+            FileSource::Path(p) => std::fs::read(p)
+                .map(Arc::from)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot read {}: {e}", p.display()))),
             FileSource::Bytes(b) => Ok(b.clone()),
         }
     }

@@ -1,0 +1,197 @@
+//! All packages × formats, in parallel, written so that the output appears whole or not at all.
+//!
+//! Everything is written under `<out>/.staging-<pid>/` first (each file through a temporary
+//! name), `SHA256SUMS` last; only when every package is written are `deb/`, `rpm/` and
+//! `SHA256SUMS` swapped in. A failed or interrupted run leaves the previous output as it was
+//! (an interrupted run also leaves a hidden staging folder, removed by the next run).
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow};
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::format::{Format, WriteOptions};
+use crate::model::Package;
+
+pub const CHECKSUMS_FILE: &str = "SHA256SUMS";
+
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// `target/bmpack` by default.
+    pub out: PathBuf,
+    pub formats: Vec<Format>,
+    /// Worker threads (`--jobs`); 0 means one per core.
+    pub jobs: usize,
+    pub write: WriteOptions,
+}
+
+/// One written package file.
+#[derive(Debug, Clone)]
+pub struct BuiltFile {
+    pub package: String,
+    pub version: String,
+    pub format: Format,
+    /// Final path (under `out`).
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// What a progress display hears (from worker threads).
+pub trait Progress: Sync {
+    fn planned(&self, _files: usize) {}
+    fn written(&self, _file: &BuiltFile) {}
+}
+
+/// No display.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Builds every package in every format. Returns the files sorted by format then name.
+pub fn build_all(packages: &[Package], opts: &BuildOptions, progress: &dyn Progress) -> anyhow::Result<Vec<BuiltFile>> {
+    fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
+    remove_stale_staging(&opts.out);
+    let staging = opts.out.join(format!(".staging-{}", std::process::id()));
+    let result = build_into(packages, opts, &staging, progress).and_then(|files| {
+        swap_in(&opts.out, &staging, &opts.formats)?;
+        Ok(files)
+    });
+    if staging.exists() {
+        let _ = fs::remove_dir_all(&staging);
+    }
+    result
+}
+
+fn build_into(
+    packages: &[Package],
+    opts: &BuildOptions,
+    staging: &Path,
+    progress: &dyn Progress,
+) -> anyhow::Result<Vec<BuiltFile>> {
+    for format in &opts.formats {
+        fs::create_dir_all(staging.join(format.as_str()))
+            .with_context(|| format!("cannot create {}", staging.display()))?;
+    }
+    let jobs: Vec<(&Package, Format)> =
+        opts.formats.iter().flat_map(|&f| packages.iter().map(move |p| (p, f))).collect();
+    progress.planned(jobs.len());
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
+    let mut files = pool.install(|| {
+        jobs.par_iter()
+            .map(|&(pkg, format)| {
+                let built = write_one(pkg, format, &opts.write, staging, &opts.out)
+                    .with_context(|| format!("writing the {} package of `{}`", format.as_str(), pkg.name))?;
+                progress.written(&built);
+                Ok(built)
+            })
+            .collect::<anyhow::Result<Vec<BuiltFile>>>()
+    })?;
+    files.sort_by(|a, b| (a.format, &a.package).cmp(&(b.format, &b.package)));
+    let mut sums = String::new();
+    for f in &files {
+        let rel = f.path.strip_prefix(&opts.out).expect("under out");
+        sums.push_str(&format!("{}  {}\n", f.sha256, rel.display()));
+    }
+    write_atomically(&staging.join(CHECKSUMS_FILE), sums.as_bytes())?;
+    Ok(files)
+}
+
+fn write_one(
+    pkg: &Package,
+    format: Format,
+    write_opts: &WriteOptions,
+    staging: &Path,
+    out: &Path,
+) -> anyhow::Result<BuiltFile> {
+    let packager = format.packager();
+    let name = packager.file_name(pkg);
+    let dir = staging.join(format.as_str());
+    let mut tmp = tempfile::Builder::new().prefix(".partial-").tempfile_in(&dir)?;
+    let (sha256, size) = {
+        let file = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        let mut hashing = HashingWriter { inner: file, hash: Sha256::new(), len: 0 };
+        packager.write(pkg, write_opts, &mut hashing)?;
+        hashing.flush()?;
+        (hex::encode(hashing.hash.finalize()), hashing.len)
+    };
+    tmp.persist(dir.join(&name)).map_err(|e| anyhow!("cannot rename into {}: {}", dir.display(), e.error))?;
+    Ok(BuiltFile {
+        package: pkg.name.clone(),
+        version: match format {
+            Format::Deb => pkg.version.deb(),
+            Format::Rpm => pkg.version.rpm_evr(),
+        },
+        format,
+        path: out.join(format.as_str()).join(name),
+        size,
+        sha256,
+    })
+}
+
+/// Replaces `out/deb`, `out/rpm` and `out/SHA256SUMS` by the staged ones. A format not built
+/// this run is removed, so that the output is exactly this run and SHA256SUMS covers it.
+fn swap_in(out: &Path, staging: &Path, formats: &[Format]) -> anyhow::Result<()> {
+    let trash = staging.join(".old");
+    fs::create_dir_all(&trash)?;
+    let mut entries: Vec<&str> = Format::ALL.iter().map(|f| f.as_str()).collect();
+    entries.push(CHECKSUMS_FILE);
+    for entry in &entries {
+        let current = out.join(entry);
+        if current.exists() {
+            fs::rename(&current, trash.join(entry))
+                .with_context(|| format!("cannot move {} aside", current.display()))?;
+        }
+        let staged = staging.join(entry);
+        let built = *entry == CHECKSUMS_FILE || formats.iter().any(|f| f.as_str() == *entry);
+        if built {
+            fs::rename(&staged, &current).with_context(|| format!("cannot move {} into place", current.display()))?;
+        }
+    }
+    Ok(())
+}
+
+fn remove_stale_staging(out: &Path) {
+    if let Ok(entries) = fs::read_dir(out) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if let Some(pid) = name.strip_prefix(".staging-") {
+                // Only folders of processes that are gone: another build may be running.
+                if pid.parse::<u32>().is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().ok_or_else(|| anyhow!("{} has no parent folder", path.display()))?;
+    let mut tmp = tempfile::Builder::new().prefix(".partial-").tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| anyhow!("cannot rename into {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+struct HashingWriter<W: Write> {
+    inner: W,
+    hash: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hash.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}

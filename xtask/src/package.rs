@@ -1,0 +1,159 @@
+//! `cargo xtask package`: flags, progress display and summary around `bmpack::pipeline`.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::{Context, anyhow};
+use bmpack::build::{BuildOptions, BuiltFile, Progress};
+use bmpack::catalog::ResolveOptions;
+use bmpack::format::{Compression, Format, WriteOptions};
+use bmpack::nextcloud::NextcloudRelease;
+use bmpack::pipeline::{PackageOutcome, PackageRequest};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+#[derive(Args, Debug, Clone)]
+pub struct PackageArgs {
+    /// Folder of jars (searched recursively) or marketplace archive (.zip, .tar.gz).
+    /// Without it, sample bundles are generated and packaged.
+    #[arg(long, value_name = "PATH")]
+    pub bundles: Option<PathBuf>,
+    /// Package version (OSGi or Maven style: 4.8.2, 4.8.2.v20240101, 4.8.2-SNAPSHOT).
+    /// Default: each package's jars' Bundle-Version.
+    #[arg(long, value_name = "VERSION")]
+    pub version: Option<String>,
+    /// Packaging revision: Debian revision and RPM Release.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub revision: u32,
+    /// Build bm-nextcloud-common and only the bm-nextcloudXX this Nextcloud release needs.
+    #[arg(long, value_name = "VERSION")]
+    pub nextcloud_version: Option<String>,
+    /// Build only this package (and the packages of ours it depends on); repeatable.
+    #[arg(long = "package", value_name = "NAME")]
+    pub packages: Vec<String>,
+    /// Formats to write (repeatable): deb, rpm. Default: both.
+    #[arg(long = "format", value_name = "FORMAT", value_parser = parse_format)]
+    pub formats: Vec<Format>,
+    /// Payload compression: default (gzip), none, gzip, xz, zstd.
+    #[arg(long, value_name = "KIND", default_value = "default")]
+    pub compression: Compression,
+    /// Packages written in parallel (default: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub jobs: usize,
+    /// Output folder (gets deb/, rpm/ and SHA256SUMS).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// No progress display and no summary table.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| format!("unknown format `{s}`: use deb or rpm"))
+}
+
+pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
+    let root = crate::project_root();
+    let out = args.out.clone().unwrap_or_else(crate::default_out);
+    let nextcloud = args
+        .nextcloud_version
+        .as_deref()
+        .map(NextcloudRelease::parse)
+        .transpose()
+        .map_err(|e| anyhow!("--nextcloud-version: {e}"))?;
+    let request = PackageRequest {
+        root: root.clone(),
+        bundles: args.bundles.clone(),
+        samples_dir: root.join("target").join("bmpack-samples"),
+        resolve: ResolveOptions {
+            version: args.version.clone(),
+            revision: Some(args.revision),
+            nextcloud,
+            only: args.packages.clone(),
+        },
+        build: BuildOptions {
+            out,
+            formats: if args.formats.is_empty() { Format::ALL.to_vec() } else { args.formats.clone() },
+            jobs: args.jobs,
+            write: WriteOptions { compression: args.compression, source_date_epoch: source_date_epoch(&root)? },
+        },
+    };
+    if args.bundles.is_none() {
+        eprintln!(
+            "note: no --bundles given: building from generated SAMPLE bundles (valid jars with made-up \
+             content, not BlueMind's plug-ins). Pass --bundles PATH to package the real jars."
+        );
+    }
+    let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
+    bar.set_style(ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}").expect("valid template"));
+    bar.set_message("reading bundles");
+    let outcome = bmpack::pipeline::package(&request, &Bar(&bar));
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    for unused in &outcome.unused_bundles {
+        eprintln!("note: jar not declared by any selected package, left out: {unused}");
+    }
+    if let Some(dir) = &outcome.samples {
+        eprintln!("note: these packages hold SAMPLE bundles generated in {}", dir.display());
+    }
+    if !args.quiet {
+        print_summary(&outcome.files);
+        println!("\nwritten to {} (checksums in SHA256SUMS)", request.build.out.display());
+    }
+    Ok(outcome)
+}
+
+fn print_summary(files: &[BuiltFile]) {
+    let w_pkg = files.iter().map(|f| f.package.len()).max().unwrap_or(7).max(7);
+    let w_ver = files.iter().map(|f| f.version.len()).max().unwrap_or(7).max(7);
+    println!("{:<w_pkg$}  {:<w_ver$}  {:<6}  {:>10}  sha256", "package", "version", "format", "size");
+    for f in files {
+        println!(
+            "{:<w_pkg$}  {:<w_ver$}  {:<6}  {:>10}  {}",
+            f.package,
+            f.version,
+            f.format.as_str(),
+            human_size(f.size),
+            f.sha256
+        );
+    }
+}
+
+pub fn human_size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / (1u64 << 20) as f64),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// `SOURCE_DATE_EPOCH`, or the date of the last commit: the same sources give the same bytes.
+pub fn source_date_epoch(root: &std::path::Path) -> anyhow::Result<u64> {
+    if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
+        return v.trim().parse().with_context(|| {
+            format!("SOURCE_DATE_EPOCH=`{v}` is not a number of seconds since 1970: unset it or set e.g. 1700000000")
+        });
+    }
+    let out = Command::new("git")
+        .args(["log", "-1", "--format=%ct"])
+        .current_dir(root)
+        .output()
+        .context("running `git log` for the default SOURCE_DATE_EPOCH: install git or set SOURCE_DATE_EPOCH")?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| {
+        anyhow!("cannot read the last commit's date in {}: set SOURCE_DATE_EPOCH", root.display())
+    })
+}
+
+/// The progress display: one tick per package file written.
+struct Bar<'a>(&'a ProgressBar);
+
+impl Progress for Bar<'_> {
+    fn planned(&self, files: usize) {
+        self.0.set_length(files as u64);
+        self.0.set_message("writing packages");
+    }
+    fn written(&self, file: &BuiltFile) {
+        self.0.inc(1);
+        self.0.set_message(file.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    }
+}
