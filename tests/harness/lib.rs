@@ -6,3 +6,4 @@ pub mod tools;
 pub mod apt_root;
 pub mod dnf_root;
 pub mod repo_tools;
+pub mod rpm_tools;
