@@ -24,9 +24,9 @@ pub struct PublishOptions {
     /// Keep only the newest KEEP versions of each package.
     #[arg(long, value_name = "KEEP")]
     pub prune: Option<usize>,
-    /// Where `cargo xtask package` wrote deb/, rpm/ and SHA256SUMS.
-    #[arg(long, value_name = "DIR", default_value = "target/bmpack")]
-    pub from: PathBuf,
+    /// Where `cargo xtask package` wrote deb/, rpm/ and SHA256SUMS [default: target/bmpack].
+    #[arg(long, value_name = "DIR")]
+    pub from: Option<PathBuf>,
     /// The URL servers will reach the repository at (written into the .sources/.repo files).
     #[arg(long, value_name = "URL", default_value = "http://localhost/bmpack")]
     pub base_url: String,
@@ -40,7 +40,7 @@ pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
     };
     let request = PublishRequest {
         repo: opts.repo.clone(),
-        from: opts.from.clone(),
+        from: opts.from.clone().unwrap_or_else(crate::default_out),
         key,
         suite: opts.suite.clone(),
         prune: opts.prune,
