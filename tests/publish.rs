@@ -110,10 +110,19 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     let damaged = tmp.path().join("damaged");
     copy_tree(&r2, &damaged);
     let victim = damaged.join("rpm/bm-nextcloud12-1.1.0-1.noarch.rpm");
+    std::fs::remove_file(damaged.join("SHA256SUMS")).unwrap(); // else the checksum check finds it first
     let bytes = std::fs::read(&victim).unwrap();
     std::fs::write(&victim, &bytes[..bytes.len() - 100]).unwrap();
     let err = publish(&request(&repo, &damaged, &key, "http://x")).unwrap_err();
     assert!(format!("{err:#}").contains("bm-nextcloud12-1.1.0-1.noarch.rpm is not a usable .rpm package"), "{err:#}");
+
+    // A package changed after the build no longer matches SHA256SUMS.
+    let changed_after_build = tmp.path().join("changed");
+    copy_tree(&r2, &changed_after_build);
+    let deb = changed_after_build.join("deb/bm-nextcloud12_1.1.0-1_all.deb");
+    std::fs::copy(r1.join("deb/bm-nextcloud12_1.0.0-1_all.deb"), &deb).unwrap();
+    let err = publish(&request(&repo, &changed_after_build, &key, "http://x")).unwrap_err();
+    assert!(format!("{err:#}").contains("does not match"), "{err:#}");
 
     assert_eq!(tree_hash(&repo), after_r1, "a failed publish changed the repository");
     assert_eq!(siblings_left(&repo), Vec::<String>::new(), "a failed publish left its staging tree");
@@ -253,7 +262,7 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     for arch in ["all", "amd64"] {
         let dir = tampered.join(format!("dists/stable/main/binary-{arch}"));
         let text = std::fs::read_to_string(dir.join("Packages")).unwrap();
-        let evil = text.replace("stand-in for bm-nextcloud12", "stand-in for bm-nextcloud12 (tampered)");
+        let evil = text.replacen("Version: 1.1.0-1", "Version: 9.9.9-1", 1);
         assert_ne!(text, evil);
         std::fs::write(dir.join("Packages"), &evil).unwrap();
         run(Command::new("sh").arg("-c").arg("gzip -9nc Packages > Packages.gz && xz -c Packages > Packages.xz").current_dir(&dir));

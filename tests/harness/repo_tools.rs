@@ -1,11 +1,17 @@
-//! Helpers for the repository tests: throwaway gpg keys, small stand-in packages built with
-//! dpkg-deb and rpmbuild, a static HTTP server on 127.0.0.1, and tree hashes.
+//! Helpers for the repository tests: throwaway gpg keys, small stand-in packages written by
+//! bmpack's own .deb and .rpm writers, a static HTTP server on 127.0.0.1, and tree hashes.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use std::sync::Arc;
+
+use bmpack::build::{BuildOptions, Silent, build_all};
+use bmpack::format::{Compression, Format, WriteOptions};
+use bmpack::model::{Arch, FileKind, FileSource, MaintainerScripts, Package, PayloadFile, Relation, Relations};
+use bmpack::version::PackageVersion;
 use sha2::{Digest, Sha256};
 
 /// Fails the test with a clear message when a system tool is missing (never skips).
@@ -77,79 +83,69 @@ impl Drop for TestKey {
 }
 
 /// A stand-in package: name, version (upstream, e.g. `1.0.0`), dependencies (names), and the
-/// file it installs (`/usr/share/<name>/version`, holding the version).
+/// file it installs (`/usr/share/<name>/version`, holding the version). No maintainer scripts:
+/// the throwaway apt and dnf roots have no shell to run them.
 pub struct StandIn<'a> {
     pub name: &'a str,
     pub version: &'a str,
     pub depends: &'a [&'a str],
 }
 
-/// Builds `<out>/deb/<name>_<version>-1_all.deb` with dpkg-deb.
-pub fn build_deb(out: &Path, p: &StandIn) -> PathBuf {
-    require("dpkg-deb", "dpkg");
-    let work = tempfile::tempdir().unwrap();
-    let root = work.path();
-    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
-    std::fs::create_dir_all(root.join("usr/share").join(p.name)).unwrap();
-    std::fs::write(root.join("usr/share").join(p.name).join("version"), format!("{}\n", p.version)).unwrap();
-    let mut control = format!(
-        "Package: {}\nVersion: {}-1\nArchitecture: all\nMaintainer: bmpack tests <tests@example.invalid>\nSection: misc\nPriority: optional\n",
-        p.name, p.version
-    );
-    if !p.depends.is_empty() {
-        control.push_str(&format!("Depends: {}\n", p.depends.join(", ")));
+impl StandIn<'_> {
+    pub fn package(&self) -> Package {
+        Package {
+            name: self.name.into(),
+            version: PackageVersion::parse(self.version, 1).unwrap(),
+            arch: Arch::All,
+            summary: format!("Stand-in for {}", self.name),
+            description: format!("A test package standing in for {}.", self.name),
+            maintainer: "bmpack tests <tests@example.invalid>".into(),
+            license: "AGPL-3.0-only".into(),
+            copyright: "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n".into(),
+            homepage: "https://www.bluemind.net/".into(),
+            vendor: "BlueMind".into(),
+            section: "misc".into(),
+            rpm_group: "Applications/Internet".into(),
+            files: vec![PayloadFile {
+                dest: format!("/usr/share/{}/version", self.name),
+                source: FileSource::Bytes(Arc::from(format!("{}\n", self.version).into_bytes())),
+                mode: 0o644,
+                kind: FileKind::Regular,
+            }],
+            relations: Relations {
+                depends: self.depends.iter().map(|d| Relation::any(*d)).collect(),
+                ..Relations::default()
+            },
+            scripts: MaintainerScripts::default(),
+        }
     }
-    control.push_str(&format!("Description: stand-in for {}\n test package\n", p.name));
-    std::fs::write(root.join("DEBIAN/control"), control).unwrap();
-    let dir = out.join("deb");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join(format!("{}_{}-1_all.deb", p.name, p.version));
-    // Same inputs, same bytes: a rebuilt stand-in is the same package, as with bmpack's writers.
-    run(Command::new("find").arg(root).args(["-exec", "touch", "-h", "-d", "@1700000000", "{}", "+"]));
-    run(Command::new("dpkg-deb")
-        .args(["--root-owner-group", "-Zgzip", "--build"])
-        .arg(root)
-        .arg(&file)
-        .env("SOURCE_DATE_EPOCH", "1700000000"));
-    file
 }
 
-/// Builds `<out>/rpm/<name>-<version>-1.noarch.rpm` with rpmbuild (unsigned).
-pub fn build_rpm(out: &Path, p: &StandIn) -> PathBuf {
-    require("rpmbuild", "rpm");
-    let work = tempfile::tempdir().unwrap();
-    let requires: String = p.depends.iter().map(|d| format!("Requires: {d}\n")).collect();
-    let spec = format!(
-        "Name: {name}\nVersion: {version}\nRelease: 1\nSummary: stand-in for {name}\nLicense: MIT\nBuildArch: noarch\n{requires}\
-         %description\ntest package\n%install\nmkdir -p %{{buildroot}}/usr/share/{name}\n\
-         echo {version} > %{{buildroot}}/usr/share/{name}/version\n%files\n/usr/share/{name}/version\n",
-        name = p.name,
-        version = p.version,
-    );
-    let spec_path = work.path().join("p.spec");
-    std::fs::write(&spec_path, spec).unwrap();
-    let dir = out.join("rpm");
-    std::fs::create_dir_all(&dir).unwrap();
-    run(Command::new("rpmbuild")
-        .arg("-bb")
-        .arg("--define")
-        .arg(format!("_topdir {}", work.path().display()))
-        .arg("--define")
-        .arg(format!("_rpmdir {}", dir.display()))
-        .args(["--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm"])
-        .args(["--define", "_source_date_epoch_from_changelog 0", "--define", "use_source_date_epoch_as_buildtime 1"])
-        .args(["--define", "clamp_mtime_to_source_date_epoch 1", "--define", "_buildhost bmpack-tests"])
-        .env("SOURCE_DATE_EPOCH", "1700000000")
-        .arg(&spec_path));
-    dir.join(format!("{}-{}-1.noarch.rpm", p.name, p.version))
-}
-
-/// Builds both formats of each stand-in into `out`.
+/// Writes each stand-in as .deb and .rpm into `out` with bmpack's own writers and build
+/// (`deb/`, `rpm/`, `SHA256SUMS`: what `cargo xtask package` leaves for `publish`).
 pub fn build_release(out: &Path, packages: &[StandIn]) {
-    for p in packages {
-        build_deb(out, p);
-        build_rpm(out, p);
-    }
+    let packages: Vec<Package> = packages.iter().map(StandIn::package).collect();
+    let options = BuildOptions {
+        out: out.to_path_buf(),
+        formats: Format::ALL.to_vec(),
+        jobs: 1,
+        write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 },
+    };
+    build_all(&packages, &options, &Silent).unwrap_or_else(|e| panic!("building the stand-ins: {e:#}"));
+}
+
+/// One stand-in written as an (unsigned) .rpm into `dir`.
+pub fn build_rpm(dir: &Path, p: &StandIn) -> PathBuf {
+    let pkg = p.package();
+    let writer = Format::Rpm.packager();
+    let path = dir.join(writer.file_name(&pkg));
+    let mut bytes = Vec::new();
+    writer
+        .write(&pkg, &WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 }, &mut bytes)
+        .unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
 }
 
 /// `python3 -m http.server` serving `dir` on 127.0.0.1 (a free port chosen by the server).
