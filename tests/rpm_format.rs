@@ -14,7 +14,8 @@ use bmpack::model::{
     Relations, RpmScripts, VersionRef,
 };
 use bmpack::version::PackageVersion;
-use bmpack_tests::rpm_tools::{Rpm, RpmRoot, describe, repository_root, rpmlint, run, run_ok};
+use bmpack_tests::rpm_tools::{Rpm, RpmRoot, describe, rpmlint, run, run_ok};
+use bmpack_tests::tools::project_root;
 use tempfile::TempDir;
 
 /// 2024-01-02 03:04:05 UTC.
@@ -449,7 +450,7 @@ fn every_compression_installs_and_says_what_it_is() {
         (Compression::Gzip, "gzip"),
         (Compression::Xz, "xz"),
         (Compression::Zstd, "zstd"),
-        // rpm reports no compressor as gzip-less `(none)`.
+        // No compressor tag at all: rpm prints `(none)`.
         (Compression::None, "(none)"),
     ];
     for (compression, expected) in cases {
@@ -480,6 +481,8 @@ fn every_compression_installs_and_says_what_it_is() {
 #[test]
 fn two_writes_are_byte_identical() {
     let f = Fixture::new();
+    // Another fixture: same content, jars read from another temporary folder.
+    let g = Fixture::new();
     for compression in [
         Compression::Gzip,
         Compression::Xz,
@@ -491,6 +494,11 @@ fn two_writes_are_byte_identical() {
         assert!(
             first == second,
             "{compression:?}: two writes of one package differ"
+        );
+        let elsewhere = std::fs::read(g.write(compression, "elsewhere")).unwrap();
+        assert!(
+            first == elsewhere,
+            "{compression:?}: where the jars were read from changes the package"
         );
     }
     // The date is what the options say, not the clock: another date, other bytes.
@@ -510,7 +518,7 @@ fn two_writes_are_byte_identical() {
 fn rpmlint_is_clean_with_the_repository_configuration() {
     let f = Fixture::new();
     let path = f.rpm();
-    let config = repository_root().join("rpm/rpmlintrc");
+    let config = project_root().join(bmpack::lint::RPMLINT_CONFIG);
     // The sample, and a package of jars alone (the usual plug-in).
     let bare = bare_package(&f, "bm-plugin-other", false);
     let (ok, report) = rpmlint(&config, &[&path, &bare]);
@@ -613,4 +621,47 @@ fn bad_input_gets_an_error_naming_it_and_nothing_written() {
         err.contains("SOURCE_DATE_EPOCH 4000000000 is in the future"),
         "{err}"
     );
+}
+
+/// Two writes within one second would hide a leaked clock, so look for it: the uncompressed
+/// package must hold neither the time of the write (as a header integer or as a cpio hex field)
+/// nor the machine's name.
+#[test]
+fn neither_the_clock_nor_the_host_leaks_into_the_package() {
+    let f = Fixture::new();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let before = now();
+    let bytes = std::fs::read(f.write(Compression::None, "plain")).unwrap();
+    let after = now();
+    let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+    for t in before - 1..=after + 1 {
+        let t = t as u32;
+        assert!(
+            !contains(&t.to_be_bytes()),
+            "the package holds the current time {t}"
+        );
+        for hex in [format!("{t:08x}"), format!("{t:08X}")] {
+            assert!(
+                !contains(hex.as_bytes()),
+                "the payload holds the current time {t}"
+            );
+        }
+    }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host = host.trim();
+    assert!(!host.is_empty() && host != "bmpack");
+    assert!(
+        !contains(host.as_bytes()),
+        "the package holds the host name `{host}`"
+    );
+    // What would show them: the header tags that carry a time, and the cookie.
+    let rpm = Rpm::new();
+    let path = f.write(Compression::None, "plain");
+    assert_eq!(rpm.tag(&path, "CHANGELOGTIME"), SOURCE_DATE.to_string());
+    assert_eq!(rpm.tag(&path, "COOKIE"), "(none)");
 }

@@ -7,16 +7,16 @@ use std::process::{Command, Output};
 
 use tempfile::TempDir;
 
-/// Fails the test, naming the Debian package that provides `tool`, when it is not installed.
-pub fn require_tool(tool: &str, apt_package: &str) -> PathBuf {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(tool))
-            .find(|p| p.is_file())
-    });
-    found.unwrap_or_else(|| {
-        panic!("`{tool}` is not installed: these tests need it (`apt-get install {apt_package}`)")
-    })
+use crate::tools::require_tool;
+
+/// Where `tool` is on PATH; fails the test, naming the Debian package, when it is not.
+pub fn tool_path(tool: &str, apt_package: &str) -> PathBuf {
+    require_tool(tool, apt_package);
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&paths)
+        .map(|d| d.join(tool))
+        .find(|p| p.is_file())
+        .expect("found above")
 }
 
 /// Runs `cmd`, failing the test with its full output when it does not succeed.
@@ -109,7 +109,7 @@ impl RpmRoot {
     /// Puts a statically linked busybox at `/bin/sh` so that scriptlets can run in the root
     /// (rpm runs them chrooted). Busybox runs its own applets, so `sh` needs nothing else.
     pub fn with_busybox_shell(self) -> RpmRoot {
-        let busybox = require_tool("busybox", "busybox-static");
+        let busybox = tool_path("busybox", "busybox-static");
         let bin = self.join("/bin");
         std::fs::create_dir_all(&bin).unwrap();
         std::fs::copy(&busybox, bin.join("busybox")).unwrap();
@@ -173,12 +173,4 @@ pub fn rpmlint(config: &Path, packages: &[&Path]) -> (bool, String) {
         String::from_utf8_lossy(&out.stderr)
     );
     (out.status.success(), report)
-}
-
-/// The repository's top folder (where `rpm/rpmlintrc` lives).
-pub fn repository_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
 }

@@ -118,17 +118,12 @@ fn write_samples(dir: &Path, names: &[String], large: Option<&(String, u64)>) ->
     if dir.exists() {
         fs::remove_dir_all(dir).with_context(|| format!("cannot clear {}", dir.display()))?;
     }
-    let spec = bmpack::samples::SampleSpec {
-        names: names.to_vec(),
-        version: SAMPLE_VERSION.to_string(),
-        jar_bytes: SAMPLE_JAR_BYTES,
-    };
-    bmpack::samples::write_sample_bundles(dir, &spec)?;
+    let mut spec = bmpack::samples::SampleSpec::new(names.iter().cloned(), SAMPLE_VERSION);
+    spec.jar_bytes = SAMPLE_JAR_BYTES;
     if let Some((name, bytes)) = large {
-        let big = bmpack::samples::SampleSpec { names: vec![name.clone()], version: SAMPLE_VERSION.into(), jar_bytes: *bytes };
-        fs::remove_dir_all(dir.join(name))?;
-        bmpack::samples::write_sample_bundles(dir, &big)?;
+        spec.jar_bytes_for.insert(name.clone(), *bytes);
     }
+    bmpack::samples::write_sample_bundles(dir, &spec)?;
     Ok(())
 }
 

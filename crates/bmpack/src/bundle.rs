@@ -1,8 +1,26 @@
 //! Reading OSGi bundles (jars): identity from `META-INF/MANIFEST.MF`, never from the file name.
-//! (Interface settled; implementation in progress.)
+//!
+//! `--bundles PATH` is a folder of jars (searched recursively, in file-name order) or a
+//! marketplace archive (`.zip`, `.tar.gz`/`.tgz`, `.tar`) with a folder per bundle. Archives are
+//! unpacked into a temporary folder by [`crate::archive`], which refuses the whole archive if an
+//! entry could land outside it. Files other than `*.jar` (READMEs…) are ignored; every jar must be
+//! an OSGi bundle with a `Bundle-SymbolicName` and a `Bundle-Version`, and a bundle must come from
+//! one jar only. Each problem is a [`BundleError`] naming the file as the user knows it
+//! (`archive.zip!/dir/x.jar` for archive members) and what to do.
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
+
+use crate::archive::{self, ArchiveKind};
+use crate::manifest::{self, Manifest};
+
+/// Where the manifest is in a jar.
+pub const MANIFEST_PATH: &str = "META-INF/MANIFEST.MF";
+
+/// A manifest larger than this is not a manifest (real ones are a few KB).
+const MAX_MANIFEST_BYTES: u64 = 4 << 20;
 
 /// One jar, identified by its manifest.
 #[derive(Debug, Clone)]
@@ -22,6 +40,52 @@ impl Bundle {
     pub fn install_name(&self) -> String {
         format!("{}-{}.jar", self.symbolic_name, self.version)
     }
+
+    /// Reads the identity of one jar. `origin` is how errors name it.
+    pub fn read(jar: &Path, origin: &str) -> Result<Bundle, BundleError> {
+        let manifest = read_manifest(jar, origin)?;
+        let file = || origin.to_string();
+        let Some(name_value) = manifest.get("Bundle-SymbolicName") else {
+            return Err(BundleError::NoSymbolicName { file: file() });
+        };
+        let Some(symbolic_name) = manifest::symbolic_name_of(name_value) else {
+            return Err(BundleError::BadSymbolicName { file: file(), value: name_value.to_string() });
+        };
+        let version = manifest.get("Bundle-Version").map(str::trim).unwrap_or("");
+        if version.is_empty() {
+            return Err(BundleError::NoVersion { file: file(), name: symbolic_name.to_string() });
+        }
+        Ok(Bundle {
+            symbolic_name: symbolic_name.to_string(),
+            version: version.to_string(),
+            path: jar.to_path_buf(),
+            origin: file(),
+        })
+    }
+}
+
+/// The main section of a jar's `META-INF/MANIFEST.MF`. `origin` is how errors name the jar.
+pub fn read_manifest(jar: &Path, origin: &str) -> Result<Manifest, BundleError> {
+    let file = File::open(jar).map_err(|e| BundleError::Io { path: origin.to_string(), source: e })?;
+    let mut zip = zip::ZipArchive::new(BufReader::new(file))
+        .map_err(|e| BundleError::NotAZip { file: origin.to_string(), reason: e.to_string() })?;
+    // The spec's name is exact; a few old tools wrote it in another case.
+    let index = zip.index_for_name(MANIFEST_PATH).or_else(|| {
+        (0..zip.len()).find(|&i| {
+            zip.name_for_index(i).is_some_and(|n| n.is_ok_and(|n| n.eq_ignore_ascii_case(MANIFEST_PATH)))
+        })
+    });
+    let Some(index) = index else {
+        return Err(BundleError::NoManifest { file: origin.to_string() });
+    };
+    let bad = |reason: String| BundleError::BadManifest { file: origin.to_string(), reason };
+    let entry = zip.by_index(index).map_err(|e| bad(e.to_string()))?;
+    let mut bytes = Vec::new();
+    entry.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut bytes).map_err(|e| bad(e.to_string()))?;
+    if bytes.len() as u64 > MAX_MANIFEST_BYTES {
+        return Err(bad(format!("it is larger than {MAX_MANIFEST_BYTES} bytes")));
+    }
+    Manifest::parse(&bytes).map_err(|e| bad(e.to_string()))
 }
 
 /// Every bundle found under `--bundles`, by symbolic name.
@@ -34,13 +98,140 @@ pub struct BundleSet {
     pub _extracted: Option<tempfile::TempDir>,
 }
 
+/// What is wrong with `--bundles` or one of its jars; each message says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum BundleError {
+    #[error("{path}: no such file or folder: give the folder that holds the plug-in jars, or the marketplace archive (.zip, .tar.gz)")]
+    NotFound { path: String },
+    #[error("{path}: this is a single jar: give the folder that holds it (and the other plug-in jars) instead")]
+    SingleJar { path: String },
+    #[error("{path}: unsupported archive type: give a folder of jars, a .zip, a .tar.gz (.tgz) or a .tar; unpack other archives first and give the folder")]
+    UnsupportedArchive { path: String },
+    #[error("{path}: not a readable {kind} archive ({reason}): download it again, or unpack it and give the folder")]
+    BadArchive { path: String, kind: &'static str, reason: String },
+    #[error("{archive}: entry `{entry}` {reason}, so the whole archive is refused and nothing is extracted from it: get the archive again from the vendor, or unpack and inspect it yourself and give the folder")]
+    UnsafeEntry { archive: String, entry: String, reason: String },
+    #[error("{path}: no .jar file in it: give the folder or the marketplace archive that holds the plug-in jars")]
+    NoJars { path: String },
+    #[error("{file}: not a jar: it is not a zip file ({reason}); replace it with the bundle's jar, or remove it from the bundles")]
+    NotAZip { file: String, reason: String },
+    #[error("{file}: not an OSGi bundle: it has no {MANIFEST_PATH}; give the plug-in's jar as the vendor ships it, or remove this file from the bundles")]
+    NoManifest { file: String },
+    #[error("{file}: its {MANIFEST_PATH} cannot be read: {reason}; give the plug-in's jar as the vendor ships it, or remove this file from the bundles")]
+    BadManifest { file: String, reason: String },
+    #[error("{file}: not an OSGi bundle: its {MANIFEST_PATH} has no Bundle-SymbolicName header; give the plug-in's jar as the vendor ships it, or remove this file from the bundles")]
+    NoSymbolicName { file: String },
+    #[error("{file}: Bundle-SymbolicName `{value}` in {MANIFEST_PATH} does not start with a bundle name such as `net.bluemind.filehosting.nextcloud`; fix the bundle's manifest or remove this file from the bundles")]
+    BadSymbolicName { file: String, value: String },
+    #[error("{file}: bundle `{name}` has no Bundle-Version in its {MANIFEST_PATH}, so its package version is unknown; rebuild the bundle with a version (e.g. `Bundle-Version: 4.8.2`)")]
+    NoVersion { file: String, name: String },
+    #[error("two jars for bundle `{name}`: {first} (Bundle-Version {first_version}) and {second} (Bundle-Version {second_version}); keep only one of them in the bundles")]
+    Duplicate { name: String, first: String, first_version: String, second: String, second_version: String },
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
 impl BundleSet {
     /// Reads a folder of jars (recursively) or a `.zip` / `.tar.gz` marketplace archive.
+    /// Errors are [`BundleError`]s (`err.downcast_ref::<BundleError>()`).
+    /// An archive is unpacked into a new folder of the system's temporary folder.
     pub fn load(path: &Path) -> anyhow::Result<BundleSet> {
-        anyhow::bail!("reading bundles from {} is not implemented yet", path.display())
+        Ok(Self::load_checked(path, None)?)
+    }
+
+    /// [`BundleSet::load`], unpacking an archive into a new folder inside `scratch` (e.g. under
+    /// `target/`), removed when the set is dropped or loading fails.
+    pub fn load_in(path: &Path, scratch: &Path) -> anyhow::Result<BundleSet> {
+        Ok(Self::load_checked(path, Some(scratch))?)
+    }
+
+    /// [`BundleSet::load`] / [`BundleSet::load_in`] with the error's type kept.
+    pub fn load_checked(path: &Path, scratch: Option<&Path>) -> Result<BundleSet, BundleError> {
+        let shown = path.display().to_string();
+        let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => BundleError::NotFound { path: shown.clone() },
+            _ => BundleError::Io { path: shown.clone(), source: e },
+        })?;
+        let (jars, extracted) = if metadata.is_dir() {
+            (jars_in_folder(path)?, None)
+        } else {
+            match ArchiveKind::of(path) {
+                Some(kind) => {
+                    let mut builder = tempfile::Builder::new();
+                    builder.prefix("bmpack-bundles-");
+                    let temp = match scratch {
+                        Some(scratch) => builder.tempdir_in(scratch),
+                        None => builder.tempdir(),
+                    };
+                    let temp = temp.map_err(|e| BundleError::Io {
+                        path: format!("a temporary folder in {}", scratch.unwrap_or(&std::env::temp_dir()).display()),
+                        source: e,
+                    })?;
+                    let jars = archive::extract_jars(path, kind, temp.path())?;
+                    (jars, Some(temp))
+                }
+                None if has_extension(path, "jar") => return Err(BundleError::SingleJar { path: shown }),
+                None => return Err(BundleError::UnsupportedArchive { path: shown }),
+            }
+        };
+        if jars.is_empty() {
+            return Err(BundleError::NoJars { path: shown });
+        }
+        let mut bundles: BTreeMap<String, Bundle> = BTreeMap::new();
+        for (jar, origin) in jars {
+            let bundle = Bundle::read(&jar, &origin)?;
+            if let Some(first) = bundles.get(&bundle.symbolic_name) {
+                return Err(BundleError::Duplicate {
+                    name: bundle.symbolic_name,
+                    first: first.origin.clone(),
+                    first_version: first.version.clone(),
+                    second: bundle.origin,
+                    second_version: bundle.version,
+                });
+            }
+            bundles.insert(bundle.symbolic_name.clone(), bundle);
+        }
+        Ok(BundleSet { bundles, source: path.to_path_buf(), _extracted: extracted })
     }
 
     pub fn get(&self, symbolic_name: &str) -> Option<&Bundle> {
         self.bundles.get(symbolic_name)
     }
+
+    /// The bundles, by symbolic name.
+    pub fn iter(&self) -> impl Iterator<Item = &Bundle> {
+        self.bundles.values()
+    }
+
+    /// The declared names that no jar provides, in the order given.
+    pub fn missing<'a>(&self, declared: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+        declared.into_iter().filter(|name| !self.bundles.contains_key(*name)).collect()
+    }
+
+    /// The bundles whose names are not among the declared ones (extra jars).
+    pub fn undeclared<'a>(&self, declared: impl IntoIterator<Item = &'a str>) -> Vec<&Bundle> {
+        let declared: std::collections::BTreeSet<&str> = declared.into_iter().collect();
+        self.bundles.values().filter(|b| !declared.contains(b.symbolic_name.as_str())).collect()
+    }
+}
+
+/// `*.jar` under `folder`, recursively, in file-name order; each with its path as its origin.
+fn jars_in_folder(folder: &Path) -> Result<Vec<(PathBuf, String)>, BundleError> {
+    let mut jars = Vec::new();
+    // Links are followed: a folder of links to build outputs is a folder of jars.
+    for entry in walkdir::WalkDir::new(folder).follow_links(true).sort_by_file_name() {
+        let entry = entry.map_err(|e| {
+            let path = e.path().unwrap_or(folder).display().to_string();
+            BundleError::Io { path, source: e.into() }
+        })?;
+        if entry.file_type().is_file() && has_extension(entry.path(), "jar") {
+            let origin = entry.path().display().to_string();
+            jars.push((entry.into_path(), origin));
+        }
+    }
+    Ok(jars)
+}
+
+pub(crate) fn has_extension(path: &Path, extension: &str) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case(extension))
 }

@@ -2,11 +2,13 @@
 //!
 //! See ARCHITECTURE.md at the top of the repository for the map.
 
+pub mod archive;
 pub mod build;
 pub mod bundle;
 pub mod catalog;
 pub mod format;
 pub mod lint;
+pub mod manifest;
 pub mod model;
 pub mod nextcloud;
 pub mod pipeline;

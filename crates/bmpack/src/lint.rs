@@ -43,10 +43,12 @@ pub fn lint_build(root: &Path, out: &Path) -> anyhow::Result<LintReport> {
     }
     if !rpms.is_empty() {
         let config = root.join(RPMLINT_CONFIG);
+        // rpmlint opens rpm's default database, which Debian's rpm keeps under `~/.rpmdb`: a HOME
+        // of its own keeps it off the user's, and off any personal rpmlint configuration.
+        let home = tempfile::tempdir()?;
         let mut cmd = Command::new("rpmlint");
-        if config.exists() {
-            cmd.arg("-r").arg(&config);
-        }
+        cmd.env("HOME", home.path()).env("XDG_CONFIG_HOME", home.path().join(".config"));
+        cmd.arg("-c").arg(&config);
         let output = run_tool(cmd.args(&rpms), "rpmlint", "apt-get install rpmlint")?;
         for line in output.lines() {
             if line.contains(": E: ") || line.contains(": W: ") {

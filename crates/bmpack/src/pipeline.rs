@@ -41,11 +41,8 @@ pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<
         Some(path) => (path.clone(), None),
         None => {
             let version = req.resolve.version.as_deref().unwrap_or(SAMPLE_VERSION);
-            let spec = crate::samples::SampleSpec {
-                names: catalog.declared_bundles(),
-                version: version.to_string(),
-                jar_bytes: SAMPLE_JAR_BYTES,
-            };
+            let mut spec = crate::samples::SampleSpec::new(catalog.declared_bundles(), version);
+            spec.jar_bytes = SAMPLE_JAR_BYTES;
             let dir = req.samples_dir.join(version);
             crate::samples::write_sample_bundles(&dir, &spec)?;
             (dir.clone(), Some(dir))

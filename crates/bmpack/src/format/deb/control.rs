@@ -6,11 +6,19 @@ use anyhow::bail;
 
 use crate::model::{Package, Relation};
 
-/// The text of `control` for `pkg`, whose data members take `installed_size_kib` KiB.
+/// The text of `control` for `pkg`, which takes `installed_size_kib` KiB once installed.
 pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Result<String> {
-    for (field, value) in [("name", &pkg.name), ("maintainer", &pkg.maintainer), ("summary", &pkg.summary)] {
+    check_package_name(&pkg.name)?;
+    for (field, value) in [
+        ("name", &pkg.name),
+        ("maintainer", &pkg.maintainer),
+        ("summary", &pkg.summary),
+    ] {
         if value.trim().is_empty() {
-            bail!("package `{}`: `{field}` is empty; dpkg needs it in the control file: set it in packaging/", pkg.name);
+            bail!(
+                "package `{}`: `{field}` is empty; dpkg needs it in the control file: set it in packaging/",
+                pkg.name
+            );
         }
     }
     let field = |name: &str, value: &str| -> anyhow::Result<String> {
@@ -29,11 +37,23 @@ pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Re
     put("Maintainer", field("maintainer", &pkg.maintainer)?);
     put("Installed-Size", installed_size_kib.to_string());
     let r = &pkg.relations;
-    put("Pre-Depends", relation_list(&pkg.name, "deb_pre_depends", &r.deb_pre_depends)?);
+    put(
+        "Pre-Depends",
+        relation_list(&pkg.name, "deb_pre_depends", &r.deb_pre_depends)?,
+    );
     put("Depends", relation_list(&pkg.name, "depends", &r.depends)?);
-    put("Conflicts", relation_list(&pkg.name, "conflicts", &r.conflicts)?);
-    put("Replaces", relation_list(&pkg.name, "deb_replaces", &r.deb_replaces)?);
-    put("Provides", relation_list(&pkg.name, "provides", &r.provides)?);
+    put(
+        "Conflicts",
+        relation_list(&pkg.name, "conflicts", &r.conflicts)?,
+    );
+    put(
+        "Replaces",
+        relation_list(&pkg.name, "deb_replaces", &r.deb_replaces)?,
+    );
+    put(
+        "Provides",
+        relation_list(&pkg.name, "provides", &r.provides)?,
+    );
     put("Section", field("section", &pkg.section)?);
     put("Priority", "optional".to_string());
     put("Homepage", field("homepage", &pkg.homepage)?);
@@ -45,8 +65,14 @@ pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Re
 fn relation_list(pkg: &str, field: &str, relations: &[Relation]) -> anyhow::Result<String> {
     let mut out = Vec::with_capacity(relations.len());
     for r in relations {
-        if r.name.is_empty() || r.name.contains(|c: char| c.is_whitespace() || c == ',' || c == '(') {
-            bail!("package `{pkg}`: relation `{}` in `{field}` is not a package name: use one name and put the version in the constraint", r.name);
+        if r.name.is_empty()
+            || r.name
+                .contains(|c: char| c.is_whitespace() || c == ',' || c == '(')
+        {
+            bail!(
+                "package `{pkg}`: relation `{}` in `{field}` is not a package name: use one name and put the version in the constraint",
+                r.name
+            );
         }
         out.push(match &r.constraint {
             None => r.name.clone(),
@@ -81,17 +107,43 @@ fn description(pkg: &Package) -> anyhow::Result<String> {
     Ok(d)
 }
 
+/// Debian policy 5.6.1: lower-case letters, digits, `+`, `-`, `.`; two characters or more,
+/// starting with a letter or digit. dpkg-deb refuses anything else.
+fn check_package_name(name: &str) -> anyhow::Result<()> {
+    let valid = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+    if !valid {
+        bail!(
+            "package name `{name}` is not a valid Debian package name: use lower-case letters, digits, `+`, `-` and `.`, starting with a letter or digit (e.g. `bm-nextcloud12`)"
+        );
+    }
+    Ok(())
+}
+
 fn single_line(pkg: &str, field: &str, value: &str) -> anyhow::Result<()> {
     if value.contains(['\n', '\r']) {
-        bail!("package `{pkg}`: `{field}` spans several lines (`{}`); a Debian control field needs it on one line", value.escape_debug());
+        bail!(
+            "package `{pkg}`: `{field}` spans several lines (`{}`); a Debian control field needs it on one line",
+            value.escape_debug()
+        );
     }
     Ok(())
 }
 
 /// Installed-Size as dpkg-gencontrol computes it: each regular file counts its size rounded up
 /// to whole KiB, and every other object (each directory, the root included) counts 1 KiB.
-pub(super) fn installed_size_kib(file_sizes: impl IntoIterator<Item = u64>, directories: usize) -> u64 {
-    file_sizes.into_iter().map(|s| s.div_ceil(1024)).sum::<u64>() + directories as u64
+pub(super) fn installed_size_kib(
+    file_sizes: impl IntoIterator<Item = u64>,
+    directories: usize,
+) -> u64 {
+    file_sizes
+        .into_iter()
+        .map(|s| s.div_ceil(1024))
+        .sum::<u64>()
+        + directories as u64
 }
 
 /// `md5sums`: one `<hex>  <path without leading />` line per file, sorted by path.
@@ -106,7 +158,39 @@ pub(super) fn md5sums<'a>(entries: impl IntoIterator<Item = (&'a str, &'a str)>)
 /// Checks a maintainer script or control file before it goes in the package.
 pub(super) fn check_script(pkg: &str, name: &str, text: &str) -> anyhow::Result<()> {
     if !text.starts_with("#!") {
-        bail!("package `{pkg}`: the Debian {name} script does not start with `#!` (dpkg runs it directly): start it with `#!/bin/sh`");
+        bail!(
+            "package `{pkg}`: the Debian {name} script does not start with `#!` (dpkg runs it directly): start it with `#!/bin/sh`"
+        );
+    }
+    if text.contains('\r') {
+        bail!(
+            "package `{pkg}`: the Debian {name} script has CR (Windows) line endings, which /bin/sh reads as part of each command: save its template with LF line endings"
+        );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn package_names_follow_debian_policy() {
+        for good in ["bm-nextcloud12", "bm-core", "libfoo1.2+dfsg"] {
+            assert!(check_package_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", "b", "BM-core", "-bm", "bm_core", "bm core"] {
+            let e = check_package_name(bad).unwrap_err().to_string();
+            assert!(e.contains("not a valid Debian package name"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn relation_names_with_a_version_inside_are_refused() {
+        let e = relation_list("p", "depends", &[Relation::any("bm-core (>= 4.2)")]).unwrap_err();
+        assert!(
+            e.to_string().contains("`bm-core (>= 4.2)` in `depends`"),
+            "{e}"
+        );
+    }
 }

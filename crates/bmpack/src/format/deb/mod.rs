@@ -22,7 +22,7 @@ use anyhow::{Context, bail};
 use md5::{Digest, Md5};
 
 use super::{Format, Packager, WriteOptions};
-use crate::model::{FileKind, Package, PayloadFile};
+use crate::model::{FileKind, FileSource, Package, PayloadFile};
 use compress::DebCompression;
 use tarball::TarWriter;
 
@@ -42,7 +42,9 @@ impl Packager for DebPackager {
         let mtime = opts.source_date_epoch;
 
         let mut files: Vec<PayloadFile> = pkg.files.clone();
-        files.extend(policy_files::policy_files(pkg, mtime).context("compressing the Debian changelog")?);
+        files.extend(
+            policy_files::policy_files(pkg, mtime).context("compressing the Debian changelog")?,
+        );
         let tree = PayloadTree::new(&pkg.name, &files)?;
 
         let data = write_data_tar(pkg, &tree, compression, mtime)?;
@@ -61,8 +63,9 @@ impl Packager for DebPackager {
             h.set_uid(0);
             h.set_gid(0);
             h.set_mode(0o100644);
-            ar.append(&h, bytes)
-                .with_context(|| format!("writing the `{name}` member of {}", self.file_name(pkg)))?;
+            ar.append(&h, bytes).with_context(|| {
+                format!("writing the `{name}` member of {}", self.file_name(pkg))
+            })?;
         }
         Ok(())
     }
@@ -83,10 +86,17 @@ impl<'a> PayloadTree<'a> {
         for f in files {
             check_destination(pkg, &f.dest)?;
             if f.mode & !0o7777 != 0 {
-                bail!("package `{pkg}`: file `{}` has mode {:o}: give only permission bits (e.g. 0o644)", f.dest, f.mode);
+                bail!(
+                    "package `{pkg}`: file `{}` has mode {:o}: give only permission bits (e.g. 0o644)",
+                    f.dest,
+                    f.mode
+                );
             }
             if by_dest.insert(f.dest.as_str(), f).is_some() {
-                bail!("package `{pkg}`: `{}` is installed twice (copyright and changelog.Debian.gz are added by the .deb writer): keep one", f.dest);
+                bail!(
+                    "package `{pkg}`: `{}` is installed twice (the .deb writer adds the copyright file, changelog.Debian.gz and the lintian overrides itself): keep one",
+                    f.dest
+                );
             }
             let mut end = 0;
             while let Some(i) = f.dest[end + 1..].find('/') {
@@ -96,17 +106,25 @@ impl<'a> PayloadTree<'a> {
         }
         for d in &directories {
             if let Some(f) = by_dest.get(d.trim_end_matches('/')) {
-                bail!("package `{pkg}`: `{}` is a file, but other files are installed under it", f.dest);
+                bail!(
+                    "package `{pkg}`: `{}` is a file, but other files are installed under it",
+                    f.dest
+                );
             }
         }
-        Ok(PayloadTree { files: by_dest, directories })
+        Ok(PayloadTree {
+            files: by_dest,
+            directories,
+        })
     }
 }
 
 /// A destination must be what dpkg will unpack to exactly that place.
 fn check_destination(pkg: &str, dest: &str) -> anyhow::Result<()> {
     let bad = |why: &str| {
-        anyhow::anyhow!("package `{pkg}`: the destination `{dest}` {why}: write it as an absolute path like /usr/share/bm-core/extensions/x.jar")
+        anyhow::anyhow!(
+            "package `{pkg}`: the destination `{dest}` {why}: write it as an absolute path like /usr/share/bm-core/extensions/x.jar"
+        )
     };
     if !dest.starts_with('/') {
         return Err(bad("is not absolute"));
@@ -114,7 +132,10 @@ fn check_destination(pkg: &str, dest: &str) -> anyhow::Result<()> {
     if dest.ends_with('/') {
         return Err(bad("ends with `/`"));
     }
-    if dest[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if dest[1..]
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return Err(bad("has an empty, `.` or `..` component"));
     }
     if dest.contains(|c: char| c.is_control()) {
@@ -151,15 +172,29 @@ fn write_data_tar(
     }
 
     let write_err = || format!("package `{}`: compressing data.tar", pkg.name);
-    let mut tar = TarWriter::new(compression.encoder(Vec::new()).with_context(write_err)?, mtime);
+    let mut tar = TarWriter::new(
+        compression.encoder(Vec::new()).with_context(write_err)?,
+        mtime,
+    );
     let mut file_sizes = Vec::with_capacity(tree.files.len());
     let mut md5sums = Vec::with_capacity(tree.files.len());
     for (name, entry) in &entries {
         match entry {
             Entry::Dir => tar.directory(name).with_context(write_err)?,
             Entry::File(f) => {
-                let content = f.source.read().with_context(|| {
-                    format!("package `{}`: reading the content of `{}` ({:?})", pkg.name, f.dest, f.source)
+                let content = f.source.read().with_context(|| match &f.source {
+                    FileSource::Path(p) => format!(
+                        "package `{}`: reading `{}`, the content of `{}`",
+                        pkg.name,
+                        p.display(),
+                        f.dest
+                    ),
+                    FileSource::Bytes(_) => {
+                        format!(
+                            "package `{}`: reading the content of `{}`",
+                            pkg.name, f.dest
+                        )
+                    }
                 })?;
                 tar.file(name, f.mode, &content).with_context(write_err)?;
                 file_sizes.push(content.len() as u64);
@@ -169,8 +204,15 @@ fn write_data_tar(
             }
         }
     }
-    let bytes = tar.finish().and_then(|e| e.finish()).with_context(write_err)?;
-    Ok(DataTar { bytes, file_sizes, md5sums })
+    let bytes = tar
+        .finish()
+        .and_then(|e| e.finish())
+        .with_context(write_err)?;
+    Ok(DataTar {
+        bytes,
+        file_sizes,
+        md5sums,
+    })
 }
 
 fn write_control_tar(
@@ -192,9 +234,12 @@ fn write_control_tar(
         members.insert("conffiles", (0o644, conffiles));
     }
     let s = &pkg.scripts.deb;
-    for (name, script) in
-        [("preinst", &s.preinst), ("postinst", &s.postinst), ("prerm", &s.prerm), ("postrm", &s.postrm)]
-    {
+    for (name, script) in [
+        ("preinst", &s.preinst),
+        ("postinst", &s.postinst),
+        ("prerm", &s.prerm),
+        ("postrm", &s.postrm),
+    ] {
         if let Some(text) = script {
             control::check_script(&pkg.name, name, text)?;
             members.insert(name, (0o755, text.clone()));
@@ -207,20 +252,35 @@ fn write_control_tar(
     // dpkg-gencontrol measures the package tree once the scripts, triggers and conffiles are in
     // DEBIAN/ and before control and md5sums are: count the same, DEBIAN/ itself included.
     let installed_size = control::installed_size_kib(
-        data.file_sizes.iter().copied().chain(members.values().map(|(_, text)| text.len() as u64)),
+        data.file_sizes
+            .iter()
+            .copied()
+            .chain(members.values().map(|(_, text)| text.len() as u64)),
         tree.directories.len() + 1,
     );
-    members.insert("control", (0o644, control::control_file(pkg, installed_size)?));
+    members.insert(
+        "control",
+        (0o644, control::control_file(pkg, installed_size)?),
+    );
     members.insert(
         "md5sums",
-        (0o644, control::md5sums(data.md5sums.iter().map(|(p, h)| (p.as_str(), h.as_str())))),
+        (
+            0o644,
+            control::md5sums(data.md5sums.iter().map(|(p, h)| (p.as_str(), h.as_str()))),
+        ),
     );
 
     let write_err = || format!("package `{}`: compressing control.tar", pkg.name);
-    let mut tar = TarWriter::new(compression.encoder(Vec::new()).with_context(write_err)?, mtime);
+    let mut tar = TarWriter::new(
+        compression.encoder(Vec::new()).with_context(write_err)?,
+        mtime,
+    );
     tar.directory("./").with_context(write_err)?;
     for (name, (mode, text)) in &members {
-        tar.file(&format!("./{name}"), *mode, text.as_bytes()).with_context(write_err)?;
+        tar.file(&format!("./{name}"), *mode, text.as_bytes())
+            .with_context(write_err)?;
     }
-    tar.finish().and_then(|e| e.finish()).with_context(write_err)
+    tar.finish()
+        .and_then(|e| e.finish())
+        .with_context(write_err)
 }
