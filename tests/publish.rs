@@ -10,7 +10,7 @@ use bmpack::repo::gpg::Signer;
 use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish, yum};
 use bmpack_tests::apt_root::{AptRoot, describe};
 use bmpack_tests::dnf_root::DnfRoot;
-use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_release, build_rpm, copy_tree, require, run, tree_hash};
+use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_catalog_release, build_release, build_rpm, copy_tree, require, run, tree_hash};
 
 /// The four plug-ins, as stand-ins depending on stand-ins of the BlueMind services.
 const PLUGINS: [&str; 4] = [
@@ -379,5 +379,67 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
         assert!(!succeeded(&out), "dnf installed from a repository with a {what}: {said}");
         assert!(expected.iter().any(|e| said.contains(e)), "the {what} was refused for another reason than {expected:?}: {said}");
         assert!(!client.root.join("usr/share").join(package).exists(), "{what}");
+    }
+}
+
+#[test]
+fn the_catalogs_own_packages_are_published_and_fetched_by_apt_and_dnf_with_signatures_checked() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("dnf", "dnf")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    // The BlueMind services the plug-ins depend on, then two releases of the plug-ins.
+    let services = tmp.path().join("services");
+    build_release(
+        &services,
+        &[
+            StandIn { name: "bm-core", version: "4.9.0", depends: &[] },
+            StandIn { name: "bm-webserver", version: "4.9.0", depends: &[] },
+        ],
+    );
+    for (dir, version) in [(&services, None), (&tmp.path().join("r1"), Some("4.8.2")), (&tmp.path().join("r2"), Some("4.8.3"))] {
+        if let Some(v) = version {
+            build_catalog_release(dir, v);
+        }
+        publish_ok(&request(&repo, dir, &key, &base));
+    }
+
+    // apt: resolves the four plug-ins to the newest release and downloads them, every file
+    // checked against the signed index.
+    let apt = apt_client(&tmp.path().join("apt"), &repo, &base, &repo.join("bmpack-archive-keyring.gpg"));
+    let out = apt.apt_get(&["update"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    let mut download = vec!["install", "-y", "--download-only"];
+    download.extend(PLUGINS);
+    let out = apt.apt_get(&download);
+    assert!(succeeded(&out), "{}", describe(&out));
+    for p in PLUGINS {
+        let deb = apt.root.join(format!("var/cache/apt/archives/{p}_4.8.3-1_all.deb"));
+        assert!(deb.is_file(), "{} was not downloaded: {}", deb.display(), describe(&out));
+    }
+
+    // dnf: the same, then each downloaded rpm carries a signature rpm accepts with the key.
+    let dnf = dnf_client(&tmp.path().join("dnf"), &repo, &base, &repo.join("RPM-GPG-KEY-bmpack"));
+    let downloads = tmp.path().join("downloads");
+    let destdir = format!("--destdir={}", downloads.display());
+    let mut download = vec!["install", "--downloadonly", destdir.as_str()];
+    download.extend(PLUGINS);
+    let out = dnf.dnf(&download);
+    assert!(succeeded(&out), "{}", describe(&out));
+    let rpmdb = tmp.path().join("rpmdb");
+    std::fs::create_dir_all(&rpmdb).unwrap();
+    let root = format!("--root={}", rpmdb.display());
+    run(Command::new("rpm").arg(&root).arg("--import").arg(repo.join("RPM-GPG-KEY-bmpack")));
+    for p in PLUGINS {
+        let file = downloads.join(format!("{p}-4.8.3-1.noarch.rpm"));
+        assert!(file.is_file(), "{} was not downloaded: {}", file.display(), describe(&out));
+        let checked = run(Command::new("rpm").arg(&root).arg("--checksig").arg(&file));
+        assert!(checked.trim_end().ends_with("digests signatures OK"), "{checked}");
     }
 }

@@ -9,6 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use bmpack::build::{BuildOptions, Silent, build_all};
+use bmpack::bundle::BundleSet;
+use bmpack::catalog::{Catalog, ResolveOptions};
+use bmpack::samples::{SampleSpec, write_sample_bundles};
 use bmpack::format::{Compression, Format, WriteOptions};
 use bmpack::model::{Arch, FileKind, FileSource, MaintainerScripts, Package, PayloadFile, Relation, Relations};
 use bmpack::version::PackageVersion;
@@ -132,6 +135,25 @@ pub fn build_release(out: &Path, packages: &[StandIn]) {
         write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 },
     };
     build_all(&packages, &options, &Silent).unwrap_or_else(|e| panic!("building the stand-ins: {e:#}"));
+}
+
+/// The catalog's own packages (`packaging/*.toml`) at `version`, from small sample jars,
+/// written into `out` as `cargo xtask package` does.
+pub fn build_catalog_release(out: &Path, version: &str) {
+    let catalog = Catalog::load(&crate::tools::project_root()).unwrap();
+    let jars = tempfile::tempdir().unwrap();
+    let mut spec = SampleSpec::new(catalog.declared_bundles(), version);
+    spec.jar_bytes = 20_000;
+    write_sample_bundles(jars.path(), &spec).unwrap();
+    let bundles = BundleSet::load(jars.path()).unwrap();
+    let packages = catalog.resolve(&bundles, &ResolveOptions::default()).unwrap().packages;
+    let options = BuildOptions {
+        out: out.to_path_buf(),
+        formats: Format::ALL.to_vec(),
+        jobs: 2,
+        write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 },
+    };
+    build_all(&packages, &options, &Silent).unwrap_or_else(|e| panic!("building the catalog's packages: {e:#}"));
 }
 
 /// One stand-in written as an (unsigned) .rpm into `dir`.
