@@ -7,3 +7,8 @@ pub mod tools;
 pub mod apt_root;
 pub mod dnf_root;
 pub mod repo_tools;
+
+pub mod debroot;
+pub mod fixtures;
+pub mod shim;
+pub mod rpmroot;
