@@ -443,3 +443,66 @@ fn the_catalogs_own_packages_are_published_and_fetched_by_apt_and_dnf_with_signa
         assert!(checked.trim_end().ends_with("digests signatures OK"), "{checked}");
     }
 }
+
+/// The plug-ins with their real maintainer scripts, in the throwaway Debian root of the install
+/// tests (minbase, systemctl shim), from the published repository over HTTP.
+#[test]
+fn plugins_install_and_upgrade_from_the_published_repository_in_a_debian_root() {
+    use bmpack::build::{BuildOptions, Silent, build_all};
+    use bmpack::format::{Compression, Format, WriteOptions};
+    use bmpack_tests::debroot::DebRoot;
+    use bmpack_tests::fixtures::{self, CORE_PLAIN, NEW, OLD, WEBSERVER};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    let write_release = |dir: &Path, mut packages: Vec<bmpack::model::Package>, with_services: bool| {
+        if with_services {
+            packages.push(fixtures::service_standin(Format::Deb, "bm-core", CORE_PLAIN[0], false));
+            packages.push(fixtures::service_standin(Format::Deb, "bm-webserver", WEBSERVER[0], false));
+            packages.push(fixtures::filehosting_standin());
+        }
+        let options = BuildOptions {
+            out: dir.to_path_buf(),
+            formats: vec![Format::Deb],
+            jobs: 1,
+            write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 },
+        };
+        build_all(&packages, &options, &Silent).unwrap_or_else(|e| panic!("{e:#}"));
+    };
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    write_release(&r1, fixtures::our_packages(OLD), true);
+    write_release(&r2, fixtures::our_packages(NEW), false);
+    publish_ok(&request(&repo, &r1, &key, &base));
+
+    // The server is set up as docs/publishing.md says: the key where the .sources file points,
+    // the .sources file as published (its URI is the test server's), no other source.
+    let root = DebRoot::new();
+    std::fs::remove_dir_all(root.join("/etc/apt/sources.list.d")).unwrap();
+    std::fs::create_dir_all(root.join("/etc/apt/sources.list.d")).unwrap();
+    std::fs::create_dir_all(root.join("/etc/apt/keyrings")).unwrap();
+    std::fs::copy(repo.join("bmpack-archive-keyring.gpg"), root.join("/etc/apt/keyrings/bmpack-archive-keyring.gpg")).unwrap();
+    std::fs::copy(repo.join("bmpack-stable.sources"), root.join("/etc/apt/sources.list.d/bmpack-stable.sources")).unwrap();
+    let update = root.ok("apt-get update 2>&1");
+    assert!(!update.contains("W:") && !update.contains("E:"), "{update}");
+    root.ok(&format!("apt-get install -y {} 2>&1", PLUGINS.join(" ")));
+    let version = |p: &str| root.ok(&format!("dpkg-query -W -f='${{Version}}' {p}")).trim().to_string();
+    for p in PLUGINS {
+        assert_eq!(root.status(p), "installed", "{p}");
+        assert_eq!(version(p), format!("{OLD}-1"), "{p}");
+    }
+
+    // Release 2 published: `apt-get upgrade` picks it up.
+    publish_ok(&request(&repo, &r2, &key, &base));
+    root.ok("apt-get update 2>&1");
+    let upgrade = root.ok("apt-get upgrade -y 2>&1");
+    for p in PLUGINS {
+        assert_eq!(version(p), format!("{NEW}-1"), "{p} was not upgraded: {upgrade}");
+    }
+    // Release 1 is still there for a downgrade.
+    root.ok(&format!("apt-get install -y -s --allow-downgrades bm-nextcloud12={OLD}-1 bm-nextcloud-common={OLD}-1 2>&1"));
+}
