@@ -10,7 +10,7 @@ use bmpack::repo::gpg::Signer;
 use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish, yum};
 use bmpack_tests::apt_root::{AptRoot, describe};
 use bmpack_tests::dnf_root::DnfRoot;
-use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_catalog_release, build_release, build_rpm, copy_tree, require, run, tree_hash};
+use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_catalog_release, build_packages, build_release, build_rpm, copy_tree, require, run, tree_hash};
 
 /// The four plug-ins, as stand-ins depending on stand-ins of the BlueMind services.
 const PLUGINS: [&str; 4] = [
@@ -396,13 +396,17 @@ fn the_catalogs_own_packages_are_published_and_fetched_by_apt_and_dnf_with_signa
     let base = format!("{}/repo", server.url);
     // The BlueMind services the plug-ins depend on, then two releases of the plug-ins.
     let services = tmp.path().join("services");
-    build_release(
-        &services,
-        &[
-            StandIn { name: "bm-core", version: "4.9.0", depends: &[] },
-            StandIn { name: "bm-webserver", version: "4.9.0", depends: &[] },
-        ],
-    );
+    // The plug-ins' scriptlets need /bin/sh, which a server has and an empty dnf root does not.
+    let mut shell = StandIn { name: "sh-stand-in", version: "1.0.0", depends: &[] }.package();
+    shell.files.push(bmpack::model::PayloadFile {
+        dest: "/bin/sh".into(),
+        source: bmpack::model::FileSource::Bytes(std::sync::Arc::from(&b"#!/bin/false\n"[..])),
+        mode: 0o755,
+        kind: bmpack::model::FileKind::Regular,
+    });
+    let core = StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package();
+    let webserver = StandIn { name: "bm-webserver", version: "4.9.0", depends: &[] }.package();
+    build_packages(&services, &[core, webserver, shell]);
     for (dir, version) in [(&services, None), (&tmp.path().join("r1"), Some("4.8.2")), (&tmp.path().join("r2"), Some("4.8.3"))] {
         if let Some(v) = version {
             build_catalog_release(dir, v);

@@ -127,14 +127,18 @@ impl StandIn<'_> {
 /// Writes each stand-in as .deb and .rpm into `out` with bmpack's own writers and build
 /// (`deb/`, `rpm/`, `SHA256SUMS`: what `cargo xtask package` leaves for `publish`).
 pub fn build_release(out: &Path, packages: &[StandIn]) {
-    let packages: Vec<Package> = packages.iter().map(StandIn::package).collect();
+    build_packages(out, &packages.iter().map(StandIn::package).collect::<Vec<_>>());
+}
+
+/// Writes packages as .deb and .rpm into `out` with bmpack's build (`deb/`, `rpm/`, `SHA256SUMS`).
+pub fn build_packages(out: &Path, packages: &[Package]) {
     let options = BuildOptions {
         out: out.to_path_buf(),
         formats: Format::ALL.to_vec(),
         jobs: 1,
         write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 },
     };
-    build_all(&packages, &options, &Silent).unwrap_or_else(|e| panic!("building the stand-ins: {e:#}"));
+    build_all(packages, &options, &Silent).unwrap_or_else(|e| panic!("building the stand-ins: {e:#}"));
 }
 
 /// The catalog's own packages (`packaging/*.toml`) at `version`, from small sample jars,
