@@ -142,7 +142,11 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     assert_eq!(siblings_left(&repo), Vec::<String>::new());
 
     // Release 2 keeps release 1 (administrators can downgrade), re-indexes and re-signs.
-    let second = publish_ok(&request(&repo, &r2, &key, "http://example.invalid/repo"));
+    // Published through a symbolic link to the repository, which stays a link.
+    let link = tmp.path().join("www/current");
+    std::os::unix::fs::symlink(&repo, &link).unwrap();
+    let second = publish_ok(&request(&link, &r2, &key, "http://example.invalid/repo"));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
     assert_eq!(second.added.len(), 8, "4 plug-ins × 2 formats: {:?}", second.added);
     let index = packages_index(&repo);
     assert_eq!(count(&index, "Package: bm-nextcloud12\n"), 2, "{index}");

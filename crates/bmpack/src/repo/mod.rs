@@ -85,25 +85,32 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     if base_url.is_empty() {
         bail!("--base-url is empty: give the URL the repository will be served at (e.g. https://repo.example.com/bmpack)");
     }
+    // A repository reached through a symbolic link (`/srv/bmpack` → `/data/bmpack`) is
+    // updated where it lives; the link stays a link.
+    let repo_dir = match std::fs::symlink_metadata(&request.repo) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&request.repo)
+            .with_context(|| format!("{} is a symbolic link to nowhere", request.repo.display()))?,
+        _ => request.repo.clone(),
+    };
     let incoming = incoming_packages(&request.from)?;
     let signer = gpg::Signer::open(&request.key)?;
     let keyring = signer.export_public(false)?;
     let armored_key = signer.export_public(true)?;
 
-    let existing_keyring = request.repo.join(client::APT_KEYRING);
+    let existing_keyring = repo_dir.join(client::APT_KEYRING);
     if let Ok(old) = std::fs::read(&existing_keyring)
         && old != keyring
     {
         bail!(
             "{} is signed with another key than {} (see {}): publish with the repository's key, \
              or into a new directory to change keys",
-            request.repo.display(),
+            repo_dir.display(),
             signer.fingerprint(),
             existing_keyring.display()
         );
     }
 
-    let stage = Staging::begin(&request.repo)?;
+    let stage = Staging::begin(&repo_dir)?;
     let root = stage.path().to_path_buf();
     let mut report = PublishReport {
         changed: false,
