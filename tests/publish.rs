@@ -191,6 +191,20 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     assert!(gpgv(&exported, "rpm/stable/repodata/repomd.xml.asc", Some("rpm/stable/repodata/repomd.xml")));
     assert!(!gpgv(&other_key.public_keyring, "dists/stable/InRelease", None));
     assert_eq!(std::fs::read(&exported).unwrap(), std::fs::read(&key.public_keyring).unwrap());
+
+    // The same key with a later expiry date (routine maintenance) is the same key: accepted,
+    // and the exported keys are brought up to date.
+    let gpg = |args: &[&str]| {
+        run(Command::new("gpg").arg("--homedir").arg(&key.home).args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]).args(args))
+    };
+    gpg(&["--quick-set-expire", &key.fingerprint, "3y"]);
+    let renewed = tmp.path().join("renewed.secret.asc");
+    std::fs::write(&renewed, gpg(&["--armor", "--export-secret-keys", &key.fingerprint])).unwrap();
+    let before = std::fs::read(&exported).unwrap();
+    let report = publish_ok(&PublishRequest { key: KeySource::File(renewed), ..request(&repo, &r2, &key, "http://example.invalid/repo") });
+    assert!(report.changed && report.added.is_empty(), "{report:?}");
+    assert_ne!(std::fs::read(&exported).unwrap(), before, "the exported key was not updated");
+    assert!(gpgv(&exported, "dists/stable/InRelease", None));
 }
 
 /// The `.sources` file publish wrote, pointed at `uri` and at `keyring` copied into the root.

@@ -147,6 +147,26 @@ impl Signer {
         }
     }
 
+    /// The primary-key fingerprints of the keys in a key file (binary or armored).
+    pub fn fingerprints_in(&self, path: &Path) -> anyhow::Result<Vec<String>> {
+        let text = self.gpg().args(["--with-colons", "--show-keys"]).arg(path).run_text()?;
+        let mut fingerprints = Vec::new();
+        let mut after_pub = false;
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            match fields.first() {
+                Some(&"pub") => after_pub = true,
+                Some(&"fpr") if after_pub => {
+                    fingerprints.push(fields.get(9).unwrap_or(&"").to_string());
+                    after_pub = false;
+                }
+                Some(&"sub") | Some(&"uid") => after_pub = false,
+                _ => {}
+            }
+        }
+        Ok(fingerprints)
+    }
+
     /// The public key, binary (apt's `Signed-By` keyring) or armored (`RPM-GPG-KEY-…`).
     pub fn export_public(&self, armored: bool) -> anyhow::Result<Vec<u8>> {
         let mut t = self.gpg().args(["--export-options", "export-minimal", "--export"]);

@@ -98,9 +98,9 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     let armored_key = signer.export_public(true)?;
 
     let existing_keyring = repo_dir.join(client::APT_KEYRING);
-    if let Ok(old) = std::fs::read(&existing_keyring)
-        && old != keyring
-    {
+    // Compared by fingerprint: the same key with a new expiry date or user ID exports other
+    // bytes, and the files are then simply rewritten.
+    if existing_keyring.is_file() && signer.fingerprints_in(&existing_keyring)? != [signer.fingerprint()] {
         bail!(
             "{} is signed with another key than {} (see {}): publish with the repository's key, \
              or into a new directory to change keys",
