@@ -207,9 +207,71 @@ fn files_carry_the_source_date_epoch_as_mtime() {
 }
 
 #[test]
+fn ar_members_control_entries_and_gzip_headers_carry_no_time_but_the_source_date_epoch() {
+    require_tool("dpkg-deb", "dpkg");
+    require_tool("ar", "binutils");
+    require_tool("tar", "tar");
+    let dir = tempfile::tempdir().unwrap();
+    let deb = sample_deb(dir.path(), Compression::Default);
+
+    // `rw-r--r-- 0/0   1042 Feb 29 12:34 2024 control.tar.gz`
+    let members = stdout(Command::new("ar").env("TZ", "UTC").arg("tv").arg(&deb));
+    assert_eq!(members.lines().count(), 3, "{members}");
+    for line in members.lines() {
+        assert!(
+            line.starts_with("rw-r--r-- 0/0 "),
+            "ar member mode and owner: {line}"
+        );
+        assert!(
+            line.contains(" Feb 29 12:34 2024 "),
+            "ar member mtime: {line}"
+        );
+    }
+
+    let control_tar = run(Command::new("dpkg-deb").arg("--ctrl-tarfile").arg(&deb)).stdout;
+    let control_tar_path = dir.path().join("control.tar");
+    std::fs::write(&control_tar_path, control_tar).unwrap();
+    let listing = stdout(
+        Command::new("tar")
+            .env("TZ", "UTC")
+            .args([
+                "--list",
+                "--verbose",
+                "--full-time",
+                "--numeric-owner",
+                "--file",
+            ])
+            .arg(&control_tar_path),
+    );
+    let names: Vec<&str> = listing
+        .lines()
+        .map(|l| l.split_whitespace().last().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["./", "./control", "./md5sums", "./postinst", "./triggers"]
+    );
+    for line in listing.lines() {
+        assert!(
+            line.contains(" 0/0 ") && line.contains("2024-02-29 12:34:56"),
+            "{line}"
+        );
+    }
+
+    // gzip members as `gzip -n` writes them: no file name flag, mtime 0.
+    for member in ["control.tar.gz", "data.tar.gz"] {
+        let bytes = run(Command::new("ar").arg("p").arg(&deb).arg(member)).stdout;
+        assert_eq!(&bytes[..3], &[0x1f, 0x8b, 8], "{member} is gzip");
+        assert_eq!(bytes[3], 0, "{member}: no FNAME/FCOMMENT/FEXTRA flags");
+        assert_eq!(&bytes[4..8], &[0, 0, 0, 0], "{member}: gzip mtime 0");
+    }
+}
+
+#[test]
 fn extracted_files_match_md5sums_and_the_copyright_and_changelog_are_valid() {
     require_tool("dpkg-deb", "dpkg");
     require_tool("md5sum", "coreutils");
+    require_tool("gzip", "gzip");
     require_tool("dpkg-parsechangelog", "dpkg-dev");
     let dir = tempfile::tempdir().unwrap();
     let deb = sample_deb(dir.path(), Compression::Default);
@@ -283,6 +345,7 @@ fn extracted_files_match_md5sums_and_the_copyright_and_changelog_are_valid() {
 fn installed_size_is_what_dpkg_gencontrol_computes() {
     require_tool("dpkg-deb", "dpkg");
     require_tool("dpkg-gencontrol", "dpkg-dev");
+    require_tool("gzip", "gzip");
     let dir = tempfile::tempdir().unwrap();
     let deb = sample_deb(dir.path(), Compression::Default);
     let tree = dir.path().join("tree");

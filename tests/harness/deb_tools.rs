@@ -14,6 +14,8 @@ use bmpack::model::{
 };
 use bmpack::version::PackageVersion;
 
+pub use crate::tools::require_tool;
+
 /// 2024-02-29 12:34:56 UTC: a date no test machine's clock shows, so a leak of "now" shows.
 pub const SOURCE_DATE_EPOCH: u64 = 1_709_210_096;
 
@@ -211,17 +213,6 @@ pub fn write_deb(pkg: &Package, opts: &WriteOptions, dir: &Path) -> PathBuf {
         .expect("the .deb writer succeeds");
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-/// Fails the test with the package to install when `tool` is not on PATH.
-pub fn require_tool(tool: &str, apt_package: &str) {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "`{tool}` is not installed; this test needs it: apt-get install {apt_package}"
-    );
 }
 
 /// Runs `cmd`, failing the test with its output if it does not succeed.

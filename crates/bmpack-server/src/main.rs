@@ -1,5 +1,256 @@
-//! `bmpack`, the tool administrators run on a BlueMind server (in progress).
-fn main() {
-    eprintln!("bmpack: not implemented yet");
-    std::process::exit(2);
+//! `bmpack`, the tool administrators run on a BlueMind server: pick the Nextcloud connector
+//! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
+
+mod builtin_catalog;
+mod check;
+mod deploy;
+mod exit;
+mod http;
+mod lock;
+mod package_manager;
+mod password;
+mod report;
+mod select;
+mod services;
+mod status;
+mod status_php;
+mod webdav;
+mod webdav_address;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use exit::{EXIT_CODES_HELP, ExitClass, Failure};
+use package_manager::PackageManager;
+
+#[derive(Parser)]
+#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = EXIT_CODES_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the bm-nextcloudXX package the Nextcloud server needs, and the command that installs it.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Select(SelectArgs),
+    /// Check that the Nextcloud server can serve BlueMind's connector, step by step, with the fix for
+    /// each problem: address, status.php, login (PROPFIND), and an upload probe that catches servers
+    /// storing uploads as 0 bytes (Apache mod_proxy_fcgi + PHP-FPM).
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// BlueMind before 4.2: put the plug-in jars into the extensions folders, empty the OSGi caches
+    /// and restart the services that run (the vendor's manual procedure). From 4.2 on, install the packages.
+    #[command(after_help = DEPLOY_HELP)]
+    Deploy(DeployArgs),
+    /// BlueMind before 4.2: take bmpack's plug-in jars (Nextcloud, StarLeaf) out of the extensions
+    /// folders again, empty the caches and restart the services that run.
+    #[command(after_help = DEPLOY_HELP)]
+    Undeploy(UndeployArgs),
+}
+
+const DEPLOY_HELP: &str = "\
+Replaced jars are moved to /var/backups/bmpack/<time>-<command>/ first; if a copy or a restart fails,
+they are put back. Each running service is stopped, its cache (/var/lib/bm-core, /var/lib/bm-webserver)
+emptied and started again, once, with systemctl where systemd runs, else with service; a stopped
+service only gets its cache emptied and is never started; /etc/bm/<service>.disabled leaves it alone.
+Links are never followed out of the extensions folders.
+
+Exit codes:
+  0  done (or nothing to do)
+  1  other failure (an extensions folder is a link, unreadable folder)
+  2  usage: wrong option, unreadable or invalid bundles, version without a connector
+  8  failed; the previous jars were put back (the message says whether that worked)
+  9  another deploy/undeploy is running";
+
+#[derive(Args)]
+struct DeployArgs {
+    /// The marketplace archive (.zip, .tar.gz) or a folder of jars.
+    #[arg(long, value_name = "ARCHIVE|DIR")]
+    bundles: PathBuf,
+    /// The Nextcloud version (see `bmpack select`): deploys bm-nextcloud-common's jars and the
+    /// matching connector. Without it, only the StarLeaf jars (when present) are deployed.
+    #[arg(long, value_name = "V")]
+    nextcloud_version: Option<String>,
+    #[command(flatten)]
+    common: DeployCommon,
+}
+
+#[derive(Args)]
+struct UndeployArgs {
+    #[command(flatten)]
+    common: DeployCommon,
+}
+
+#[derive(Args)]
+struct DeployCommon {
+    /// Act on the system under this folder instead of / (the extensions folders, caches, backups and lock are under it).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Print the plan and change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+impl DeployCommon {
+    fn options(&self) -> deploy::DeployOptions {
+        deploy::DeployOptions { root: self.root.clone(), dry_run: self.dry_run }
+    }
+}
+
+const CHECK_HELP: &str = concat!(
+        "The password is read from --password-file, else from the environment variable BMPACK_NEXTCLOUD_PASSWORD,\n",
+        "else asked on the terminal; never from the command line.\n",
+        "The upload probe writes two files of 1 MiB named .bmpack-probe-*.bin in the user's folder and deletes them.\n\n",
+        "Exit codes:\n",
+        "  0  ready (warnings may have been printed)\n",
+        "  1  other failure (unreadable local file, unexpected error)\n",
+        "  2  usage: wrong or missing option, malformed URL, no password\n",
+        "  3  network or TLS: host not found, connection refused, timeout, certificate not trusted\n",
+        "  4  server not usable: not Nextcloud (e.g. ownCloud), not installed, in maintenance,\n",
+        "     upgrade pending, version below 11, untrusted domain\n",
+        "  5  authentication: user or password refused (an app password may be needed)\n",
+        "  6  uploads lose data: a file was stored short or empty (Apache mod_proxy_fcgi + PHP-FPM)\n",
+        "  7  other WebDAV failure: wrong address, method refused, no write permission, quota"
+);
+
+#[derive(Args)]
+struct CheckArgs {
+    /// The Nextcloud WebDAV address given to BlueMind (…/remote.php/dav/files[/USER] or …/remote.php/webdav/).
+    #[arg(long, value_name = "URL")]
+    url: String,
+    /// The Nextcloud user to log in as (the login's user ID).
+    #[arg(long, value_name = "U")]
+    user: String,
+    /// Read the password (or app password) from the first line of this file.
+    #[arg(long, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Print one JSON object with every step instead of text lines.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
+struct SelectArgs {
+    /// The Nextcloud version, as on its admin page or in `occ status` (e.g. 25.0.3).
+    #[arg(long, value_name = "V", group = "source")]
+    nextcloud_version: Option<String>,
+    /// The Nextcloud WebDAV address (…/remote.php/dav/files/USER or …/remote.php/webdav/):
+    /// the version is read from status.php next to it, without logging in.
+    #[arg(long, value_name = "URL", group = "source")]
+    url: Option<String>,
+    /// The output of `occ status --output=json` run on the Nextcloud host (a file, or - for standard input).
+    #[arg(long, value_name = "FILE|-", group = "source")]
+    occ_status: Option<String>,
+    /// The install command for this package manager instead of the one detected from /etc/os-release.
+    #[arg(long, value_name = "apt|yum", value_parser = ["apt", "yum"])]
+    package_manager: Option<String>,
+    /// Read /etc/os-release under this root instead of /.
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct TlsArgs {
+    /// Also trust the CA certificates in this PEM file (a private CA).
+    #[arg(long, value_name = "FILE")]
+    ca_file: Option<PathBuf>,
+    /// Do not verify the server's certificate (tests only: the password could be intercepted).
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    fn options(&self) -> http::TlsOptions {
+        http::TlsOptions { ca_file: self.ca_file.clone(), insecure: self.insecure }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Select(args) => run_select(args),
+        Command::Check(args) => run_check(args),
+        Command::Deploy(args) => finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref())),
+        Command::Undeploy(args) => finish(deploy::undeploy(&args.common.options())),
+    }
+}
+
+fn finish(result: Result<(), Failure>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => fail(&failure, false),
+    }
+}
+
+fn run_check(args: CheckArgs) -> ExitCode {
+    let options = check::CheckOptions { url: args.url, user: args.user, tls: args.tls.options(), json: args.json };
+    let password_file = args.password_file;
+    let user = options.user.clone();
+    let code = check::run(&options, || password::obtain(password_file.as_deref(), &user));
+    ExitCode::from(code as u8)
+}
+
+fn run_select(args: SelectArgs) -> ExitCode {
+    let source = match (args.nextcloud_version, args.url, args.occ_status) {
+        (Some(v), _, _) => select::Source::Version(v),
+        (_, Some(u), _) => select::Source::Url(u),
+        (_, _, Some(f)) => select::Source::OccStatus(f),
+        _ => unreachable!("clap requires one source"),
+    };
+    if args.tls.insecure && !args.json {
+        eprintln!("warning: --insecure: the server's certificate is not verified");
+    }
+    let options = select::SelectOptions {
+        source,
+        tls: args.tls.options(),
+        root: &args.root,
+        package_manager: args.package_manager.as_deref().and_then(PackageManager::parse),
+    };
+    match select::run(&options) {
+        Ok(selection) => {
+            if args.json {
+                println!("{}", selection.to_json());
+            } else {
+                selection.print_text();
+            }
+            ExitCode::SUCCESS
+        }
+        Err(failure) => fail(&failure, args.json),
+    }
+}
+
+/// Prints a failure (text on stderr, or a JSON object on stdout) and returns its exit code.
+fn fail(failure: &Failure, as_json: bool) -> ExitCode {
+    if as_json {
+        println!(
+            "{}",
+            json!({
+                "result": "FAIL",
+                "exit_code": failure.class.code(),
+                "class": failure.class.name(),
+                "error": failure.message,
+                "fix": failure.fix,
+            })
+        );
+    } else {
+        eprintln!("error: {failure}");
+    }
+    exit_code(failure.class)
+}
+
+fn exit_code(class: ExitClass) -> ExitCode {
+    ExitCode::from(class.code() as u8)
 }

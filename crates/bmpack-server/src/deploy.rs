@@ -1,0 +1,452 @@
+//! `bmpack deploy` / `undeploy`: the vendor's manual procedure for BlueMind before 4.2, automated.
+//!
+//! Jars are chosen and checked by the same catalog as `cargo xtask package`, written beside their
+//! final name and renamed into `/usr/share/bm-core/extensions` or `/usr/share/bm-webserver/extensions`;
+//! older versions of the same bundles are moved to a backup first. Then each service is reloaded
+//! by the packages' rules (see services.rs): stopped, cache emptied, started, once; a stopped
+//! service only gets its cache emptied. If a copy or a restart fails, the
+//! previous jars are put back. Links are never followed: entries of the extensions folders are
+//! renamed or unlinked themselves, and a folder that is itself a link is refused.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use bmpack::bundle::BundleSet;
+use bmpack::catalog::{Catalog, ResolveOptions};
+use bmpack::model::FileSource;
+use bmpack::nextcloud::NextcloudRelease;
+
+use crate::exit::{ExitClass, Failure};
+use crate::services::Manager;
+
+const NEXTCLOUD_GROUP: &str = "nextcloud";
+const BACKUPS: &str = "var/backups/bmpack";
+
+pub struct DeployOptions {
+    pub root: PathBuf,
+    pub dry_run: bool,
+}
+
+/// One extensions folder and what happens in it.
+struct TargetPlan {
+    /// `core`, `webserver`.
+    key: String,
+    extensions: PathBuf,
+    service: String,
+    cache: PathBuf,
+    installs: Vec<Install>,
+    /// Entries (files or links, never followed) moved to the backup: older versions, and files
+    /// of the same name as a new jar.
+    removals: Vec<PathBuf>,
+}
+
+struct Install {
+    name: String,
+    source: PathBuf,
+    origin: String,
+}
+
+impl TargetPlan {
+    fn changes(&self) -> bool {
+        !self.installs.is_empty() || !self.removals.is_empty()
+    }
+}
+
+/// `deploy --bundles SOURCE [--nextcloud-version V]`.
+pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: Option<&str>) -> Result<(), Failure> {
+    let bundles = BundleSet::load(bundles_path)
+        .map_err(|e| Failure::new(ExitClass::Usage, format!("--bundles {}: {e:#}", bundles_path.display())))?;
+    let (catalog, _catalog_dir) = crate::builtin_catalog::load()
+        .map_err(|e| Failure::new(ExitClass::Other, format!("the compiled-in package declarations: {e:#}")))?;
+    let nextcloud = nextcloud_version
+        .map(|v| NextcloudRelease::parse(v).map_err(|e| Failure::new(ExitClass::Usage, format!("--nextcloud-version: {e}"))))
+        .transpose()?;
+    // Besides the Nextcloud family, every other plug-in whose jars are all there (StarLeaf).
+    let others: Vec<String> = catalog
+        .declarations
+        .iter()
+        .filter(|d| d.group.as_deref() != Some(NEXTCLOUD_GROUP) && d.in_default_set && !d.bundles.is_empty())
+        .filter(|d| d.bundles.iter().all(|(name, _)| bundles.get(name).is_some()))
+        .map(|d| d.name.clone())
+        .collect();
+    let nextcloud_jars_present = catalog
+        .declarations
+        .iter()
+        .filter(|d| d.group.as_deref() == Some(NEXTCLOUD_GROUP))
+        .any(|d| d.bundles.iter().any(|(name, _)| bundles.get(name).is_some()));
+    if nextcloud.is_none() && nextcloud_jars_present {
+        eprintln!("note: Nextcloud bundles are in {} but --nextcloud-version is not given: they are not deployed", bundles_path.display());
+    }
+    if nextcloud.is_none() && others.is_empty() {
+        return Err(Failure::new(ExitClass::Usage, format!("nothing to deploy from {}", bundles_path.display()))
+            .with_fix("give --nextcloud-version V (see `bmpack select`) for the Nextcloud connector; StarLeaf is deployed when its jars are there"));
+    }
+    let resolved = catalog
+        .resolve(&bundles, &ResolveOptions { nextcloud, only: others, ..ResolveOptions::default() })
+        .map_err(|e| Failure::new(ExitClass::Usage, format!("{e:#}")))?;
+
+    let mut plans = target_plans(&catalog, &options.root)?;
+    for package in &resolved.packages {
+        for file in &package.files {
+            let dest = Path::new(&file.dest);
+            let (Some(dir), Some(name)) = (dest.parent(), dest.file_name()) else { continue };
+            let Some(plan) = plans.iter_mut().find(|p| p.extensions == under(&options.root, dir)) else {
+                return Err(Failure::new(ExitClass::Other, format!("{}: not in an extensions folder of packaging/bmpack.toml", file.dest)));
+            };
+            let FileSource::Path(source) = &file.source else { continue };
+            let name = name.to_string_lossy().into_owned();
+            let origin = bundles.bundles.values().find(|b| b.install_name() == name).map_or_else(|| source.display().to_string(), |b| b.origin.clone());
+            plan.installs.push(Install { name, source: source.clone(), origin });
+        }
+    }
+    // One connector at a time: deploying for a Nextcloud release takes the other connectors out.
+    let deployed: Vec<&str> = resolved.packages.iter().map(|p| p.name.as_str()).collect();
+    let superseded: Vec<String> = if nextcloud_version.is_some() {
+        catalog
+            .declarations
+            .iter()
+            .filter(|d| d.group.as_deref() == Some(NEXTCLOUD_GROUP) && !deployed.contains(&d.name.as_str()))
+            .flat_map(|d| d.bundles.iter().map(|(name, _)| name.clone()))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Older versions of the bundles being installed, and files the new jars replace.
+    let symbolic_names: Vec<String> = bundles.bundles.keys().cloned().collect();
+    for plan in &mut plans {
+        let installing: Vec<(&str, &str)> = plan
+            .installs
+            .iter()
+            .filter_map(|i| symbolic_names.iter().find(|s| is_jar_of(&i.name, s)).map(|s| (s.as_str(), i.name.as_str())))
+            .collect();
+        plan.removals = entries(&plan.extensions)?
+            .into_iter()
+            .filter(|name| {
+                installing.iter().any(|(symbolic, new)| is_jar_of(name, symbolic) || name == new)
+                    || superseded.iter().any(|symbolic| is_jar_of(name, symbolic))
+            })
+            .map(|name| plan.extensions.join(name))
+            .collect();
+    }
+    execute(options, plans, "deploy")
+}
+
+/// `undeploy`: takes every jar of bmpack's plug-ins out of the extensions folders.
+pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
+    let (catalog, _catalog_dir) = crate::builtin_catalog::load()
+        .map_err(|e| Failure::new(ExitClass::Other, format!("the compiled-in package declarations: {e:#}")))?;
+    let declared = catalog.declared_bundles();
+    let mut plans = target_plans(&catalog, &options.root)?;
+    for plan in &mut plans {
+        plan.removals = entries(&plan.extensions)?
+            .into_iter()
+            .filter(|name| declared.iter().any(|s| is_jar_of(name, s)))
+            .map(|name| plan.extensions.join(name))
+            .collect();
+    }
+    if plans.iter().all(|p| !p.changes()) {
+        println!("nothing to undeploy: no jar of bm-nextcloud-*, bm-nextcloudXX or the StarLeaf plug-ins in the extensions folders");
+        return Ok(());
+    }
+    execute(options, plans, "undeploy")
+}
+
+fn target_plans(catalog: &Catalog, root: &Path) -> Result<Vec<TargetPlan>, Failure> {
+    let mut plans = Vec::new();
+    for (key, target) in &catalog.targets {
+        let extensions = under(root, Path::new(&target.extensions));
+        refuse_link(&extensions)?;
+        plans.push(TargetPlan {
+            key: key.clone(),
+            extensions,
+            service: target.service.clone(),
+            cache: under(root, Path::new(&target.cache)),
+            installs: Vec::new(),
+            removals: Vec::new(),
+        });
+    }
+    // bm-core first, as the vendor's procedure does.
+    plans.sort_by_key(|p| p.key != "core");
+    Ok(plans)
+}
+
+/// `root` + an absolute path.
+fn under(root: &Path, absolute: &Path) -> PathBuf {
+    root.join(absolute.strip_prefix("/").unwrap_or(absolute))
+}
+
+fn refuse_link(path: &Path) -> Result<(), Failure> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_symlink() {
+            let to = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
+            return Err(Failure::new(ExitClass::Other, format!("{} is a symbolic link to {to}: bmpack does not follow links out of the extensions folders", path.display()))
+                .with_fix("replace the link by a real folder (move the jars into it), then run the command again"));
+        }
+        if !meta.is_dir() {
+            return Err(Failure::new(ExitClass::Other, format!("{} is not a folder", path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// Names in a folder (none if it does not exist yet).
+fn entries(dir: &Path) -> Result<Vec<String>, Failure> {
+    match std::fs::read_dir(dir) {
+        Ok(list) => Ok(list.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Failure::new(ExitClass::Other, format!("cannot read {}: {e}", dir.display()))),
+    }
+}
+
+/// `net.x.y-1.2.3.jar`, `net.x.y_1.2.3.jar` or `net.x.y.jar` belong to bundle `net.x.y`
+/// (`net.x.y12-1.0.jar` does not).
+pub fn is_jar_of(file_name: &str, symbolic: &str) -> bool {
+    let Some(stem) = file_name.strip_suffix(".jar") else { return false };
+    match stem.strip_prefix(symbolic) {
+        Some("") => true,
+        Some(rest) => {
+            let mut chars = rest.chars();
+            matches!(chars.next(), Some('-' | '_')) && chars.next().is_some_and(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// What was done, to undo it.
+#[derive(Default)]
+struct Journal {
+    /// (where it was, where it is in the backup)
+    moved: Vec<(PathBuf, PathBuf)>,
+    placed: Vec<PathBuf>,
+}
+
+fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Result<(), Failure> {
+    let manager = Manager::detect(&options.root);
+    let touched: Vec<&TargetPlan> = plans.iter().filter(|p| p.changes()).collect();
+    print_plan(&touched, manager, options.dry_run);
+    if options.dry_run {
+        println!("dry run: nothing changed");
+        return Ok(());
+    }
+    let _lock = crate::lock::acquire(&options.root)?;
+    let stamp = timestamp();
+    let backup = options.root.join(BACKUPS).join(format!("{stamp}-{verb}"));
+    let mut journal = Journal::default();
+    if let Err(message) = apply_files(&touched, &backup, &mut journal) {
+        let undo = rollback(&journal);
+        return Err(Failure::new(ExitClass::DeployFailed, format!("{verb} failed: {message}; {undo}"))
+            .with_fix("fix the cause above (disk space, permissions), then run the command again"));
+    }
+    // Decided before anything stops: only what runs now is started again.
+    let mut running = Vec::new();
+    for plan in &touched {
+        if crate::services::is_disabled(&options.root, &plan.service) {
+            println!("{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)", plan.service, plan.service);
+        } else if manager.is_running(&plan.service) {
+            running.push(*plan);
+        } else {
+            empty_cache(&plan.cache);
+            println!("{}: not running, cache {} emptied, left stopped", plan.service, plan.cache.display());
+        }
+    }
+    for (index, plan) in running.iter().enumerate() {
+        let service = plan.service.as_str();
+        let result = manager.stop(service).and_then(|()| {
+            empty_cache(&plan.cache);
+            manager.start(service)
+        });
+        if let Err(error) = result {
+            let undo = rollback(&journal);
+            // Every service already reloaded, and the failed one, go back to the previous jars.
+            let again: Vec<String> = running[..=index]
+                .iter()
+                .map(|p| {
+                    let _ = manager.stop(&p.service);
+                    empty_cache(&p.cache);
+                    match manager.start(&p.service) {
+                        Ok(()) => format!("{} restarted", p.service),
+                        Err(e) => format!("{} still fails: {e}", p.service),
+                    }
+                })
+                .collect();
+            return Err(Failure::new(
+                ExitClass::DeployFailed,
+                format!("{verb} failed: {error}; {undo}; with the previous jars: {}", again.join(", ")),
+            )
+            .with_fix(format!("look at `systemctl status {service}` and `journalctl -u {service}` (or /var/log/{service}/), then run the command again")));
+        }
+        println!("{service}: stopped, cache {} emptied, started again ({})", plan.cache.display(), manager.command(service, "stop/start"));
+    }
+    if journal.moved.is_empty() {
+        let _ = std::fs::remove_dir_all(&backup);
+    } else {
+        println!("previous jars kept in {}", backup.display());
+    }
+    println!("{verb} done");
+    Ok(())
+}
+
+fn print_plan(touched: &[&TargetPlan], manager: Manager, dry_run: bool) {
+    if touched.is_empty() {
+        println!("nothing to change");
+        return;
+    }
+    println!("{}", if dry_run { "plan (dry run):" } else { "plan:" });
+    for plan in touched {
+        for removal in &plan.removals {
+            println!("  remove  {} (kept in the backup)", removal.display());
+        }
+        for install in &plan.installs {
+            println!("  install {} (from {})", plan.extensions.join(&install.name).display(), install.origin);
+        }
+        println!("  empty   {}", plan.cache.display());
+        println!(
+            "  restart {} if it runs ({} and {}; a stopped service stays stopped)",
+            plan.service,
+            manager.command(&plan.service, "stop"),
+            manager.command(&plan.service, "start")
+        );
+    }
+}
+
+fn apply_files(touched: &[&TargetPlan], backup: &Path, journal: &mut Journal) -> Result<(), String> {
+    for plan in touched {
+        let saved_to = backup.join(&plan.key);
+        for old in &plan.removals {
+            std::fs::create_dir_all(&saved_to).map_err(|e| format!("cannot create {}: {e}", saved_to.display()))?;
+            let kept = saved_to.join(old.file_name().expect("entries have names"));
+            move_entry(old, &kept).map_err(|e| format!("cannot move {} to {}: {e}", old.display(), kept.display()))?;
+            journal.moved.push((old.clone(), kept));
+            println!("removed {}", old.display());
+        }
+        if !plan.installs.is_empty() {
+            std::fs::create_dir_all(&plan.extensions).map_err(|e| format!("cannot create {}: {e}", plan.extensions.display()))?;
+        }
+        for install in &plan.installs {
+            let dest = plan.extensions.join(&install.name);
+            place(&install.source, &dest, journal).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
+            println!("installed {}", dest.display());
+        }
+    }
+    Ok(())
+}
+
+/// Copies to a temporary name in the same folder (created exclusively: never through a link),
+/// flushes, then renames over the final name.
+fn place(source: &Path, dest: &Path, journal: &mut Journal) -> std::io::Result<()> {
+    let name = dest.file_name().expect("jar names").to_string_lossy();
+    let temp = dest.with_file_name(format!(".{name}.bmpack-tmp"));
+    let result = (|| {
+        let mut out = std::fs::OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let mut input = std::fs::File::open(source)?;
+        std::io::copy(&mut input, &mut out)?;
+        out.flush()?;
+        out.sync_all()?;
+        std::fs::rename(&temp, dest)
+    })();
+    if result.is_err() {
+        // Only a regular file we created: never remove what was there.
+        if std::fs::symlink_metadata(&temp).is_ok_and(|m| m.is_file()) {
+            let _ = std::fs::remove_file(&temp);
+        }
+        return result;
+    }
+    journal.placed.push(dest.to_path_buf());
+    Ok(())
+}
+
+/// Renames an entry (a link stays a link); across file systems copies it, then removes it.
+fn move_entry(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::rename(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.raw_os_error() == Some(libc::EXDEV) => {
+            let meta = std::fs::symlink_metadata(from)?;
+            if meta.file_type().is_symlink() {
+                std::os::unix::fs::symlink(std::fs::read_link(from)?, to)?;
+            } else {
+                std::fs::copy(from, to)?;
+            }
+            std::fs::remove_file(from)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes what was placed and moves the backups back; says how it went.
+fn rollback(journal: &Journal) -> String {
+    let mut problems = Vec::new();
+    for placed in journal.placed.iter().rev() {
+        if let Err(e) = std::fs::remove_file(placed) {
+            problems.push(format!("cannot remove {}: {e}", placed.display()));
+        }
+    }
+    for (original, kept) in journal.moved.iter().rev() {
+        if let Err(e) = move_entry(kept, original) {
+            problems.push(format!("cannot put {} back from {}: {e}", original.display(), kept.display()));
+        }
+    }
+    if problems.is_empty() {
+        "the previous jars were put back".to_string()
+    } else {
+        format!("putting the previous jars back failed: {}", problems.join("; "))
+    }
+}
+
+/// Empties an OSGi cache folder but keeps it. The folder itself may be a link to another disk
+/// (as the packages' `find -H` allows); links inside it are removed, never followed.
+fn empty_cache(cache: &Path) {
+    match std::fs::metadata(cache) {
+        Ok(meta) if meta.is_dir() => {
+            for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+                let result = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+                if let Err(e) = result {
+                    eprintln!("warning: cannot remove {}: {e}", path.display());
+                }
+            }
+        }
+        Ok(_) => eprintln!("warning: {} is not a folder: left alone", cache.display()),
+        Err(_) => {}
+    }
+}
+
+/// UTC `YYYYMMDDTHHMMSSZ`, for backup folder names.
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{}", rest / 3600, rest % 3600 / 60, rest % 60, std::process::id())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jar_names_of_a_bundle() {
+        let s = "net.bluemind.filehosting.nextcloud";
+        assert!(is_jar_of("net.bluemind.filehosting.nextcloud-4.1.0.jar", s));
+        assert!(is_jar_of("net.bluemind.filehosting.nextcloud_4.1.0.202001.jar", s));
+        assert!(is_jar_of("net.bluemind.filehosting.nextcloud.jar", s));
+        assert!(!is_jar_of("net.bluemind.filehosting.nextcloud12-4.1.0.jar", s));
+        assert!(!is_jar_of("net.bluemind.filehosting.nextcloud-4.1.0.jar.orig", s));
+        assert!(!is_jar_of("net.bluemind.filehosting.nextcloud-extra-1.jar", s));
+    }
+
+    #[test]
+    fn timestamp_shape() {
+        let t = timestamp();
+        assert_eq!(&t[8..9], "T", "{t}");
+        assert!(t[..8].parse::<u32>().unwrap() > 20_200_000, "{t}");
+    }
+}

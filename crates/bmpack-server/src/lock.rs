@@ -1,0 +1,34 @@
+//! One `deploy`/`undeploy` at a time: an exclusive `flock` on a file under the root. The kernel
+//! releases it when the process ends, so a crash leaves no stale lock.
+
+use std::fs::File;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use crate::exit::{ExitClass, Failure};
+
+pub struct DeployLock {
+    _file: File,
+}
+
+pub const LOCK_FILE: &str = "var/lib/bmpack/deploy.lock";
+
+pub fn acquire(root: &Path) -> Result<DeployLock, Failure> {
+    let path = root.join(LOCK_FILE);
+    let other = |e: std::io::Error| Failure::new(ExitClass::Other, format!("lock {}: {e}", path.display()));
+    std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(other)?;
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(other)?;
+    // SAFETY: flock on a descriptor owned by `file`, which outlives the lock.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        return Err(Failure::new(
+            ExitClass::Locked,
+            format!("another bmpack deploy/undeploy is running (lock {} held{})", path.display(),
+                if holder.trim().is_empty() { String::new() } else { format!(" by process {}", holder.trim()) }),
+        )
+        .with_fix("wait for it to finish, then run the command again"));
+    }
+    let _ = file.set_len(0);
+    let _ = std::io::Write::write_all(&mut &file, format!("{}\n", std::process::id()).as_bytes());
+    Ok(DeployLock { _file: file })
+}

@@ -1,0 +1,190 @@
+//! `bmpack select`: which `bm-nextcloudXX` the Nextcloud server needs, and the line that installs it.
+
+use std::io::Read;
+use std::path::Path;
+
+use bmpack::nextcloud::{NextcloudMatrix, NextcloudRelease, SelectError, select_connector_package};
+use serde_json::json;
+
+use crate::exit::{ExitClass, Failure};
+use crate::http::{self, TlsOptions};
+use crate::package_manager::{self, PackageManager};
+use crate::status::{Product, ServerStatus};
+use crate::webdav_address::WebdavAddress;
+
+/// Where the Nextcloud version comes from.
+pub enum Source {
+    Version(String),
+    Url(String),
+    /// A file, or `-` for standard input.
+    OccStatus(String),
+}
+
+pub struct SelectOptions<'a> {
+    pub source: Source,
+    pub tls: TlsOptions,
+    pub root: &'a Path,
+    pub package_manager: Option<PackageManager>,
+}
+
+pub struct Selection {
+    pub release: String,
+    /// Where the version was read.
+    pub origin: String,
+    pub product: String,
+    pub package: String,
+    pub packages: Vec<String>,
+    pub manager: Option<PackageManager>,
+    pub os_description: String,
+    pub warnings: Vec<String>,
+}
+
+impl Selection {
+    pub fn install_commands(&self) -> Vec<(PackageManager, String)> {
+        let managers = match self.manager {
+            Some(m) => vec![m],
+            None => vec![PackageManager::Apt, PackageManager::Yum],
+        };
+        managers.into_iter().map(|m| (m, m.install_command(&self.packages))).collect()
+    }
+
+    pub fn print_text(&self) {
+        for warning in &self.warnings {
+            eprintln!("warning: {warning}");
+        }
+        println!("{} {} ({}) needs {}", self.product, self.release, self.origin, self.package);
+        match self.manager {
+            Some(_) => {
+                for (_, command) in self.install_commands() {
+                    println!("{command}");
+                }
+            }
+            None => {
+                eprintln!("note: this system is neither Debian- nor Red Hat-like ({}); both commands follow", self.os_description);
+                for (m, command) in self.install_commands() {
+                    let family = if m == PackageManager::Apt { "Debian/Ubuntu" } else { "Red Hat/CentOS" };
+                    println!("{command}    # {family}");
+                }
+            }
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        json!({
+            "result": "ok",
+            "exit_code": 0,
+            "product": self.product,
+            "nextcloud_version": self.release,
+            "source": self.origin,
+            "package": self.package,
+            "packages": self.packages,
+            "package_manager": self.manager.map(PackageManager::name),
+            "install_command": self.manager.map(|m| m.install_command(&self.packages)),
+            "install_commands": self.install_commands().into_iter()
+                .map(|(m, c)| (m.name().to_string(), serde_json::Value::String(c)))
+                .collect::<serde_json::Map<_, _>>(),
+            "warnings": self.warnings,
+        })
+    }
+}
+
+pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
+    let matrix = NextcloudMatrix::builtin();
+    let (version_text, origin, status) = match &options.source {
+        Source::Version(v) => (v.clone(), "--nextcloud-version".to_string(), None),
+        Source::Url(url) => {
+            let address = WebdavAddress::parse(url)?;
+            let agent = http::agent(&options.tls, true)?;
+            let status = crate::status_php::fetch(&agent, &address)?;
+            (status.numeric_version().to_string(), address.status_url(), Some(status))
+        }
+        Source::OccStatus(file) => {
+            let (text, origin) = read_input(file)?;
+            let status = crate::status::from_occ_output(&text, &origin)?;
+            (status.numeric_version().to_string(), origin, Some(status))
+        }
+    };
+    let mut warnings = Vec::new();
+    let mut product = "Nextcloud".to_string();
+    let mut shown_version = version_text.clone();
+    if let Some(status) = &status {
+        check_product(status, &origin)?;
+        product = status.product_name();
+        shown_version = status.display_version().to_string();
+        warnings.extend(status_warnings(status));
+    }
+    let release = NextcloudRelease::parse(&version_text).map_err(|e| select_failure(e, status.is_some()))?;
+    let choice = select_connector_package(&matrix, &release).map_err(|e| select_failure(e, status.is_some()))?;
+    let packages = vec![matrix.connector.requires.clone(), choice.package.clone()];
+    let detected = package_manager::detect(options.root);
+    Ok(Selection {
+        release: shown_version,
+        origin,
+        product,
+        package: choice.package,
+        packages,
+        manager: options.package_manager.or(detected.manager),
+        os_description: detected.description,
+        warnings,
+    })
+}
+
+fn select_failure(error: SelectError, from_server: bool) -> Failure {
+    match error {
+        // A version typed by hand is a usage error; one sent by a server means the server is odd.
+        SelectError::NotAVersion(_) if !from_server => Failure::new(ExitClass::Usage, error.to_string()),
+        SelectError::NotAVersion(_) => Failure::new(ExitClass::ServerNotUsable, format!("the server reports {error}")),
+        SelectError::TooOld { .. } => Failure::new(ExitClass::ServerNotUsable, error.to_string())
+            .with_fix("upgrade Nextcloud to a supported release first"),
+        SelectError::NotDeclared { .. } => Failure::new(ExitClass::ServerNotUsable, error.to_string()),
+    }
+}
+
+/// ownCloud answers like Nextcloud (same origin) but BlueMind's connector is for Nextcloud only.
+pub fn check_product(status: &ServerStatus, origin: &str) -> Result<(), Failure> {
+    // Nextcloud's first release is 9: an unnamed server below it is ownCloud 8 or older.
+    let unnamed_before_nextcloud = status.product == Product::Unnamed(None)
+        && NextcloudRelease::parse(status.numeric_version()).is_ok_and(|r| r.major < 9);
+    if status.product == Product::OwnCloud || unnamed_before_nextcloud {
+        return Err(Failure::new(
+            ExitClass::ServerNotUsable,
+            format!(
+                "{origin}: this server is ownCloud {}, a different product: BlueMind's connector (bm-nextcloudXX) is for Nextcloud only",
+                status.display_version()
+            ),
+        )
+        .with_fix("connect BlueMind to a Nextcloud server (ownCloud can be migrated to Nextcloud), or keep BlueMind's own file store"));
+    }
+    Ok(())
+}
+
+/// What does not change the choice but stops the connector from working today.
+pub fn status_warnings(status: &ServerStatus) -> Vec<String> {
+    let mut out = Vec::new();
+    if !status.installed {
+        out.push("Nextcloud is not installed yet (installed: false): finish its installation before connecting BlueMind".into());
+    }
+    if status.maintenance {
+        out.push("Nextcloud is in maintenance mode: it refuses WebDAV until `occ maintenance:mode --off`".into());
+    }
+    if status.needs_db_upgrade {
+        out.push("Nextcloud has an upgrade pending: run `occ upgrade`; after it, check the version again".into());
+    }
+    out
+}
+
+fn read_input(file: &str) -> Result<(String, String), Failure> {
+    if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::new(ExitClass::Other, format!("reading occ status from standard input: {e}")))?;
+        Ok((text, "occ status (standard input)".into()))
+    } else {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Failure::new(ExitClass::Usage, format!("--occ-status {file}: {e}"))
+                .with_fix("give the file written by `occ status --output=json > FILE`, or - to read standard input")
+        })?;
+        Ok((text, file.to_string()))
+    }
+}
