@@ -82,7 +82,7 @@ fn cached_minbase() -> PathBuf {
                 let partial = dir.join(format!("{suite}-minbase.tar.partial-{}", std::process::id()));
                 run_ok(
                     Command::new("mmdebstrap")
-                        .args(["--variant=minbase", "--mode=root", "--include=init-system-helpers", "--quiet"])
+                        .args(["--variant=minbase", "--mode=root", "--format=tar", "--include=init-system-helpers", "--quiet"])
                         .arg(&suite)
                         .arg(&partial)
                         .arg(&mirror),
