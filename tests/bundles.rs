@@ -23,7 +23,8 @@ fn declared_bundle_names() -> Vec<String> {
     let value: toml::Value = toml::from_str(&text).unwrap();
     let mut names = Vec::new();
     for package in value["package"].as_array().unwrap() {
-        for bundle in package["bundles"].as_array().unwrap() {
+        // Packages without bundles (bm-plugin-reload, …) have a fixed `version` instead.
+        for bundle in package.get("bundles").and_then(|b| b.as_array()).into_iter().flatten() {
             names.push(bundle["name"].as_str().unwrap().to_string());
         }
     }

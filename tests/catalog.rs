@@ -183,3 +183,16 @@ fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[test]
+fn the_server_tool_package_is_built_only_when_asked_and_carries_the_crate_version() {
+    assert!(!names(&ResolveOptions::default()).contains(&"bmpack".to_string()));
+    let catalog = Catalog::load(&project_root()).unwrap();
+    let tool = catalog.declarations.iter().find(|d| d.name == "bmpack").expect("declared");
+    assert_eq!(tool.arch, Arch::Amd64);
+    let cargo = std::fs::read_to_string(project_root().join("crates/bmpack-server/Cargo.toml")).unwrap();
+    let crate_version = cargo.lines().find_map(|l| l.strip_prefix("version = ")).unwrap().trim_matches('"');
+    let toml = std::fs::read_to_string(project_root().join("packaging/bmpack.toml")).unwrap();
+    let declared = toml.split("name = \"bmpack\"").nth(1).unwrap().lines().find_map(|l| l.strip_prefix("version = ")).unwrap();
+    assert_eq!(declared.trim_matches('"'), crate_version, "packaging/bmpack.toml: the tool's `version` must follow its Cargo.toml");
+}

@@ -1,5 +1,12 @@
 //! Shared helpers for the acceptance tests: running the real tools, throwaway roots, shims.
 
+pub mod apt_root;
 pub mod deb_tools;
+pub mod debroot;
+pub mod dnf_root;
+pub mod fixtures;
+pub mod repo_tools;
 pub mod rpm_tools;
+pub mod rpmroot;
+pub mod shim;
 pub mod tools;

@@ -4,6 +4,7 @@
 mod bench;
 mod lint;
 mod package;
+mod publish;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +25,8 @@ enum Command {
     Lint(lint::LintArgs),
     /// Time full builds from sample bundles of two sizes, and compare with nFPM where installed
     Bench(bench::BenchArgs),
+    /// Add the built packages to a signed apt and yum repository (see docs/publishing.md)
+    Publish(publish::PublishOptions),
 }
 
 fn main() {
@@ -32,6 +35,7 @@ fn main() {
         Command::Package(args) => package::run(&args).map(|_| ()),
         Command::Lint(args) => lint::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Publish(opts) => publish::publish(&opts),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -61,6 +61,7 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
         .map(NextcloudRelease::parse)
         .transpose()
         .map_err(|e| anyhow!("--nextcloud-version: {e}"))?;
+    let epoch = source_date_epoch(&root)?;
     let request = PackageRequest {
         root: root.clone(),
         bundles: args.bundles.clone(),
@@ -75,9 +76,12 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
             out,
             formats: if args.formats.is_empty() { Format::ALL.to_vec() } else { args.formats.clone() },
             jobs: args.jobs,
-            write: WriteOptions { compression: args.compression, source_date_epoch: source_date_epoch(&root)? },
+            write: WriteOptions { compression: args.compression, source_date_epoch: epoch },
         },
     };
+    if args.packages.iter().any(|p| p == TOOL_PACKAGE) {
+        prepare_server_tool(&root, epoch)?;
+    }
     if args.bundles.is_none() {
         eprintln!(
             "note: no --bundles given: building from generated SAMPLE bundles (valid jars with made-up \
@@ -101,6 +105,36 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
         println!("\nwritten to {} (checksums in SHA256SUMS)", request.build.out.display());
     }
     Ok(outcome)
+}
+
+/// The package of the server tool (declared in packaging/bmpack.toml, outside the default set).
+const TOOL_PACKAGE: &str = "bmpack";
+
+/// Builds what the tool's package carries: the release binary and its manual page, made by
+/// help2man from `--help` so that it never disagrees with the program.
+fn prepare_server_tool(root: &std::path::Path, epoch: u64) -> anyhow::Result<()> {
+    eprintln!("building the server tool (cargo build --release -p bmpack-server)");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--quiet", "-p", "bmpack-server"])
+        .current_dir(root)
+        .status()
+        .context("running cargo")?;
+    anyhow::ensure!(status.success(), "building the server tool failed");
+    let dir = root.join("target").join("bmpack-tool");
+    std::fs::create_dir_all(&dir)?;
+    let man = Command::new("help2man")
+        .env("SOURCE_DATE_EPOCH", epoch.to_string())
+        .args(["--no-info", "--section=1", "--source=BlueMind", "--name"])
+        .arg("BlueMind plug-in helper on a BlueMind server")
+        .arg(root.join("target/release/bmpack"))
+        .output()
+        .context("running help2man for the manual page: apt-get install help2man")?;
+    anyhow::ensure!(man.status.success(), "help2man failed: {}", String::from_utf8_lossy(&man.stderr));
+    // gzip -9n: no name, no time stamp in the header, so the package stays reproducible.
+    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut gz, &man.stdout)?;
+    bmpack::build::write_atomically(&dir.join("bmpack.1.gz"), &gz.finish()?)?;
+    Ok(())
 }
 
 fn print_summary(files: &[BuiltFile]) {

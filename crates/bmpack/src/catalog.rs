@@ -79,6 +79,9 @@ struct PackageDecl {
     in_default_set: bool,
     #[serde(default)]
     depends: Vec<RelationDecl>,
+    /// Dependencies whose names exist only on Debian (`libc6`).
+    #[serde(default)]
+    deb_depends: Vec<RelationDecl>,
     #[serde(default)]
     conflicts: Vec<RelationDecl>,
     #[serde(default)]
@@ -122,6 +125,9 @@ struct FileDecl {
     mode: String,
     #[serde(default)]
     config: bool,
+    /// Documentation (manual pages): `%doc` in RPM.
+    #[serde(default)]
+    doc: bool,
 }
 
 fn yes() -> bool {
@@ -145,6 +151,7 @@ pub struct Declaration {
     pub in_default_set: bool,
     fixed_version: Option<String>,
     depends: Vec<RelationDecl>,
+    deb_depends: Vec<RelationDecl>,
     conflicts: Vec<RelationDecl>,
     provides: Vec<RelationDecl>,
     replaces: Vec<RelationDecl>,
@@ -222,6 +229,7 @@ impl Catalog {
                 in_default_set: p.in_default_set,
                 fixed_version: p.version,
                 depends: p.depends,
+                deb_depends: p.deb_depends,
                 conflicts: p.conflicts,
                 provides: p.provides,
                 replaces: p.replaces,
@@ -291,7 +299,7 @@ impl Catalog {
                 PackageVersion::parse(v, 1)
                     .map_err(|e| anyhow!("{}: package `{}`, field `version`: {e}", d.origin, d.name))?;
             }
-            for r in d.depends.iter().chain(&d.conflicts).chain(&d.provides).chain(&d.replaces) {
+            for r in d.depends.iter().chain(&d.deb_depends).chain(&d.conflicts).chain(&d.provides).chain(&d.replaces) {
                 parse_constraint(r).map_err(|e| {
                     anyhow!("{}: package `{}`, relation on `{}`: {e}", d.origin, d.name, r.name)
                 })?;
@@ -432,7 +440,11 @@ impl Catalog {
                     dest: f.dest.clone(),
                     source: FileSource::Bytes(Arc::from(bytes)),
                     mode: parse_mode(&f.mode).expect("checked at load"),
-                    kind: if f.config { FileKind::Config } else { FileKind::Regular },
+                    kind: match (f.config, f.doc) {
+                        (true, _) => FileKind::Config,
+                        (false, true) => FileKind::Doc,
+                        (false, false) => FileKind::Regular,
+                    },
                 });
             }
             let (version, _) = version.expect("a package has bundles or a fixed version (checked at load)");
@@ -445,6 +457,7 @@ impl Catalog {
             let version = versions[&d.name].clone();
             let mut relations = Relations {
                 depends: rels(&d.depends),
+                deb_depends: rels(&d.deb_depends),
                 conflicts: rels(&d.conflicts),
                 provides: rels(&d.provides),
                 deb_replaces: rels(&d.replaces),
@@ -515,6 +528,7 @@ fn connector_declaration(matrix: &NextcloudMatrix, major: u32) -> Declaration {
         in_default_set: true,
         fixed_version: None,
         depends: Vec::new(),
+        deb_depends: Vec::new(),
         conflicts: virtual_rel(),
         provides: virtual_rel(),
         replaces: virtual_rel(),

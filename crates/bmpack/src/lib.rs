@@ -12,6 +12,7 @@ pub mod manifest;
 pub mod model;
 pub mod nextcloud;
 pub mod pipeline;
+pub mod repo;
 pub mod samples;
 pub mod scripts;
 pub mod version;

@@ -105,6 +105,8 @@ pub struct Relations {
     pub depends: Vec<Relation>,
     pub provides: Vec<Relation>,
     pub conflicts: Vec<Relation>,
+    /// Debian-only `Depends:` (names that exist only on Debian, e.g. `libc6` for the server tool).
+    pub deb_depends: Vec<Relation>,
     /// Debian `Replaces:` (lets dpkg hand files over when switching between conflicting packages).
     pub deb_replaces: Vec<Relation>,
     /// Debian `Pre-Depends:`.

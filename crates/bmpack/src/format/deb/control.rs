@@ -41,7 +41,8 @@ pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Re
         "Pre-Depends",
         relation_list(&pkg.name, "deb_pre_depends", &r.deb_pre_depends)?,
     );
-    put("Depends", relation_list(&pkg.name, "depends", &r.depends)?);
+    let depends: Vec<_> = r.depends.iter().chain(&r.deb_depends).cloned().collect();
+    put("Depends", relation_list(&pkg.name, "depends", &depends)?);
     put(
         "Conflicts",
         relation_list(&pkg.name, "conflicts", &r.conflicts)?,

@@ -1,0 +1,94 @@
+//! The apt side of a repository: `pool/<suite>/main/<package>/*.deb`, indexed by
+//! `apt-ftparchive` into `dists/<suite>/main/binary-{all,amd64}/Packages{,.gz,.xz}`, and the
+//! suite's `Release` signed twice (`InRelease` clearsigned, `Release.gpg` detached) because
+//! apt reads either.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::gpg::Signer;
+use super::staging::{remove_if_exists, write_file};
+use super::tools::Tool;
+
+/// The architectures a suite announces: `all` for the plug-ins, `amd64` for the server tool.
+/// `binary-amd64` also lists the `all` packages, for apt versions that ignore `binary-all`.
+pub const ARCHITECTURES: [&str; 2] = ["all", "amd64"];
+pub const COMPONENT: &str = "main";
+
+/// `pool/<suite>/main`, relative to the repository root (as `Filename:` fields are).
+pub fn pool_dir(suite: &str) -> PathBuf {
+    Path::new("pool").join(suite).join(COMPONENT)
+}
+
+pub fn suite_dir(suite: &str) -> PathBuf {
+    Path::new("dists").join(suite)
+}
+
+/// The files apt checks a suite's signature with; present when a suite was published.
+pub fn signed_files(suite: &str) -> [PathBuf; 3] {
+    let d = suite_dir(suite);
+    [d.join("Release"), d.join("InRelease"), d.join("Release.gpg")]
+}
+
+/// Re-indexes the suite's pool and signs the new `Release`.
+pub fn index(root: &Path, suite: &str, origin: &str, signer: &Signer) -> anyhow::Result<()> {
+    let pool = pool_dir(suite);
+    std::fs::create_dir_all(root.join(&pool)).with_context(|| format!("creating {}", root.join(&pool).display()))?;
+    let listing = Tool::new("apt-ftparchive").arg("packages").arg(&pool).dir(root).run_text()?;
+
+    // Stanzas sorted by package, version and file, whatever order the pool was walked in.
+    let mut stanzas: Vec<(String, String)> = listing
+        .split("\n\n")
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let arch = s.lines().find_map(|l| l.strip_prefix("Architecture:")).unwrap_or("").trim().to_string();
+            (arch, format!("{s}\n"))
+        })
+        .collect();
+    stanzas.sort_by(|a, b| a.1.cmp(&b.1));
+
+    let suite_root = root.join(suite_dir(suite));
+    for arch in ARCHITECTURES {
+        let text: Vec<&str> =
+            stanzas.iter().filter(|(a, _)| a == arch || a == "all").map(|(_, s)| s.as_str()).collect();
+        let text = text.join("\n");
+        let dir = suite_root.join(COMPONENT).join(format!("binary-{arch}"));
+        write_file(&dir.join("Packages"), text.as_bytes())?;
+        write_file(&dir.join("Packages.gz"), &gzip(text.as_bytes())?)?;
+        write_file(&dir.join("Packages.xz"), &xz(text.as_bytes())?)?;
+    }
+
+    for f in signed_files(suite) {
+        remove_if_exists(&root.join(f))?;
+    }
+    let field = |name: &str, value: &str| format!("APT::FTPArchive::Release::{name}={value}");
+    let release = Tool::new("apt-ftparchive")
+        .args(["-o", &field("Origin", origin), "-o", &field("Label", origin)])
+        .args(["-o", &field("Suite", suite), "-o", &field("Codename", suite)])
+        .args(["-o", &field("Architectures", &ARCHITECTURES.join(" ")), "-o", &field("Components", COMPONENT)])
+        .args(["-o", &field("Description", &format!("{origin} packages ({suite})"))])
+        .args(["release", "."])
+        .dir(&suite_root)
+        .run()?;
+    let release_path = suite_root.join("Release");
+    write_file(&release_path, &release)?;
+    signer.clearsign(&release_path, &suite_root.join("InRelease"))?;
+    signer.detach_sign(&release_path, &suite_root.join("Release.gpg"))?;
+    Ok(())
+}
+
+/// gzip without a name or time in the header, so the same index compresses to the same bytes.
+fn gzip(data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
+    enc.write_all(data)?;
+    Ok(enc.finish()?)
+}
+
+fn xz(data: &[u8]) -> anyhow::Result<Vec<u8>> {
+    let mut enc = liblzma::write::XzEncoder::new(Vec::new(), 6);
+    enc.write_all(data)?;
+    Ok(enc.finish()?)
+}

@@ -1,0 +1,191 @@
+//! The signing key: found by fingerprint in the user's keyring, or imported from a key file into
+//! a temporary keyring that is deleted afterwards. Everything that signs goes through `Signer`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::tools::Tool;
+
+/// Where the secret key comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// A fingerprint (or anything gpg accepts as a user ID) of a secret key in the user's
+    /// keyring (`$GNUPGHOME`, or `~/.gnupg`).
+    Fingerprint(String),
+    /// A file holding the secret key (`gpg --export-secret-keys --armor`), without passphrase:
+    /// it is imported into a temporary keyring where nobody can type one.
+    File(PathBuf),
+}
+
+pub struct Signer {
+    /// `None`: the user's own keyring.
+    homedir: Option<PathBuf>,
+    /// Keeps the temporary keyring alive; removed on drop.
+    temp: Option<tempfile::TempDir>,
+    fingerprint: String,
+}
+
+impl Signer {
+    pub fn open(source: &KeySource) -> anyhow::Result<Self> {
+        match source {
+            KeySource::Fingerprint(id) => {
+                let mut signer = Signer { homedir: None, temp: None, fingerprint: String::new() };
+                let found = signer.secret_keys(Some(id))?;
+                signer.fingerprint = match found.as_slice() {
+                    [one] => one.clone(),
+                    [] => bail!(
+                        "no secret key `{id}` in your gpg keyring ({}): list yours with `gpg --list-secret-keys`, \
+                         or give the key as a file with --key-file",
+                        std::env::var("GNUPGHOME").unwrap_or_else(|_| "~/.gnupg".into())
+                    ),
+                    many => bail!("`{id}` names {} secret keys ({}): give the full fingerprint of one", many.len(), many.join(", ")),
+                };
+                Ok(signer)
+            }
+            KeySource::File(path) => {
+                if !path.is_file() {
+                    bail!("the key file {} does not exist: give the file written by `gpg --export-secret-keys --armor FINGERPRINT`", path.display());
+                }
+                let temp = tempfile::Builder::new().prefix("bmpack-gpg-").tempdir().context("creating a temporary gpg keyring")?;
+                let mut signer =
+                    Signer { homedir: Some(temp.path().to_path_buf()), temp: Some(temp), fingerprint: String::new() };
+                signer.gpg().arg("--import").arg(path).run().with_context(|| format!("importing the key file {}", path.display()))?;
+                let found = signer.secret_keys(None)?;
+                signer.fingerprint = match found.as_slice() {
+                    [one] => one.clone(),
+                    [] => bail!(
+                        "the key file {} holds no secret key: export one with `gpg --export-secret-keys --armor FINGERPRINT > FILE`",
+                        path.display()
+                    ),
+                    many => bail!("the key file {} holds {} secret keys ({}): export only the signing one", path.display(), many.len(), many.join(", ")),
+                };
+                Ok(signer)
+            }
+        }
+    }
+
+    /// The primary key's fingerprint.
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// The keyring directory to hand to other programs (rpmsign's `%_gpg_path`); `None` for the
+    /// user's default keyring.
+    pub fn homedir(&self) -> Option<&Path> {
+        self.homedir.as_deref()
+    }
+
+    fn gpg(&self) -> Tool {
+        let mut t = Tool::new("gpg");
+        if let Some(h) = &self.homedir {
+            t = t.arg("--homedir").arg(h);
+        }
+        t.args(["--batch", "--no-tty", "--yes"])
+    }
+
+    fn secret_keys(&self, id: Option<&str>) -> anyhow::Result<Vec<String>> {
+        let mut t = self.gpg().args(["--with-colons", "--list-secret-keys"]);
+        if let Some(id) = id {
+            t = t.arg("--").arg(id);
+        }
+        let out = t.output()?;
+        // gpg exits 2 when nothing matches: that is "no key", not a failure.
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut fingerprints = Vec::new();
+        let mut after_sec = false;
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            match fields.first() {
+                Some(&"sec") => after_sec = true,
+                Some(&"fpr") if after_sec => {
+                    fingerprints.push(fields.get(9).unwrap_or(&"").to_string());
+                    after_sec = false;
+                }
+                Some(&"ssb") | Some(&"pub") | Some(&"sub") => after_sec = false,
+                _ => {}
+            }
+        }
+        Ok(fingerprints)
+    }
+
+    fn signing(&self) -> Tool {
+        let t = self.gpg().args(["--local-user", &self.fingerprint, "--digest-algo", "SHA512"]);
+        if self.temp.is_some() {
+            // Nobody can type a passphrase for a key file's temporary keyring: fail, don't wait.
+            t.args(["--pinentry-mode", "error"])
+        } else {
+            t
+        }
+    }
+
+    /// A clearsigned copy of `input` (apt's `InRelease`).
+    pub fn clearsign(&self, input: &Path, output: &Path) -> anyhow::Result<()> {
+        self.signing().arg("--clearsign").arg("--output").arg(output).arg(input).run().with_context(|| self.cannot_sign())?;
+        Ok(())
+    }
+
+    /// An armored detached signature of `input` (`Release.gpg`, `repomd.xml.asc`).
+    pub fn detach_sign(&self, input: &Path, output: &Path) -> anyhow::Result<()> {
+        self.signing()
+            .args(["--armor", "--detach-sign", "--output"])
+            .arg(output)
+            .arg(input)
+            .run()
+            .with_context(|| self.cannot_sign())?;
+        Ok(())
+    }
+
+    fn cannot_sign(&self) -> String {
+        if self.temp.is_some() {
+            format!(
+                "the key {} cannot sign: a --key-file key must have no passphrase (or use --key with your own keyring, whose agent can ask for it)",
+                self.fingerprint
+            )
+        } else {
+            format!("the key {} cannot sign (is it expired, or is its passphrase refused?)", self.fingerprint)
+        }
+    }
+
+    /// The primary-key fingerprints of the keys in a key file (binary or armored).
+    pub fn fingerprints_in(&self, path: &Path) -> anyhow::Result<Vec<String>> {
+        let text = self.gpg().args(["--with-colons", "--show-keys"]).arg(path).run_text()?;
+        let mut fingerprints = Vec::new();
+        let mut after_pub = false;
+        for line in text.lines() {
+            let fields: Vec<&str> = line.split(':').collect();
+            match fields.first() {
+                Some(&"pub") => after_pub = true,
+                Some(&"fpr") if after_pub => {
+                    fingerprints.push(fields.get(9).unwrap_or(&"").to_string());
+                    after_pub = false;
+                }
+                Some(&"sub") | Some(&"uid") => after_pub = false,
+                _ => {}
+            }
+        }
+        Ok(fingerprints)
+    }
+
+    /// The public key, binary (apt's `Signed-By` keyring) or armored (`RPM-GPG-KEY-…`).
+    pub fn export_public(&self, armored: bool) -> anyhow::Result<Vec<u8>> {
+        let mut t = self.gpg().args(["--export-options", "export-minimal", "--export"]);
+        if armored {
+            t = t.arg("--armor");
+        }
+        let key = t.arg(&self.fingerprint).run()?;
+        if key.is_empty() {
+            bail!("gpg exported nothing for the key {}", self.fingerprint);
+        }
+        Ok(key)
+    }
+}
+
+impl Drop for Signer {
+    fn drop(&mut self) {
+        // The agent started for a temporary keyring would otherwise outlive it.
+        if let Some(t) = &self.temp {
+            let _ = Tool::new("gpgconf").arg("--homedir").arg(t.path()).args(["--kill", "all"]).output();
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The yum/dnf side of a repository: `rpm/<suite>/*.rpm` signed with `rpmsign`, indexed by
+//! `createrepo_c` into `rpm/<suite>/repodata/`, and `repomd.xml` signed (`repomd.xml.asc`,
+//! checked by dnf with `repo_gpgcheck=1`).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use super::gpg::Signer;
+use super::staging::remove_if_exists;
+use super::tools::Tool;
+
+pub fn repo_dir(suite: &str) -> PathBuf {
+    Path::new("rpm").join(suite)
+}
+
+pub fn signed_files(suite: &str) -> [PathBuf; 2] {
+    let d = repo_dir(suite).join("repodata");
+    [d.join("repomd.xml"), d.join("repomd.xml.asc")]
+}
+
+/// The full path of a program found in `PATH` (rpmsign runs `%__gpg` without searching).
+fn which(program: &str) -> anyhow::Result<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .with_context(|| format!("`{program}` is not installed: install it with `apt-get install gnupg`"))
+}
+
+/// Signs rpm files in place (they must be private copies, not links into a live repository).
+pub fn sign(files: &[PathBuf], signer: &Signer) -> anyhow::Result<()> {
+    if files.is_empty() {
+        return Ok(());
+    }
+    let gpg = which("gpg")?;
+    let mut t = Tool::new("rpmsign")
+        .arg("--addsign")
+        .args(["--define", &format!("_gpg_name {}", signer.fingerprint())])
+        .arg("--define")
+        .arg(format!("__gpg {}", gpg.display()))
+        .args(["--define", "_gpg_sign_cmd_extra_args --batch --no-tty"]);
+    if let Some(home) = signer.homedir() {
+        t = t.arg("--define").arg(format!("_gpg_path {}", home.display()));
+    }
+    t.args(files).run().context("signing the rpm packages")?;
+    Ok(())
+}
+
+/// Re-indexes the suite's rpm directory and signs the new `repomd.xml`.
+pub fn index(root: &Path, suite: &str, signer: &Signer) -> anyhow::Result<()> {
+    let dir = root.join(repo_dir(suite));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut t = Tool::new("createrepo_c").args(["--quiet", "--checksum", "sha256", "--general-compress-type", "gz"]);
+    if dir.join("repodata/repomd.xml").exists() {
+        t = t.arg("--update");
+    }
+    t.arg(&dir).run()?;
+    let [repomd, asc] = signed_files(suite).map(|p| root.join(p));
+    if !repomd.is_file() {
+        bail!("createrepo_c wrote no {}", repomd.display());
+    }
+    remove_if_exists(&asc)?;
+    signer.detach_sign(&repomd, &asc)?;
+    Ok(())
+}

@@ -1,0 +1,530 @@
+//! `cargo xtask publish` (`bmpack::repo::publish`): signed apt and yum repositories that stock
+//! apt and dnf install from, checked with apt-get and dnf against the repository served over
+//! HTTP on 127.0.0.1, and publishes that are incremental and leave the repository as it was
+//! when they fail.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use bmpack::repo::gpg::Signer;
+use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish, yum};
+use bmpack_tests::apt_root::{AptRoot, describe};
+use bmpack_tests::dnf_root::DnfRoot;
+use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_catalog_release, build_packages, build_release, build_rpm, copy_tree, require, run, tree_hash};
+
+/// The four plug-ins, as stand-ins depending on stand-ins of the BlueMind services.
+const PLUGINS: [&str; 4] = [
+    "bm-nextcloud-common",
+    "bm-nextcloud12",
+    "bm-plugin-core-videoconferencing-starleaf",
+    "bm-plugin-admin-console-videoconferencing-starleaf",
+];
+
+fn release(out: &Path, version: &str) {
+    let mut packages = vec![
+        StandIn { name: "bm-core", version: "4.9.0", depends: &[] },
+        StandIn { name: "bm-webserver", version: "4.9.0", depends: &[] },
+    ];
+    for name in PLUGINS {
+        let depends: &[&str] = if name.contains("admin-console") { &["bm-webserver"] } else { &["bm-core"] };
+        packages.push(StandIn { name, version, depends });
+    }
+    build_release(out, &packages);
+}
+
+fn request(repo: &Path, from: &Path, key: &TestKey, base_url: &str) -> PublishRequest {
+    PublishRequest {
+        repo: repo.to_path_buf(),
+        from: from.to_path_buf(),
+        key: KeySource::File(key.secret_file.clone()),
+        suite: "stable".into(),
+        prune: None,
+        base_url: base_url.into(),
+    }
+}
+
+fn publish_ok(req: &PublishRequest) -> PublishReport {
+    publish(req).unwrap_or_else(|e| panic!("publish failed: {e:#}"))
+}
+
+fn siblings_left(repo: &Path) -> Vec<String> {
+    let base = repo.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir(repo.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{base}.")))
+        .collect()
+}
+
+fn packages_index(repo: &Path) -> String {
+    std::fs::read_to_string(repo.join("dists/stable/main/binary-all/Packages")).unwrap()
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository_as_it_was() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let other_key = TestKey::generate(tmp.path(), "other");
+    let repo = tmp.path().join("www/repo");
+    let r1 = tmp.path().join("r1");
+    let r2 = tmp.path().join("r2");
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+
+    let first = publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo"));
+    assert!(first.changed);
+    assert_eq!(first.added.len(), 12, "6 .deb and 6 .rpm added: {:?}", first.added);
+    let after_r1 = tree_hash(&repo);
+
+    // The same packages again: nothing changes, not even the Release date or a signature.
+    let again = publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo"));
+    assert!(!again.changed, "{again:?}");
+    assert_eq!(again.already_present.len(), 12);
+    assert_eq!(tree_hash(&repo), after_r1, "publishing the same packages again changed the repository");
+
+    // A different file under a name already published is refused.
+    let conflicting = tmp.path().join("conflicting");
+    build_release(&conflicting, &[StandIn { name: "bm-nextcloud12", version: "1.0.0", depends: &["bm-core", "bm-webserver"] }]);
+    let err = publish(&request(&repo, &conflicting, &key, "http://example.invalid/repo")).unwrap_err();
+    assert!(format!("{err:#}").contains("with different content"), "{err:#}");
+    assert!(format!("{err:#}").contains("bm-nextcloud12"), "{err:#}");
+
+    // A missing key, a key file without a secret key, another key than the repository's, a
+    // damaged rpm (found when it is copied in, after the apt side was re-indexed and signed in
+    // the staging tree).
+    let missing = KeySource::File(tmp.path().join("no-such-key.asc"));
+    let err = publish(&PublishRequest { key: missing, ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
+    assert!(format!("{err:#}").contains("no-such-key.asc"), "{err:#}");
+    let public_only = KeySource::File(key.public_armored.clone());
+    let err = publish(&PublishRequest { key: public_only, ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
+    assert!(format!("{err:#}").contains("no secret key"), "{err:#}");
+    let err = publish(&request(&repo, &r2, &other_key, "http://x")).unwrap_err();
+    assert!(format!("{err:#}").contains("another key"), "{err:#}");
+    let damaged = tmp.path().join("damaged");
+    copy_tree(&r2, &damaged);
+    let victim = damaged.join("rpm/bm-nextcloud12-1.1.0-1.noarch.rpm");
+    std::fs::remove_file(damaged.join("SHA256SUMS")).unwrap(); // else the checksum check finds it first
+    let bytes = std::fs::read(&victim).unwrap();
+    std::fs::write(&victim, &bytes[..bytes.len() - 100]).unwrap();
+    let err = publish(&request(&repo, &damaged, &key, "http://x")).unwrap_err();
+    assert!(format!("{err:#}").contains("bm-nextcloud12-1.1.0-1.noarch.rpm is not a usable .rpm package"), "{err:#}");
+
+    // A package changed after the build no longer matches SHA256SUMS.
+    let changed_after_build = tmp.path().join("changed");
+    copy_tree(&r2, &changed_after_build);
+    let deb = changed_after_build.join("deb/bm-nextcloud12_1.1.0-1_all.deb");
+    std::fs::copy(r1.join("deb/bm-nextcloud12_1.0.0-1_all.deb"), &deb).unwrap();
+    let err = publish(&request(&repo, &changed_after_build, &key, "http://x")).unwrap_err();
+    assert!(format!("{err:#}").contains("does not match"), "{err:#}");
+
+    assert_eq!(tree_hash(&repo), after_r1, "a failed publish changed the repository");
+    assert_eq!(siblings_left(&repo), Vec::<String>::new(), "a failed publish left its staging tree");
+
+    // A publish killed while preparing leaves `repo.new-<pid>`; one killed between the two
+    // renames of the swap leaves only `repo.old-<pid>`. The next publish cleans up or puts the
+    // earlier tree back. (The pid is above any pid_max, so no live process has it.)
+    let dead_pid = 99_999_999;
+    let stale = repo.with_file_name(format!("repo.new-{dead_pid}"));
+    std::fs::create_dir_all(stale.join("pool")).unwrap();
+    std::fs::write(stale.join("pool/half-written.deb"), b"junk").unwrap();
+    assert!(!publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo")).changed);
+    assert_eq!(siblings_left(&repo), Vec::<String>::new(), "the stale staging tree is still there");
+    std::fs::rename(&repo, repo.with_file_name(format!("repo.old-{dead_pid}"))).unwrap();
+    assert!(!publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo")).changed);
+    assert_eq!(tree_hash(&repo), after_r1, "the earlier tree was not put back");
+    assert_eq!(siblings_left(&repo), Vec::<String>::new());
+
+    // Release 2 keeps release 1 (administrators can downgrade), re-indexes and re-signs.
+    // Published through a symbolic link to the repository, which stays a link.
+    let link = tmp.path().join("www/current");
+    std::os::unix::fs::symlink(&repo, &link).unwrap();
+    let second = publish_ok(&request(&link, &r2, &key, "http://example.invalid/repo"));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert_eq!(second.added.len(), 8, "4 plug-ins × 2 formats: {:?}", second.added);
+    let index = packages_index(&repo);
+    assert_eq!(count(&index, "Package: bm-nextcloud12\n"), 2, "{index}");
+    assert!(index.contains("Version: 1.0.0-1") && index.contains("Version: 1.1.0-1"));
+    for v in ["1.0.0", "1.1.0"] {
+        assert!(repo.join(format!("rpm/stable/bm-nextcloud12-{v}-1.noarch.rpm")).is_file());
+    }
+    let release_file = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
+    assert_ne!(tree_hash(&repo).get("dists/stable/InRelease"), after_r1.get("dists/stable/InRelease"));
+    assert!(release_file.contains("Architectures: all amd64"), "{release_file}");
+    for kept in after_r1.keys().filter(|p| p.starts_with("pool/") || p.ends_with(".rpm")) {
+        assert_eq!(tree_hash(&repo).get(kept), after_r1.get(kept), "{kept} changed when release 2 was published");
+    }
+
+    // --prune 1 keeps the newest version of each package only.
+    let pruned = publish_ok(&PublishRequest { prune: Some(1), ..request(&repo, &r2, &key, "http://example.invalid/repo") });
+    assert_eq!(pruned.pruned.len(), 8, "{:?}", pruned.pruned);
+    assert!(pruned.pruned.iter().all(|p| p.contains("1.0.0-1")), "{:?}", pruned.pruned);
+    let index = packages_index(&repo);
+    assert_eq!(count(&index, "Package: bm-nextcloud12\n"), 1, "{index}");
+    assert!(!index.contains("Version: 1.0.0-1"), "{index}");
+    assert_eq!(count(&index, "Version: 4.9.0-1"), 2, "bm-core and bm-webserver, only versions, stay: {index}");
+    assert!(!repo.join("rpm/stable/bm-nextcloud12-1.0.0-1.noarch.rpm").exists());
+    let primary = run(Command::new("sh").arg("-c").arg(format!(
+        "zcat {}/rpm/stable/repodata/*-primary.xml.gz",
+        repo.display()
+    )));
+    assert_eq!(count(&primary, "<name>bm-nextcloud12</name>"), 1, "{primary}");
+
+    // The signatures check out with the exported public key, and only with it.
+    let gpgv = |keyring: &Path, sig: &str, data: Option<&str>| {
+        let mut c = Command::new("gpgv");
+        c.arg("--keyring").arg(keyring).arg(repo.join(sig));
+        if let Some(d) = data {
+            c.arg(repo.join(d));
+        }
+        c.output().unwrap().status.success()
+    };
+    let exported = repo.join("bmpack-archive-keyring.gpg");
+    assert!(gpgv(&exported, "dists/stable/InRelease", None));
+    assert!(gpgv(&exported, "dists/stable/Release.gpg", Some("dists/stable/Release")));
+    assert!(gpgv(&exported, "rpm/stable/repodata/repomd.xml.asc", Some("rpm/stable/repodata/repomd.xml")));
+    assert!(!gpgv(&other_key.public_keyring, "dists/stable/InRelease", None));
+    assert_eq!(std::fs::read(&exported).unwrap(), std::fs::read(&key.public_keyring).unwrap());
+
+    // The same key with a later expiry date (routine maintenance) is the same key: accepted,
+    // and the exported keys are brought up to date.
+    let gpg = |args: &[&str]| {
+        run(Command::new("gpg").arg("--homedir").arg(&key.home).args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]).args(args))
+    };
+    gpg(&["--quick-set-expire", &key.fingerprint, "3y"]);
+    let renewed = tmp.path().join("renewed.secret.asc");
+    std::fs::write(&renewed, gpg(&["--armor", "--export-secret-keys", &key.fingerprint])).unwrap();
+    let before = std::fs::read(&exported).unwrap();
+    let report = publish_ok(&PublishRequest { key: KeySource::File(renewed), ..request(&repo, &r2, &key, "http://example.invalid/repo") });
+    assert!(report.changed && report.added.is_empty(), "{report:?}");
+    assert_ne!(std::fs::read(&exported).unwrap(), before, "the exported key was not updated");
+    assert!(gpgv(&exported, "dists/stable/InRelease", None));
+}
+
+/// The `.sources` file publish wrote, pointed at `uri` and at `keyring` copied into the root.
+fn apt_client(dir: &Path, repo: &Path, uri: &str, keyring: &Path) -> AptRoot {
+    let written = std::fs::read_to_string(repo.join("bmpack-stable.sources")).unwrap();
+    assert!(written.contains("Signed-By: /etc/apt/keyrings/bmpack-archive-keyring.gpg\n"), "{written}");
+    let base = written.lines().find_map(|l| l.strip_prefix("URIs: ")).unwrap().to_string();
+    let in_root = dir.join("etc/apt/keyrings/bmpack-archive-keyring.gpg");
+    let sources = written
+        .replace(&format!("URIs: {base}"), &format!("URIs: {uri}"))
+        .replace("/etc/apt/keyrings/bmpack-archive-keyring.gpg", &in_root.to_string_lossy());
+    let apt = AptRoot::new(dir, &sources);
+    std::fs::copy(keyring, &in_root).unwrap();
+    apt
+}
+
+fn plugins_at(version: &str) -> Vec<String> {
+    let mut v: Vec<String> = ["bm-core 4.9.0-1".to_string(), "bm-webserver 4.9.0-1".to_string()].into();
+    v.extend(PLUGINS.iter().map(|p| format!("{p} {version}-1")));
+    v.sort();
+    v
+}
+
+fn succeeded(out: &Output) -> bool {
+    out.status.success()
+}
+
+#[test]
+fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("apt-get", "apt"), ("xz", "xz-utils")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let other_key = TestKey::generate(tmp.path(), "other");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, &base));
+    let keyring = repo.join("bmpack-archive-keyring.gpg");
+
+    // Install the four plug-ins, signatures checked (apt refuses unsigned sources by default).
+    let apt = apt_client(&tmp.path().join("server"), &repo, &base, &keyring);
+    let out = apt.apt_get(&["update"]);
+    assert!(succeeded(&out) && !String::from_utf8_lossy(&out.stderr).contains("W:"), "{}", describe(&out));
+    let mut install = vec!["install", "-y"];
+    install.extend(PLUGINS);
+    let out = apt.apt_get(&install);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(apt.installed(), plugins_at("1.0.0"));
+    let installed_file = apt.root.join("usr/share/bm-nextcloud12/version");
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.0.0\n");
+
+    // Release 2: `apt-get upgrade` picks it up; release 1 stays installable (downgrade).
+    publish_ok(&request(&repo, &r2, &key, &base));
+    let out = apt.apt_get(&["update"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    let out = apt.apt_get(&["upgrade", "-y"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(apt.installed(), plugins_at("1.1.0"));
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.1.0\n");
+    let out = apt.apt_get(&["install", "-s", "--allow-downgrades", "bm-nextcloud12=1.0.0-1"]);
+    assert!(succeeded(&out), "release 1 is no longer installable: {}", describe(&out));
+
+    // A tampered Packages index (all three compressions, as an attacker would).
+    let tampered = www.join("tampered");
+    copy_tree(&repo, &tampered);
+    for arch in ["all", "amd64"] {
+        let dir = tampered.join(format!("dists/stable/main/binary-{arch}"));
+        let text = std::fs::read_to_string(dir.join("Packages")).unwrap();
+        let evil = text.replacen("Version: 1.1.0-1", "Version: 9.9.9-1", 1);
+        assert_ne!(text, evil);
+        std::fs::write(dir.join("Packages"), &evil).unwrap();
+        run(Command::new("sh").arg("-c").arg("gzip -9nc Packages > Packages.gz && xz -c Packages > Packages.xz").current_dir(&dir));
+    }
+    // A repository without signatures.
+    let unsigned = www.join("unsigned");
+    copy_tree(&repo, &unsigned);
+    for f in ["InRelease", "Release.gpg"] {
+        std::fs::remove_file(unsigned.join("dists/stable").join(f)).unwrap();
+    }
+    let refused = [
+        ("tampered", &["Hash Sum mismatch", "File has unexpected size"][..], apt_client(&tmp.path().join("c-tampered"), &repo, &format!("{}/tampered", server.url), &keyring)),
+        ("unsigned", &["is not signed"][..], apt_client(&tmp.path().join("c-unsigned"), &repo, &format!("{}/unsigned", server.url), &keyring)),
+        ("wrong key", &["NO_PUBKEY"][..], apt_client(&tmp.path().join("c-wrong-key"), &repo, &base, &other_key.public_keyring)),
+    ];
+    for (what, expected, client) in refused {
+        let out = client.apt_get(&["update"]);
+        assert!(!succeeded(&out), "apt-get update accepted the {what} repository: {}", describe(&out));
+        let said = describe(&out);
+        assert!(expected.iter().any(|e| said.contains(e)), "the {what} repository was refused for another reason than {expected:?}: {said}");
+        let out = client.apt_get(&["install", "-y", "bm-nextcloud12"]);
+        assert!(!succeeded(&out), "apt-get installed from the {what} repository: {}", describe(&out));
+        assert!(!client.root.join("usr/share/bm-nextcloud12").exists(), "{what}");
+    }
+}
+
+/// The `.repo` file publish wrote, pointed at `base` and at `key` copied into the root.
+fn dnf_client(dir: &Path, repo: &Path, base: &str, key: &Path) -> DnfRoot {
+    let written = std::fs::read_to_string(repo.join("bmpack-stable.repo")).unwrap();
+    for line in ["gpgcheck=1\n", "repo_gpgcheck=1\n", "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-bmpack\n"] {
+        assert!(written.contains(line), "{line} missing from {written}");
+    }
+    let old_base = written.lines().find_map(|l| l.strip_prefix("baseurl=")).unwrap().trim_end_matches("/rpm/stable").to_string();
+    let in_root = dir.join("keys/RPM-GPG-KEY-bmpack");
+    std::fs::create_dir_all(in_root.parent().unwrap()).unwrap();
+    std::fs::copy(key, &in_root).unwrap();
+    let repo_file = written
+        .replace(&format!("baseurl={old_base}/"), &format!("baseurl={base}/"))
+        .replace("/etc/pki/rpm-gpg/RPM-GPG-KEY-bmpack", &in_root.to_string_lossy());
+    DnfRoot::new(dir, &repo_file)
+}
+
+#[test]
+fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
+    for (tool, package) in [("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("dnf", "dnf")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let other_key = TestKey::generate(tmp.path(), "other");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, &base));
+    let armored = repo.join("RPM-GPG-KEY-bmpack");
+
+    // Install the four plug-ins with gpgcheck=1 and repo_gpgcheck=1.
+    let dnf = dnf_client(&tmp.path().join("server"), &repo, &base, &armored);
+    let mut install = vec!["install"];
+    install.extend(PLUGINS);
+    let out = dnf.dnf(&install);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(dnf.installed(), plugins_at("1.0.0"));
+    let installed_file = dnf.root.join("usr/share/bm-nextcloud12/version");
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.0.0\n");
+
+    // Release 2: `dnf upgrade` picks it up; release 1 stays available (downgrade).
+    publish_ok(&request(&repo, &r2, &key, &base));
+    let out = dnf.dnf(&["--refresh", "upgrade"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(dnf.installed(), plugins_at("1.1.0"));
+    assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.1.0\n");
+    let out = dnf.dnf(&["list", "--showduplicates", "bm-nextcloud12"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(listed.contains("1.0.0-1") && listed.contains("1.1.0-1"), "{}", describe(&out));
+
+    // A tampered repomd.xml (its signature no longer matches).
+    let tampered = www.join("tampered");
+    copy_tree(&repo, &tampered);
+    let repomd = tampered.join("rpm/stable/repodata/repomd.xml");
+    let text = std::fs::read_to_string(&repomd).unwrap();
+    let evil = text.replacen("<revision>", "<revision>1", 1);
+    assert_ne!(text, evil);
+    std::fs::write(&repomd, evil).unwrap();
+
+    // Consistent, signed metadata listing an unsigned rpm and an rpm signed by another key.
+    let foreign = www.join("foreign");
+    copy_tree(&repo, &foreign);
+    let extra = tmp.path().join("extra");
+    let unsigned_rpm = build_rpm(&extra, &StandIn { name: "bm-extra-unsigned", version: "1.0.0", depends: &[] });
+    let foreign_rpm = build_rpm(&extra, &StandIn { name: "bm-extra-foreign", version: "1.0.0", depends: &[] });
+    let other_signer = Signer::open(&KeySource::File(other_key.secret_file.clone())).unwrap();
+    yum::sign(std::slice::from_ref(&foreign_rpm), &other_signer).unwrap();
+    for f in [&unsigned_rpm, &foreign_rpm] {
+        std::fs::copy(f, foreign.join("rpm/stable").join(f.file_name().unwrap())).unwrap();
+    }
+    let archive_signer = Signer::open(&KeySource::File(key.secret_file.clone())).unwrap();
+    yum::index(&foreign, "stable", &archive_signer).unwrap();
+
+    let refused = [
+        ("tampered repomd.xml", "bm-nextcloud12", &["repomd.xml GPG signature verification error"][..], format!("{}/tampered", server.url)),
+        ("unsigned rpm", "bm-extra-unsigned", &["bm-extra-unsigned-1.0.0-1.noarch.rpm is not signed"][..], format!("{}/foreign", server.url)),
+        ("foreign-signed rpm", "bm-extra-foreign", &["Public key for bm-extra-foreign-1.0.0-1.noarch.rpm is not installed", "GPG check FAILED"][..], format!("{}/foreign", server.url)),
+    ];
+    for (what, package, expected, url) in refused {
+        let client = dnf_client(&tmp.path().join(format!("c-{package}-{}", what.len())), &repo, &url, &armored);
+        let out = client.dnf(&["install", package]);
+        let said = describe(&out);
+        assert!(!succeeded(&out), "dnf installed from a repository with a {what}: {said}");
+        assert!(expected.iter().any(|e| said.contains(e)), "the {what} was refused for another reason than {expected:?}: {said}");
+        assert!(!client.root.join("usr/share").join(package).exists(), "{what}");
+    }
+}
+
+#[test]
+fn the_catalogs_own_packages_are_published_and_fetched_by_apt_and_dnf_with_signatures_checked() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("dnf", "dnf")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    // The BlueMind services the plug-ins depend on, then two releases of the plug-ins.
+    let services = tmp.path().join("services");
+    // The plug-ins' scriptlets need /bin/sh, which a server has and an empty dnf root does not.
+    let mut shell = StandIn { name: "sh-stand-in", version: "1.0.0", depends: &[] }.package();
+    shell.files.push(bmpack::model::PayloadFile {
+        dest: "/bin/sh".into(),
+        source: bmpack::model::FileSource::Bytes(std::sync::Arc::from(&b"#!/bin/false\n"[..])),
+        mode: 0o755,
+        kind: bmpack::model::FileKind::Regular,
+    });
+    let core = StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package();
+    let webserver = StandIn { name: "bm-webserver", version: "4.9.0", depends: &[] }.package();
+    build_packages(&services, &[core, webserver, shell]);
+    for (dir, version) in [(&services, None), (&tmp.path().join("r1"), Some("4.8.2")), (&tmp.path().join("r2"), Some("4.8.3"))] {
+        if let Some(v) = version {
+            build_catalog_release(dir, v);
+        }
+        publish_ok(&request(&repo, dir, &key, &base));
+    }
+
+    // apt: resolves the four plug-ins to the newest release and downloads them, every file
+    // checked against the signed index.
+    let apt = apt_client(&tmp.path().join("apt"), &repo, &base, &repo.join("bmpack-archive-keyring.gpg"));
+    let out = apt.apt_get(&["update"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    let mut download = vec!["install", "-y", "--download-only"];
+    download.extend(PLUGINS);
+    let out = apt.apt_get(&download);
+    assert!(succeeded(&out), "{}", describe(&out));
+    for p in PLUGINS {
+        let deb = apt.root.join(format!("var/cache/apt/archives/{p}_4.8.3-1_all.deb"));
+        assert!(deb.is_file(), "{} was not downloaded: {}", deb.display(), describe(&out));
+    }
+
+    // dnf: the same, then each downloaded rpm carries a signature rpm accepts with the key.
+    let dnf = dnf_client(&tmp.path().join("dnf"), &repo, &base, &repo.join("RPM-GPG-KEY-bmpack"));
+    let downloads = tmp.path().join("downloads");
+    let destdir = format!("--destdir={}", downloads.display());
+    let mut download = vec!["install", "--downloadonly", destdir.as_str()];
+    download.extend(PLUGINS);
+    let out = dnf.dnf(&download);
+    assert!(succeeded(&out), "{}", describe(&out));
+    let rpmdb = tmp.path().join("rpmdb");
+    std::fs::create_dir_all(&rpmdb).unwrap();
+    let root = format!("--root={}", rpmdb.display());
+    run(Command::new("rpm").arg(&root).arg("--import").arg(repo.join("RPM-GPG-KEY-bmpack")));
+    for p in PLUGINS {
+        let file = downloads.join(format!("{p}-4.8.3-1.noarch.rpm"));
+        assert!(file.is_file(), "{} was not downloaded: {}", file.display(), describe(&out));
+        let checked = run(Command::new("rpm").arg(&root).arg("--checksig").arg(&file));
+        assert!(checked.trim_end().ends_with("digests signatures OK"), "{checked}");
+    }
+}
+
+/// The plug-ins with their real maintainer scripts, in the throwaway Debian root of the install
+/// tests (minbase, systemctl shim), from the published repository over HTTP.
+#[test]
+fn plugins_install_and_upgrade_from_the_published_repository_in_a_debian_root() {
+    use bmpack::build::{BuildOptions, Silent, build_all};
+    use bmpack::format::{Compression, Format, WriteOptions};
+    use bmpack_tests::debroot::DebRoot;
+    use bmpack_tests::fixtures::{self, CORE_PLAIN, NEW, OLD, WEBSERVER};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = HttpServer::start(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    let write_release = |dir: &Path, mut packages: Vec<bmpack::model::Package>, with_services: bool| {
+        if with_services {
+            packages.push(fixtures::service_standin(Format::Deb, "bm-core", CORE_PLAIN[0], false));
+            packages.push(fixtures::service_standin(Format::Deb, "bm-webserver", WEBSERVER[0], false));
+            packages.push(fixtures::filehosting_standin());
+        }
+        let options = BuildOptions {
+            out: dir.to_path_buf(),
+            formats: vec![Format::Deb],
+            jobs: 1,
+            write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 },
+        };
+        build_all(&packages, &options, &Silent).unwrap_or_else(|e| panic!("{e:#}"));
+    };
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    write_release(&r1, fixtures::our_packages(OLD), true);
+    write_release(&r2, fixtures::our_packages(NEW), false);
+    publish_ok(&request(&repo, &r1, &key, &base));
+
+    // The server is set up as docs/publishing.md says: the key where the .sources file points,
+    // the .sources file as published (its URI is the test server's), no other source.
+    let root = DebRoot::new();
+    std::fs::remove_dir_all(root.join("/etc/apt/sources.list.d")).unwrap();
+    std::fs::create_dir_all(root.join("/etc/apt/sources.list.d")).unwrap();
+    std::fs::create_dir_all(root.join("/etc/apt/keyrings")).unwrap();
+    std::fs::copy(repo.join("bmpack-archive-keyring.gpg"), root.join("/etc/apt/keyrings/bmpack-archive-keyring.gpg")).unwrap();
+    std::fs::copy(repo.join("bmpack-stable.sources"), root.join("/etc/apt/sources.list.d/bmpack-stable.sources")).unwrap();
+    let update = root.ok("apt-get update 2>&1");
+    assert!(!update.contains("W:") && !update.contains("E:"), "{update}");
+    root.ok(&format!("apt-get install -y {} 2>&1", PLUGINS.join(" ")));
+    let version = |p: &str| root.ok(&format!("dpkg-query -W -f='${{Version}}' {p}")).trim().to_string();
+    for p in PLUGINS {
+        assert_eq!(root.status(p), "installed", "{p}");
+        assert_eq!(version(p), format!("{OLD}-1"), "{p}");
+    }
+
+    // Release 2 published: `apt-get upgrade` picks it up.
+    publish_ok(&request(&repo, &r2, &key, &base));
+    root.ok("apt-get update 2>&1");
+    let upgrade = root.ok("apt-get upgrade -y 2>&1");
+    for p in PLUGINS {
+        assert_eq!(version(p), format!("{NEW}-1"), "{p} was not upgraded: {upgrade}");
+    }
+    // Release 1 is still there for a downgrade.
+    root.ok(&format!("apt-get install -y -s --allow-downgrades bm-nextcloud12={OLD}-1 bm-nextcloud-common={OLD}-1 2>&1"));
+}

@@ -1,0 +1,65 @@
+//! Every maintainer script and scriptlet, as it goes into the packages (templates filled in by
+//! `bmpack::scripts::load`), passes `shellcheck` as POSIX sh, and so does the shared functions file.
+
+use std::path::Path;
+use std::process::Command;
+
+use bmpack_tests::tools::project_root;
+
+fn shellcheck(name: &str, text: &str) -> Option<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let out = Command::new("shellcheck")
+        .args(["--shell=sh", "--severity=style", "--external-sources"])
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run shellcheck ({e}): install it with `apt-get install shellcheck`"));
+    (!out.status.success()).then(|| format!("{name}:\n{}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn maintainer_scripts_pass_shellcheck() {
+    let root = project_root();
+    let set = "bm-plugin-reload";
+    let catalog = bmpack::catalog::Catalog::load(&root).unwrap();
+    let scripts = bmpack::scripts::load(&root, set, &catalog.targets).unwrap();
+    let mut checked = Vec::new();
+    let d = &scripts.deb;
+    for (name, text) in [("preinst", &d.preinst), ("postinst", &d.postinst), ("prerm", &d.prerm), ("postrm", &d.postrm)] {
+        if let Some(text) = text {
+            checked.push((format!("debian-{name}"), text.clone()));
+        }
+    }
+    let r = &scripts.rpm;
+    for (name, text) in [
+        ("pre", &r.pre),
+        ("post", &r.post),
+        ("preun", &r.preun),
+        ("postun", &r.postun),
+        ("pretrans", &r.pretrans),
+        ("posttrans", &r.posttrans),
+    ] {
+        if let Some(text) = text {
+            // rpm runs scriptlets with /bin/sh; they carry no #! line.
+            checked.push((format!("rpm-{name}"), format!("#!/bin/sh\n{text}")));
+        }
+    }
+    for (kind, triggers) in [("transfiletriggerin", &r.trans_file_trigger_in), ("transfiletriggerpostun", &r.trans_file_trigger_postun)] {
+        for (i, t) in triggers.iter().enumerate() {
+            checked.push((format!("rpm-{kind}-{i}"), format!("#!/bin/sh\n{}", t.script)));
+        }
+    }
+    let functions = bmpack::scripts::functions_path(&root, set);
+    checked.push(("functions.sh".into(), std::fs::read_to_string(&functions).unwrap()));
+    assert!(checked.len() >= 8, "expected the Debian and RPM scripts of {set}, found {}", checked.len());
+    let failures: Vec<String> = checked.iter().filter_map(|(n, t)| shellcheck(n, t)).collect();
+    assert!(failures.is_empty(), "shellcheck found problems:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn shellcheck_catches_a_bad_script() {
+    // The check above can fail: a script with an unquoted variable is reported.
+    assert!(shellcheck("bad", "#!/bin/sh\nrm -rf $1/x\n").is_some());
+    let _ = Path::new("");
+}
