@@ -168,9 +168,13 @@ fn nfpm_build(nfpm: &Path, packages: &[Package], out: &Path) -> anyhow::Result<u
 }
 
 fn nfpm_config(pkg: &Package) -> anyhow::Result<String> {
-    let rel = |r: &Relation| match &r.constraint {
+    let deb_rel = |r: &Relation| match &r.constraint {
         None => format!("  - \"{}\"\n", r.name),
         Some((op, v)) => format!("  - \"{} ({} {})\"\n", r.name, op.deb(), v.deb()),
+    };
+    let rpm_rel = |r: &Relation| match &r.constraint {
+        None => format!("      - \"{}\"\n", r.name),
+        Some((op, v)) => format!("      - \"{} {} {}\"\n", r.name, op.rpm(), v.rpm()),
     };
     let mut y = format!(
         "name: {}\narch: all\nplatform: linux\nversion: \"{}\"\nrelease: \"{}\"\nversion_schema: none\n\
@@ -184,8 +188,11 @@ fn nfpm_config(pkg: &Package) -> anyhow::Result<String> {
         pkg.license
     );
     if !pkg.relations.depends.is_empty() {
+        // nFPM takes Debian's relation syntax at the top and RPM's in an override.
         y.push_str("depends:\n");
-        pkg.relations.depends.iter().for_each(|r| y.push_str(&rel(r)));
+        pkg.relations.depends.iter().for_each(|r| y.push_str(&deb_rel(r)));
+        y.push_str("overrides:\n  rpm:\n    depends:\n");
+        pkg.relations.depends.iter().for_each(|r| y.push_str(&rpm_rel(r)));
     }
     y.push_str("contents:\n");
     for f in &pkg.files {

@@ -75,8 +75,10 @@ fn build_into(
         fs::create_dir_all(staging.join(format.as_str()))
             .with_context(|| format!("cannot create {}", staging.display()))?;
     }
-    let jobs: Vec<(&Package, Format)> =
+    let mut jobs: Vec<(&Package, Format)> =
         opts.formats.iter().flat_map(|&f| packages.iter().map(move |p| (p, f))).collect();
+    // Largest first: a 50 MB jar started last would leave the other cores idle at the end.
+    jobs.sort_by_key(|(p, _)| std::cmp::Reverse(payload_bytes(p)));
     progress.planned(jobs.len());
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
     let mut files = pool.install(|| {
@@ -97,6 +99,16 @@ fn build_into(
     }
     write_atomically(&staging.join(CHECKSUMS_FILE), sums.as_bytes())?;
     Ok(files)
+}
+
+fn payload_bytes(pkg: &Package) -> u64 {
+    pkg.files
+        .iter()
+        .map(|f| match &f.source {
+            crate::model::FileSource::Path(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            crate::model::FileSource::Bytes(b) => b.len() as u64,
+        })
+        .sum()
 }
 
 fn write_one(
