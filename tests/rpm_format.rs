@@ -446,7 +446,7 @@ fn every_compression_installs_and_says_what_it_is() {
     let f = Fixture::new();
     let rpm = Rpm::new();
     let cases = [
-        (Compression::Default, "gzip"),
+        (Compression::Default, "zstd"),
         (Compression::Gzip, "gzip"),
         (Compression::Xz, "xz"),
         (Compression::Zstd, "zstd"),

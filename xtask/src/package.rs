@@ -34,7 +34,7 @@ pub struct PackageArgs {
     /// Formats to write (repeatable): deb, rpm. Default: both.
     #[arg(long = "format", value_name = "FORMAT", value_parser = parse_format)]
     pub formats: Vec<Format>,
-    /// Payload compression: default (gzip), none, gzip, xz, zstd.
+    /// Payload compression: default (gzip for .deb, zstd for .rpm), none, gzip, xz, zstd.
     #[arg(long, value_name = "KIND", default_value = "default")]
     pub compression: Compression,
     /// Packages written in parallel (default: one per core).

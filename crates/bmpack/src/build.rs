@@ -8,9 +8,10 @@
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use anyhow::{Context, anyhow};
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::format::{Format, WriteOptions};
@@ -77,20 +78,37 @@ fn build_into(
     }
     let mut jobs: Vec<(&Package, Format)> =
         opts.formats.iter().flat_map(|&f| packages.iter().map(move |p| (p, f))).collect();
-    // Largest first: a 50 MB jar started last would leave the other cores idle at the end.
-    jobs.sort_by_key(|(p, _)| std::cmp::Reverse(payload_bytes(p)));
+    // Largest first, and of one package the .rpm before the .deb: the .rpm of a 50 MB jar is one
+    // long task on one core, while the .deb compresses its blocks on whichever cores are free.
+    jobs.sort_by_key(|&(p, f)| (std::cmp::Reverse(payload_bytes(p)), f != Format::Rpm));
     progress.planned(jobs.len());
     let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build()?;
-    let mut files = pool.install(|| {
-        jobs.par_iter()
-            .map(|&(pkg, format)| {
-                let built = write_one(pkg, format, &opts.write, staging, &opts.out)
-                    .with_context(|| format!("writing the {} package of `{}`", format.as_str(), pkg.name))?;
-                progress.written(&built);
-                Ok(built)
-            })
-            .collect::<anyhow::Result<Vec<BuiltFile>>>()
-    })?;
+    // A queue that each worker takes the next job from, in that order: rayon's own splitting of
+    // the list could leave the two largest jobs to one worker, one after the other.
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let done: Mutex<Vec<(usize, anyhow::Result<BuiltFile>)>> = Mutex::new(Vec::with_capacity(jobs.len()));
+    pool.scope(|scope| {
+        for _ in 0..pool.current_num_threads() {
+            scope.spawn(|_| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(pkg, format)) = jobs.get(i) else { break };
+                    let built = write_one(pkg, format, &opts.write, staging, &opts.out)
+                        .with_context(|| format!("writing the {} package of `{}`", format.as_str(), pkg.name));
+                    match &built {
+                        Ok(file) => progress.written(file),
+                        // The others stop taking jobs: the run fails anyway.
+                        Err(_) => failed.store(true, Ordering::Relaxed),
+                    }
+                    done.lock().expect("no worker panics while holding the lock").push((i, built));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().expect("no worker panicked while holding the lock");
+    done.sort_by_key(|(i, _)| *i);
+    let mut files = done.into_iter().map(|(_, built)| built).collect::<anyhow::Result<Vec<BuiltFile>>>()?;
     files.sort_by(|a, b| (a.format, &a.package).cmp(&(b.format, &b.package)));
     let mut sums = String::new();
     for f in &files {

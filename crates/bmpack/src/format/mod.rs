@@ -39,7 +39,7 @@ impl Format {
 /// see `Compression::resolve`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Compression {
-    /// The format's default: gzip for both (see README, "Compression").
+    /// The format's default: gzip for .deb, zstd for .rpm (see README, "Compression").
     Default,
     None,
     Gzip,

@@ -11,6 +11,7 @@
 //! lintian overrides of packages that ship jars.
 
 mod compress;
+mod parallel_gzip;
 mod control;
 mod policy_files;
 mod tarball;
