@@ -660,3 +660,54 @@ fn a_relative_destination_is_refused_naming_the_file() {
         "{msg}"
     );
 }
+
+#[test]
+fn a_data_member_of_several_gzip_members_reads_back_whole_with_gzip_and_dpkg_deb() {
+    require_tool("dpkg-deb", "dpkg");
+    require_tool("gzip", "gzip");
+    require_tool("ar", "binutils");
+    let dir = tempfile::tempdir().unwrap();
+    let mut pkg = sample_package(dir.path());
+    // A 3.5 MB "jar": more than three of the writer's 1 MiB gzip members.
+    let big = dir.path().join("big.jar");
+    let mut bytes = Vec::new();
+    let mut x = 1u64;
+    while bytes.len() < 3_500_000 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        bytes.extend_from_slice(
+            format!("net/bluemind/C{}.class {:x}\n", x % 997, x >> 40).as_bytes(),
+        );
+    }
+    std::fs::write(&big, &bytes).unwrap();
+    pkg.files[0].source = bmpack::model::FileSource::Path(big.clone());
+    let deb = write_deb(&pkg, &options(Compression::Default), dir.path());
+
+    let data = run(Command::new("ar").arg("p").arg(&deb).arg("data.tar.gz")).stdout;
+    let gz = dir.path().join("data.tar.gz");
+    std::fs::write(&gz, &data).unwrap();
+    let members = data
+        .windows(10)
+        .filter(|w| w[..8] == [0x1f, 0x8b, 8, 0, 0, 0, 0, 0])
+        .count();
+    assert!(
+        members >= 4,
+        "expected several gzip members, found {members}"
+    );
+    run(Command::new("gzip").arg("-t").arg(&gz));
+    let by_gzip = run(Command::new("gzip").arg("-dc").arg(&gz)).stdout;
+    let by_dpkg = run(Command::new("dpkg-deb").arg("--fsys-tarfile").arg(&deb)).stdout;
+    assert!(
+        by_gzip == by_dpkg,
+        "gzip -dc and dpkg-deb --fsys-tarfile disagree"
+    );
+
+    let root = dir.path().join("x");
+    run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root));
+    let extracted = std::fs::read(root.join(&CORE_JAR[1..])).unwrap();
+    assert!(
+        extracted == bytes,
+        "the extracted jar differs from the one packaged"
+    );
+}
