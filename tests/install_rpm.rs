@@ -6,7 +6,7 @@
 //! "Restarts" counts starts and restarts of a service in the transaction under test; every one
 //! of them must find the service's cache empty.
 
-use bmpack_tests::fixtures::{CORE_PLAIN, FILEHOSTING, FOUR_PLUGINS, NEW, OLD, WEBSERVER};
+use bmpack_tests::fixtures::{CORE_PLAIN, CORE_SELF_RELOADING, FILEHOSTING, FOUR_PLUGINS, NEW, OLD, WEBSERVER};
 use bmpack_tests::rpmroot::RpmRoot;
 use bmpack_tests::shim;
 
@@ -21,8 +21,14 @@ struct Server {
 impl Server {
     /// A running BlueMind server: bm-core and bm-webserver installed and started.
     fn new() -> Server {
+        Server::with_core(CORE_PLAIN[0])
+    }
+
+    /// The same with the stand-in bm-core of `core_version` (`CORE_SELF_RELOADING` has its own
+    /// file triggers on its extensions folder).
+    fn with_core(core_version: &str) -> Server {
         let root = RpmRoot::new();
-        let core = root.rpm_file("bm-core", CORE_PLAIN[0]);
+        let core = root.rpm_file("bm-core", core_version);
         let web = root.rpm_file("bm-webserver", WEBSERVER[0]);
         root.rpm_ok(&["-i", &core, &web]);
         assert!(shim::is_running(root.path(), "bm-core") && shim::is_running(root.path(), "bm-webserver"));
@@ -224,7 +230,134 @@ fn rpm_upgrade_of_bm_core_together_with_the_plugins_restarts_it_at_most_twice() 
     assert!(shim::started_with_empty_cache(&shim::events(s.root.path()), "bm-core"));
 }
 
+// ---- a bm-core with its own file triggers ----------------------------------------------------
+
+const ITS_OWN: &str = "bm-plugin-reload: bm-core: its own package reloads it";
+
+/// A bm-core that watches its own extensions folder reloads itself; bm-plugin-reload sees that
+/// (with the rpm of the server) and leaves it that job, so bm-core still restarts once.
+#[test]
+fn rpm_with_a_self_reloading_bm_core_install_upgrade_and_erase_restart_once() {
+    let s = Server::with_core(CORE_SELF_RELOADING[0]);
+    let out = s.rpm_four(OLD, &[]);
+    s.expect(&out, 1, 1);
+    assert!(out.contains(ITS_OWN), "{out}");
+    s.forget_restarts();
+    let mut args = vec!["-Uvh".to_string()];
+    args.extend(s.files(&FOUR_PLUGINS, NEW));
+    let out = s.root.rpm_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    s.expect(&out, 1, 1);
+    s.forget_restarts();
+    let out = s.root.rpm_ok(&["-e", "bm-plugin-core-videoconferencing-starleaf"]);
+    s.expect(&out, 1, 0);
+}
+
+#[test]
+fn dnf_with_a_self_reloading_bm_core_install_upgrade_and_remove_restart_once() {
+    let s = Server::with_core(CORE_SELF_RELOADING[0]);
+    let mut args = vec!["install".to_string()];
+    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
+    let out = s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    s.expect(&out, 1, 1);
+    assert!(out.contains(ITS_OWN), "{out}");
+    s.forget_restarts();
+    let mut args = vec!["upgrade"];
+    args.extend(FOUR_PLUGINS);
+    let out = s.root.dnf_ok(&args);
+    s.expect(&out, 1, 1);
+    s.forget_restarts();
+    let out = s.root.dnf_ok(&["remove", "bm-plugin-core-videoconferencing-starleaf"]);
+    s.expect(&out, 1, 0);
+}
+
+#[test]
+fn dnf_upgrade_of_a_self_reloading_bm_core_together_with_the_plugins_restarts_it_at_most_twice() {
+    let s = Server::with_core(CORE_SELF_RELOADING[0]);
+    let mut args = vec!["install".to_string()];
+    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
+    s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    s.forget_restarts();
+    let mut args = vec!["upgrade".to_string(), format!("bm-core-{}", CORE_SELF_RELOADING[1])];
+    args.extend(FOUR_PLUGINS.iter().map(|p| p.to_string()));
+    let out = s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let core = s.restarts("bm-core");
+    assert!((1..=2).contains(&core), "bm-core restarted {core} times:\n{out}");
+    assert_eq!(s.restarts("bm-webserver"), 1, "{out}");
+    assert!(shim::started_with_empty_cache(&shim::events(s.root.path()), "bm-core"));
+}
+
 // ---- dnf --------------------------------------------------------------------------------------
+
+/// `dnf install` of the four plug-ins on `s`; returns dnf's output.
+fn dnf_four(s: &Server) -> String {
+    let mut args = vec!["install"];
+    args.extend(FOUR_PLUGINS);
+    s.root.dnf_ok(&args)
+}
+
+#[test]
+fn dnf_with_a_stopped_service_empties_its_cache_and_leaves_it_stopped() {
+    let s = Server::new();
+    shim::set_running(s.root.path(), "bm-core", false);
+    s.root.sh("chown 12:34 /var/lib/bm-core && chmod 0750 /var/lib/bm-core");
+    let out = dnf_four(&s);
+    s.expect(&out, 0, 1);
+    assert!(!shim::is_running(s.root.path(), "bm-core"));
+    assert!(s.cache_is_empty("bm-core"));
+    assert_eq!(s.root.sh("stat -c '%u:%g %a' /var/lib/bm-core").trim(), "12:34 750");
+    assert!(out.contains("bm-plugin-reload: bm-core: not running, cache /var/lib/bm-core emptied, left stopped"), "{out}");
+}
+
+#[test]
+fn dnf_without_an_init_system_succeeds_and_says_a_restart_is_due() {
+    let s = Server::new();
+    std::fs::remove_dir_all(s.root.join("/run/systemd/system")).unwrap();
+    let out = dnf_four(&s);
+    s.expect(&out, 0, 0);
+    for service in ["bm-core", "bm-webserver"] {
+        assert!(s.cache_is_empty(service));
+        assert!(out.contains(&format!("bm-plugin-reload: {service}: cache /var/lib/{service} emptied; no running init system, so a restart is due")), "{out}");
+    }
+}
+
+#[test]
+fn dnf_leaves_a_service_disabled_in_etc_bm_alone() {
+    let s = Server::new();
+    s.root.sh("mkdir -p /etc/bm && touch /etc/bm/bm-webserver.disabled");
+    let out = dnf_four(&s);
+    s.expect(&out, 1, 0);
+    assert!(!shim::events(s.root.path()).iter().any(|e| e.service == "bm-webserver"));
+    assert!(out.contains("bm-plugin-reload: bm-webserver: disabled by /etc/bm/bm-webserver.disabled, left alone"), "{out}");
+}
+
+#[test]
+fn dnf_succeeds_when_a_restart_fails_and_says_what_to_look_at() {
+    let s = Server::new();
+    shim::make_starts_fail(s.root.path(), "bm-core");
+    let out = dnf_four(&s);
+    assert!(out.contains("systemctl status bm-core") && out.contains("journalctl -u bm-core"), "{out}");
+    assert_eq!((s.restarts("bm-core"), s.restarts("bm-webserver")), (1, 1));
+    for p in FOUR_PLUGINS.iter().chain(&[RELOAD]) {
+        assert!(s.root.installed(p), "{p}");
+    }
+    s.root.rpm_ok(&["-Va", "--nofiledigest", "--nomtime"]);
+}
+
+#[test]
+fn dnf_upgrade_of_bm_core_together_with_the_plugins_restarts_it_at_most_twice() {
+    let s = Server::new();
+    let mut args = vec!["install".to_string()];
+    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
+    s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    s.forget_restarts();
+    let mut args = vec!["upgrade".to_string(), format!("bm-core-{}", CORE_PLAIN[1])];
+    args.extend(FOUR_PLUGINS.iter().map(|p| p.to_string()));
+    let out = s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let core = s.restarts("bm-core");
+    assert!((1..=2).contains(&core), "bm-core restarted {core} times:\n{out}");
+    assert_eq!(s.restarts("bm-webserver"), 1, "{out}");
+    assert!(shim::started_with_empty_cache(&shim::events(s.root.path()), "bm-core"));
+}
 
 #[test]
 fn dnf_install_of_the_four_plugins_restarts_each_service_once() {

@@ -165,9 +165,15 @@ pub fn service_standin(format: Format, service: &str, version: &str, self_reload
                 "mkdir -p {extensions} {cache}\nif [ \"$1\" = 1 ]; then systemctl start {service}.service; else\n{reload}fi\nexit 0\n"
             ));
             if self_reloading {
-                let t = FileTrigger { paths: vec![extensions.clone()], script: format!("cat >/dev/null\n{reload}") };
+                // Both triggers run on an upgrade of a plug-in; a well-made bm-core restarts once
+                // per transaction (the rpm process, $PPID of every scriptlet of the transaction).
+                let once = format!(
+                    "mark=/var/lib/{service}-standin.reloaded\n\
+                     if [ \"$(cat $mark 2>/dev/null)\" != \"$PPID\" ]; then\necho \"$PPID\" > $mark\n{reload}fi\n"
+                );
+                let t = FileTrigger { paths: vec![extensions.clone()], script: format!("cat >/dev/null\n{once}") };
                 p.scripts.rpm.trans_file_trigger_in.push(t);
-                let t = FileTrigger { paths: vec![extensions], script: reload.clone() };
+                let t = FileTrigger { paths: vec![extensions], script: once };
                 p.scripts.rpm.trans_file_trigger_postun.push(t);
             }
         }

@@ -7,6 +7,10 @@
 //! Debian's rpm keeps its database under `~/.rpmdb` unless `%_dbpath` says otherwise: every rpm
 //! and dnf call here runs with HOME set to a folder whose `.rpmmacros` sets `%_dbpath` to
 //! `/var/lib/rpm`, which rpm and dnf take inside the root. The host's database is never opened.
+//!
+//! As on a real server, `rpm` itself is in the root (the host's binary and the libraries it
+//! links, with `/etc/rpm/macros` naming the root's database): scriptlets query it, e.g. to learn
+//! whether bm-core declares its own file triggers.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -101,12 +105,36 @@ impl RpmRoot {
         root.rpm_ok(&["--initdb"]);
         root.rpm_ok(&["-i", repo.base.to_str().unwrap()]);
         assert!(root.join("/bin/cat").exists(), "the busybox base did not link its applets");
+        root.install_host_rpm();
         shim::install(root.path());
         root
     }
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Copies the host's `rpm`, the shared libraries `ldd` lists for it and its configuration
+    /// into the root, and points it at the root's database.
+    fn install_host_rpm(&self) {
+        let rpm = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join("rpm"))
+            .find(|p| p.is_file())
+            .expect("rpm is on PATH");
+        let ldd = run_ok(Command::new("ldd").arg(&rpm));
+        let mut files: Vec<PathBuf> = vec![rpm.clone()];
+        // `libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x…)` and `/lib64/ld-linux-x86-64.so.2 (0x…)`.
+        files.extend(ldd.split_whitespace().filter(|w| w.starts_with('/')).map(PathBuf::from));
+        files.extend(["/usr/lib/rpm/rpmrc", "/usr/lib/rpm/macros"].map(PathBuf::from));
+        for file in files {
+            let target = self.join(file.to_str().unwrap());
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::copy(&file, &target).unwrap_or_else(|e| panic!("copying {} into the root: {e}", file.display()));
+        }
+        std::fs::create_dir_all(self.join("/etc/rpm")).unwrap();
+        std::fs::write(self.join("/etc/rpm/macros"), "%_dbpath /var/lib/rpm\n").unwrap();
+        let inside = self.sh("rpm -q busybox-base");
+        assert!(inside.starts_with("busybox-base-"), "rpm inside the root cannot read its database: {inside}");
     }
 
     pub fn join(&self, absolute: &str) -> PathBuf {
