@@ -286,6 +286,135 @@ fn dpkg_remove_of_two_restarts_each_service_once() {
     s.expect(&out, 1, 1);
 }
 
+/// `dpkg -i` in one run of our packages at the given versions, bm-plugin-reload last (dpkg then
+/// unpacks the plug-ins before it knows of its triggers).
+fn dpkg_i(s: &Server, packages: &[(&str, &str)]) -> String {
+    let mut debs = s.root.deb_paths(packages);
+    debs.extend(s.root.deb_paths(&[("bm-plugin-reload", "1.0.0")]));
+    s.when(&format!("dpkg -i {}", debs.join(" ")))
+}
+
+fn four_debs_at(version: &str) -> Vec<(&'static str, &str)> {
+    FOUR_PLUGINS.iter().map(|p| (*p, version)).collect()
+}
+
+#[test]
+fn dpkg_one_plugin_alone_restarts_only_its_service() {
+    let s = Server::plain();
+    let out = dpkg_i(&s, &[("bm-plugin-admin-console-videoconferencing-starleaf", NEW)]);
+    s.expect(&out, 0, 1);
+}
+
+#[test]
+fn dpkg_reinstall_restarts_each_service_once() {
+    let s = Server::plain();
+    s.given(&format!("apt-get install -y {}", four_at(NEW)));
+    let out = dpkg_i(&s, &four_debs_at(NEW));
+    s.expect(&out, 1, 1);
+}
+
+#[test]
+fn dpkg_downgrade_restarts_each_service_once() {
+    let s = Server::plain();
+    s.given(&format!("apt-get install -y {}", four_at(NEW)));
+    let out = dpkg_i(&s, &four_debs_at(OLD));
+    s.expect(&out, 1, 1);
+    assert!(s.jars(CORE_EXT).iter().all(|j| j.contains(OLD)), "{:?}", s.jars(CORE_EXT));
+}
+
+#[test]
+fn dpkg_switch_from_nextcloud11_to_12_removes_11_in_the_same_run_with_one_restart() {
+    let s = Server::plain();
+    s.given(&format!("apt-get install -y bm-nextcloud-common={NEW}-1 bm-nextcloud11={NEW}-1"));
+    let debs = s.root.deb_paths(&[("bm-nextcloud12", NEW)]);
+    let out = s.when(&format!("dpkg -i {}", debs.join(" ")));
+    s.expect(&out, 1, 0);
+    assert_eq!(s.root.status("bm-nextcloud12"), "installed");
+    assert_ne!(s.root.status("bm-nextcloud11"), "installed", "{out}");
+    assert!(!s.jars(CORE_EXT).iter().any(|j| j.starts_with("net.bluemind.filehosting.nextcloud11")));
+}
+
+#[test]
+fn dpkg_purge_of_everything_restarts_once_and_leaves_no_file_of_ours() {
+    let s = Server::plain();
+    s.given(&format!("apt-get install -y {}", four()));
+    let out = s.when(&format!("dpkg --purge {} bm-plugin-reload", four()));
+    s.expect(&out, 1, 1);
+    assert!(s.jars(CORE_EXT).is_empty() && s.jars(WEB_EXT).is_empty(), "{:?} {:?}", s.jars(CORE_EXT), s.jars(WEB_EXT));
+    assert!(!s.root.join("/var/lib/bm-plugin-reload").exists(), "bm-plugin-reload's state is left");
+    let left = s.root.ok("ls /var/lib/dpkg/info | grep -e bm-plugin -e nextcloud || true");
+    assert!(left.trim().is_empty(), "dpkg still has files of ours: {left}");
+}
+
+#[test]
+fn dpkg_with_a_stopped_service_empties_its_cache_and_leaves_it_stopped() {
+    let s = Server::plain();
+    shim::set_running(s.root.path(), "bm-core", false);
+    let out = dpkg_i(&s, &four_debs_at(NEW));
+    s.expect(&out, 0, 1);
+    assert!(!shim::is_running(s.root.path(), "bm-core"), "bm-core was started");
+    assert!(s.cache_is_empty("bm-core"));
+    assert!(out.contains("bm-plugin-reload: bm-core: not running, cache /var/lib/bm-core emptied, left stopped"), "{out}");
+}
+
+#[test]
+fn dpkg_without_an_init_system_succeeds_and_says_a_restart_is_due() {
+    let s = Server::plain();
+    std::fs::remove_dir_all(s.root.join("/run/systemd/system")).unwrap();
+    let out = dpkg_i(&s, &four_debs_at(NEW));
+    s.expect(&out, 0, 0);
+    for service in ["bm-core", "bm-webserver"] {
+        assert!(s.cache_is_empty(service));
+        assert!(out.contains(&format!("bm-plugin-reload: {service}: cache /var/lib/{service} emptied; no running init system, so a restart is due")), "{out}");
+    }
+}
+
+#[test]
+fn dpkg_leaves_a_service_disabled_in_etc_bm_alone() {
+    let s = Server::plain();
+    s.root.ok("mkdir -p /etc/bm && touch /etc/bm/bm-webserver.disabled");
+    let out = dpkg_i(&s, &four_debs_at(NEW));
+    s.expect(&out, 1, 0);
+    assert!(!shim::events(s.root.path()).iter().any(|e| e.service == "bm-webserver"), "bm-webserver was touched");
+}
+
+#[test]
+fn dpkg_succeeds_when_a_restart_fails_and_says_what_to_look_at() {
+    let s = Server::plain();
+    shim::make_starts_fail(s.root.path(), "bm-core");
+    let out = dpkg_i(&s, &four_debs_at(NEW));
+    assert!(out.contains("systemctl status bm-core") && out.contains("journalctl -u bm-core"), "{out}");
+    assert_eq!((s.restarts("bm-core"), s.restarts("bm-webserver")), (1, 1));
+    for p in FOUR_PLUGINS.iter().chain(&["bm-plugin-reload"]) {
+        assert_eq!(s.root.status(p), "installed", "{p} is not fully installed:\n{out}");
+    }
+    s.root.ok("dpkg --audit");
+}
+
+#[test]
+fn dpkg_upgrade_of_bm_core_together_with_the_plugins_restarts_it_at_most_twice() {
+    let s = Server::plain();
+    s.given(&format!("apt-get install -y {}", four_at(OLD)));
+    let mut debs = s.root.deb_paths(&[("bm-core", CORE_PLAIN[1])]);
+    debs.extend(s.root.deb_paths(&four_debs_at(NEW)));
+    let out = s.when(&format!("dpkg -i {}", debs.join(" ")));
+    let core = s.restarts("bm-core");
+    assert!((1..=2).contains(&core), "bm-core restarted {core} times:\n{out}");
+    assert_eq!(s.restarts("bm-webserver"), 1, "{out}");
+    assert!(shim::started_with_empty_cache(&shim::events(s.root.path()), "bm-core"));
+}
+
+#[test]
+fn dpkg_replacement_mode_removes_the_builtin_store_in_the_same_run() {
+    let s = Server::plain();
+    s.given(&format!("apt-get install -y {FILEHOSTING} bm-nextcloud-common bm-nextcloud12"));
+    let debs = s.root.deb_paths(&[("bm-nextcloud-replaces-filehosting", "1.0.0")]);
+    let out = s.when(&format!("dpkg -i {}", debs.join(" ")));
+    s.expect(&out, 1, 0);
+    assert_ne!(s.root.status(FILEHOSTING), "installed", "{out}");
+    assert!(!s.jars(CORE_EXT).iter().any(|j| j.contains("filehosting.filesystem")), "{:?}", s.jars(CORE_EXT));
+}
+
 /// A bm-core that declares its own trigger on its extensions folder reloads itself; bm-plugin-reload
 /// leaves it that job, so it still restarts once.
 #[test]

@@ -105,6 +105,15 @@ fn rpm_install_of_several_restarts_each_service_once() {
 }
 
 #[test]
+fn rpm_one_plugin_alone_restarts_only_its_service() {
+    let s = Server::new();
+    let plugin = s.root.rpm_file("bm-plugin-core-videoconferencing-starleaf", NEW);
+    let out = s.root.rpm_ok(&["-Uvh", &plugin, &s.root.rpm_file(RELOAD, "1.0.0")]);
+    s.expect(&out, 1, 0);
+    s.expect_lines(&out, 1, 0);
+}
+
+#[test]
 fn rpm_upgrade_of_several_restarts_each_service_once() {
     let s = Server::new();
     s.rpm_four(OLD, &[]);

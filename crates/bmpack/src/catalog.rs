@@ -512,12 +512,23 @@ impl Catalog {
     }
 }
 
-/// One `bm-nextcloudXX` from the matrix's template. It provides, conflicts with and (Debian)
-/// replaces the virtual connector package: one connector at a time, switched in one transaction.
+/// One `bm-nextcloudXX` from the matrix's template. It provides and conflicts with the virtual
+/// connector package: one connector at a time, switched in one transaction. On Debian it also
+/// replaces the virtual package and each other connector by name: apt switches through the
+/// virtual conflict, but `dpkg -i` removes an installed package in favour of a new one only
+/// when the new one replaces it by its own name.
 fn connector_declaration(matrix: &NextcloudMatrix, major: u32) -> Declaration {
     let c = &matrix.connector;
     let m = major.to_string();
     let virtual_rel = || vec![RelationDecl { name: c.virtual_package.clone(), version: None }];
+    let mut replaces = virtual_rel();
+    replaces.extend(
+        matrix
+            .majors
+            .iter()
+            .filter(|&&other| other != major)
+            .map(|&other| RelationDecl { name: matrix.package_for(other), version: None }),
+    );
     Declaration {
         name: matrix.package_for(major),
         summary: c.summary.replace("{major}", &m),
@@ -531,7 +542,7 @@ fn connector_declaration(matrix: &NextcloudMatrix, major: u32) -> Declaration {
         deb_depends: Vec::new(),
         conflicts: virtual_rel(),
         provides: virtual_rel(),
-        replaces: virtual_rel(),
+        replaces,
         scripts: None,
         files: Vec::new(),
         connector: Some((major, c.requires.clone())),
