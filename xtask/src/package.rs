@@ -110,23 +110,44 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
 /// The package of the server tool (declared in packaging/bmpack.toml, outside the default set).
 const TOOL_PACKAGE: &str = "bmpack";
 
-/// Builds what the tool's package carries: the release binary and its manual page, made by
-/// help2man from `--help` so that it never disagrees with the program.
+/// Builds what the tool's package carries: the release binary, linked against the oldest glibc
+/// the package declares (`libc6 (>= 2.28)`: Debian 10, RHEL 8, the oldest systems BlueMind runs
+/// on) with cargo-zigbuild, and its manual page, made by help2man from `--help` so that it never
+/// disagrees with the program. Both land in `target/bmpack-tool/`, where packaging/ takes them.
 fn prepare_server_tool(root: &std::path::Path, epoch: u64) -> anyhow::Result<()> {
-    eprintln!("building the server tool (cargo build --release -p bmpack-server)");
+    let glibc = declared_glibc(root)?;
+    let target = format!("x86_64-unknown-linux-gnu.{glibc}");
+    eprintln!("building the server tool for glibc {glibc} (cargo zigbuild --release -p bmpack-server --target {target})");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "-p", "bmpack-server"])
+        .args(["zigbuild", "--release", "--quiet", "-p", "bmpack-server", "--target", &target])
         .current_dir(root)
         .status()
-        .context("running cargo")?;
-    anyhow::ensure!(status.success(), "building the server tool failed");
+        .context("running cargo zigbuild")?;
+    anyhow::ensure!(
+        status.success(),
+        "building the server tool with `cargo zigbuild` failed: it links the tool against glibc {glibc} so \
+         that it runs on every system BlueMind runs on; install it with `pip install ziglang cargo-zigbuild`"
+    );
+    let built = root.join("target/x86_64-unknown-linux-gnu/release/bmpack");
+    let newest = newest_glibc_symbol(&built)?;
+    anyhow::ensure!(
+        newest <= parse_glibc(&glibc)?,
+        "{} needs glibc {}.{} but packaging/bmpack.toml declares libc6 (>= {glibc})",
+        built.display(),
+        newest.0,
+        newest.1
+    );
     let dir = root.join("target").join("bmpack-tool");
     std::fs::create_dir_all(&dir)?;
+    let binary = dir.join("bmpack");
+    let bytes = std::fs::read(&built).with_context(|| format!("reading {}", built.display()))?;
+    bmpack::build::write_atomically(&binary, &bytes)?;
+    std::fs::set_permissions(&binary, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     let man = Command::new("help2man")
         .env("SOURCE_DATE_EPOCH", epoch.to_string())
         .args(["--no-info", "--section=1", "--source=BlueMind", "--name"])
         .arg("BlueMind plug-in helper on a BlueMind server")
-        .arg(root.join("target/release/bmpack"))
+        .arg(&binary)
         .output()
         .context("running help2man for the manual page: apt-get install help2man")?;
     anyhow::ensure!(man.status.success(), "help2man failed: {}", String::from_utf8_lossy(&man.stderr));
@@ -135,6 +156,45 @@ fn prepare_server_tool(root: &std::path::Path, epoch: u64) -> anyhow::Result<()>
     std::io::Write::write_all(&mut gz, &man.stdout)?;
     bmpack::build::write_atomically(&dir.join("bmpack.1.gz"), &gz.finish()?)?;
     Ok(())
+}
+
+/// The glibc version of the tool package's `libc6 (>= X.Y)` in packaging/bmpack.toml.
+fn declared_glibc(root: &std::path::Path) -> anyhow::Result<String> {
+    let catalog = bmpack::catalog::Catalog::load(root)?;
+    let fix = "declare `deb_depends = [{ name = \"libc6\", version = \">= 2.28\" }]`, the oldest glibc the tool must run on";
+    let decl = catalog
+        .declarations
+        .iter()
+        .find(|d| d.name == TOOL_PACKAGE)
+        .ok_or_else(|| anyhow!("packaging/bmpack.toml: no package `{TOOL_PACKAGE}`"))?;
+    let version = decl
+        .deb_depends_version("libc6")
+        .and_then(|v| v.trim().strip_prefix(">="))
+        .map(|v| v.trim().to_string())
+        .ok_or_else(|| anyhow!("packaging/bmpack.toml: package `{TOOL_PACKAGE}`, field `deb_depends`: {fix}"))?;
+    parse_glibc(&version).with_context(|| format!("packaging/bmpack.toml: package `{TOOL_PACKAGE}`: {fix}"))?;
+    Ok(version)
+}
+
+fn parse_glibc(version: &str) -> anyhow::Result<(u32, u32)> {
+    let (major, minor) = version.split_once('.').ok_or_else(|| anyhow!("`{version}` is not a glibc version such as 2.28"))?;
+    Ok((major.parse()?, minor.parse()?))
+}
+
+/// The newest `GLIBC_X.Y` symbol version the binary needs, as `objdump -T` lists them.
+fn newest_glibc_symbol(binary: &std::path::Path) -> anyhow::Result<(u32, u32)> {
+    let out = Command::new("objdump")
+        .arg("-T")
+        .arg(binary)
+        .output()
+        .context("running objdump: apt-get install binutils")?;
+    anyhow::ensure!(out.status.success(), "objdump -T {} failed", binary.display());
+    String::from_utf8_lossy(&out.stdout)
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter_map(|word| word.strip_prefix("GLIBC_"))
+        .filter_map(|v| parse_glibc(v).ok())
+        .max()
+        .ok_or_else(|| anyhow!("{} lists no GLIBC_ symbol version: not a dynamically linked glibc binary", binary.display()))
 }
 
 fn print_summary(files: &[BuiltFile]) {

@@ -163,6 +163,14 @@ pub struct Declaration {
     origin: &'static str,
 }
 
+impl Declaration {
+    /// The version constraint of a Debian-only dependency as declared, e.g. `>= 2.28` for
+    /// `libc6` (the server tool's build reads the glibc it must link against from it).
+    pub fn deb_depends_version(&self, name: &str) -> Option<&str> {
+        self.deb_depends.iter().find(|r| r.name == name).and_then(|r| r.version.as_deref())
+    }
+}
+
 /// The loaded, checked declarations.
 #[derive(Debug, Clone)]
 pub struct Catalog {

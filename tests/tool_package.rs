@@ -1,0 +1,72 @@
+//! The server tool's own package, as `cargo xtask package --package bmpack --out
+//! target/bmpack-tool-out` writes it (CI runs that command before the tests; a test cannot run
+//! cargo itself while `cargo test` holds the build folder). It must install with dpkg and run
+//! on the oldest glibc it declares, so that it serves BlueMind servers on Debian 10 and RHEL 8.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use bmpack_tests::debroot::DebRoot;
+use bmpack_tests::tools::{project_root, require_tool};
+
+/// The tool's package of `format`, or `None` (with a note) outside CI when it was not built.
+fn tool_package(format: &str) -> Option<PathBuf> {
+    let dir = project_root().join("target/bmpack-tool-out").join(format);
+    let found = std::fs::read_dir(&dir)
+        .ok()
+        .and_then(|d| d.flatten().map(|e| e.path()).find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("bmpack"))));
+    if found.is_none() {
+        let how = "cargo xtask package --package bmpack --out target/bmpack-tool-out";
+        assert!(std::env::var_os("CI").is_none(), "CI builds the server tool's package first: `{how}` did not write {}", dir.display());
+        eprintln!("note: the server tool's package is not built; run `{how}` to test it");
+    }
+    found
+}
+
+fn stdout(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_tool_needs_no_newer_glibc_than_its_package_declares() {
+    require_tool("dpkg-deb", "dpkg");
+    require_tool("objdump", "binutils");
+    let Some(deb) = tool_package("deb") else { return };
+    assert_eq!(stdout(Command::new("dpkg-deb").args(["-f"]).arg(&deb).arg("Depends")).trim(), "libc6 (>= 2.28)");
+    assert_eq!(stdout(Command::new("dpkg-deb").args(["-f"]).arg(&deb).arg("Architecture")).trim(), "amd64");
+    let dir = tempfile::tempdir().unwrap();
+    stdout(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir.path()));
+    let symbols = stdout(Command::new("objdump").arg("-T").arg(dir.path().join("usr/bin/bmpack")));
+    let newest = symbols
+        .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
+        .filter_map(|w| w.strip_prefix("GLIBC_"))
+        .filter_map(|v| v.split_once('.').and_then(|(a, b)| Some((a.parse::<u32>().ok()?, b.parse::<u32>().ok()?))))
+        .max()
+        .expect("the tool links glibc dynamically");
+    assert!(newest <= (2, 28), "the tool needs GLIBC_{}.{}, newer than Debian 10 and RHEL 8 have", newest.0, newest.1);
+}
+
+#[test]
+fn dpkg_installs_the_tool_and_it_answers_on_the_server() {
+    let Some(deb) = tool_package("deb") else { return };
+    let root = DebRoot::new();
+    std::fs::copy(&deb, root.join("/tmp/bmpack.deb")).unwrap();
+    root.ok("dpkg -i /tmp/bmpack.deb");
+    assert_eq!(root.ok("bmpack select --nextcloud-version 11.0.8 --json >/dev/null && bmpack select --nextcloud-version 25.0.3 | head -n 1").trim(), "Nextcloud 25.0.3 (--nextcloud-version) needs bm-nextcloud12");
+    assert!(root.join("/usr/share/man/man1/bmpack.1.gz").is_file(), "the manual page is missing");
+    root.ok("dpkg -r bmpack");
+    assert!(!root.join("/usr/bin/bmpack").exists());
+}
+
+#[test]
+fn rpm_lists_the_tool_for_x86_64_with_its_manual_page() {
+    require_tool("rpm", "rpm");
+    let Some(rpm) = tool_package("rpm") else { return };
+    let query = |fmt: &str| stdout(Command::new("rpm").env("HOME", "/nonexistent").args(["-qp", "--qf", fmt]).arg(&rpm));
+    assert_eq!(query("%{ARCH}"), "x86_64");
+    let files = query("[%{FILEMODES:perms} %{FILENAMES}\n]");
+    assert!(files.contains("-rwxr-xr-x /usr/bin/bmpack"), "{files}");
+    assert!(files.contains("/usr/share/man/man1/bmpack.1.gz"), "{files}");
+}
