@@ -419,3 +419,54 @@ fn a_disabled_service_is_left_alone() {
     assert!(!m.is_empty("var/lib/bm-webserver"), "a disabled service's cache is not touched");
     assert!(run.stdout.contains("bm-webserver: disabled by /etc/bm/bm-webserver.disabled"), "{}", run.all());
 }
+
+/// Records bm-core `version` as installed in the root's dpkg database, as on a Debian BlueMind.
+fn install_bm_core_record(m: &Machine, version: &str) {
+    let db = m.root().join("var/lib/dpkg");
+    std::fs::create_dir_all(&db).unwrap();
+    std::fs::write(
+        db.join("status"),
+        format!(
+            "Package: bm-core\nStatus: install ok installed\nPriority: optional\nSection: misc\n\
+             Maintainer: BlueMind <packages@bluemind.net>\nArchitecture: all\nVersion: {version}\n\
+             Description: BlueMind core\n\n"
+        ),
+    )
+    .unwrap();
+}
+
+#[test]
+fn deploy_refuses_bluemind_4_2_and_later_and_names_the_packages_unless_forced() {
+    require_dpkg_query();
+    let m = Machine::new(true);
+    install_bm_core_record(&m, "4.3.2-1");
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let before = snapshot(&m.root());
+    let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("bm-core 4.3.2-1 is installed"), "{}", run.all());
+    assert!(run.stderr.contains("bmpack select --nextcloud-version"), "{}", run.all());
+    assert_eq!(snapshot(&m.root()), before, "a refused deploy changed the root");
+    assert!(m.actions().is_empty(), "{:?}", m.calls());
+
+    let forced = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert!(forced.stderr.contains("deploying by hand anyway (--force)"), "{}", forced.all());
+    assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", forced.all());
+}
+
+#[test]
+fn deploy_goes_ahead_on_bluemind_before_4_2() {
+    require_dpkg_query();
+    let m = Machine::new(true);
+    install_bm_core_record(&m, "4.1.51-1");
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
+}
+
+fn require_dpkg_query() {
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("dpkg-query").is_file());
+    assert!(found, "dpkg-query is needed: apt-get install dpkg");
+}

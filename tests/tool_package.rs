@@ -1,26 +1,36 @@
-//! The server tool's own package, as `cargo xtask package --package bmpack --out
-//! target/bmpack-tool-out` writes it (CI runs that command before the tests; a test cannot run
-//! cargo itself while `cargo test` holds the build folder). It must install with dpkg and run
-//! on the oldest glibc it declares, so that it serves BlueMind servers on Debian 10 and RHEL 8.
+//! The server tool's own package, built here as a release engineer builds it (`cargo xtask
+//! package --package bmpack`, which needs cargo-zigbuild: `pip install ziglang cargo-zigbuild`).
+//! It must install with dpkg and run on the oldest glibc it declares, so that it serves BlueMind
+//! servers on Debian 10 and RHEL 8.
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::OnceLock;
 
 use bmpack_tests::debroot::DebRoot;
 use bmpack_tests::tools::{project_root, require_tool};
 
-/// The tool's package of `format`, or `None` (with a note) outside CI when it was not built.
-fn tool_package(format: &str) -> Option<PathBuf> {
-    let dir = project_root().join("target/bmpack-tool-out").join(format);
-    let found = std::fs::read_dir(&dir)
-        .ok()
-        .and_then(|d| d.flatten().map(|e| e.path()).find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("bmpack"))));
-    if found.is_none() {
-        let how = "cargo xtask package --package bmpack --out target/bmpack-tool-out";
-        assert!(std::env::var_os("CI").is_none(), "CI builds the server tool's package first: `{how}` did not write {}", dir.display());
-        eprintln!("note: the server tool's package is not built; run `{how}` to test it");
-    }
-    found
+/// The tool's package of `format`, built once per test process into target/bmpack-tool-out.
+fn tool_package(format: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let out = BUILT.get_or_init(|| {
+        let out = project_root().join("target/bmpack-tool-out");
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let status = Command::new(cargo)
+            .current_dir(project_root())
+            .args(["run", "--quiet", "--release", "-p", "xtask", "--", "package", "--quiet", "--package", "bmpack", "--out"])
+            .arg(&out)
+            .status()
+            .expect("running cargo xtask package --package bmpack");
+        assert!(status.success(), "cargo xtask package --package bmpack failed (it needs `pip install ziglang cargo-zigbuild`)");
+        out
+    });
+    std::fs::read_dir(out.join(format))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("bmpack")))
+        .unwrap_or_else(|| panic!("no {format} package of the tool in {}", out.display()))
 }
 
 fn stdout(cmd: &mut Command) -> String {
@@ -33,7 +43,7 @@ fn stdout(cmd: &mut Command) -> String {
 fn the_tool_needs_no_newer_glibc_than_its_package_declares() {
     require_tool("dpkg-deb", "dpkg");
     require_tool("objdump", "binutils");
-    let Some(deb) = tool_package("deb") else { return };
+    let deb = tool_package("deb");
     assert_eq!(stdout(Command::new("dpkg-deb").args(["-f"]).arg(&deb).arg("Depends")).trim(), "libc6 (>= 2.28)");
     assert_eq!(stdout(Command::new("dpkg-deb").args(["-f"]).arg(&deb).arg("Architecture")).trim(), "amd64");
     let dir = tempfile::tempdir().unwrap();
@@ -50,7 +60,7 @@ fn the_tool_needs_no_newer_glibc_than_its_package_declares() {
 
 #[test]
 fn dpkg_installs_the_tool_and_it_answers_on_the_server() {
-    let Some(deb) = tool_package("deb") else { return };
+    let deb = tool_package("deb");
     let root = DebRoot::new();
     std::fs::copy(&deb, root.join("/tmp/bmpack.deb")).unwrap();
     root.ok("dpkg -i /tmp/bmpack.deb");
@@ -63,7 +73,7 @@ fn dpkg_installs_the_tool_and_it_answers_on_the_server() {
 #[test]
 fn rpm_lists_the_tool_for_x86_64_with_its_manual_page() {
     require_tool("rpm", "rpm");
-    let Some(rpm) = tool_package("rpm") else { return };
+    let rpm = tool_package("rpm");
     let query = |fmt: &str| stdout(Command::new("rpm").env("HOME", "/nonexistent").args(["-qp", "--qf", fmt]).arg(&rpm));
     assert_eq!(query("%{ARCH}"), "x86_64");
     let files = query("[%{FILEMODES:perms} %{FILENAMES}\n]");

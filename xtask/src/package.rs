@@ -82,12 +82,6 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
     if args.packages.iter().any(|p| p == TOOL_PACKAGE) {
         prepare_server_tool(&root, epoch)?;
     }
-    if args.bundles.is_none() {
-        eprintln!(
-            "note: no --bundles given: building from generated SAMPLE bundles (valid jars with made-up \
-             content, not BlueMind's plug-ins). Pass --bundles PATH to package the real jars."
-        );
-    }
     let bar = if args.quiet { ProgressBar::hidden() } else { ProgressBar::new(0) };
     bar.set_style(ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {msg}").expect("valid template"));
     bar.set_message("reading bundles");
@@ -98,7 +92,11 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
         eprintln!("note: jar not declared by any selected package, left out: {unused}");
     }
     if let Some(dir) = &outcome.samples {
-        eprintln!("note: these packages hold SAMPLE bundles generated in {}", dir.display());
+        eprintln!(
+            "note: no --bundles given: these packages hold generated SAMPLE bundles (valid jars with \
+             made-up content, not BlueMind's plug-ins), in {}. Pass --bundles PATH to package the real jars.",
+            dir.display()
+        );
     }
     if !args.quiet {
         print_summary(&outcome.files);

@@ -53,7 +53,8 @@ impl TargetPlan {
 }
 
 /// `deploy --bundles SOURCE [--nextcloud-version V]`.
-pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: Option<&str>) -> Result<(), Failure> {
+pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: Option<&str>, force: bool) -> Result<(), Failure> {
+    refuse_packaged_bluemind(&options.root, force)?;
     let bundles = BundleSet::load(bundles_path)
         .map_err(|e| Failure::new(ExitClass::Usage, format!("--bundles {}: {e:#}", bundles_path.display())))?;
     let (catalog, _catalog_dir) = crate::builtin_catalog::load()
@@ -129,6 +130,29 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
             .collect();
     }
     execute(options, plans, "deploy")
+}
+
+/// From BlueMind 4.2 on the plug-ins are packages: jars copied by hand beside them would be
+/// loaded twice or overwritten by the next upgrade, so `deploy` says what to install instead.
+fn refuse_packaged_bluemind(root: &Path, force: bool) -> Result<(), Failure> {
+    let Some((version, tool)) = crate::installed_bluemind::bm_core_version(root) else { return Ok(()) };
+    let packaged = crate::installed_bluemind::major_minor(&version).is_some_and(|v| v >= crate::installed_bluemind::PACKAGED_FROM);
+    if !packaged {
+        return Ok(());
+    }
+    if force {
+        eprintln!("warning: bm-core {version} ({tool}) installs these plug-ins as packages; deploying by hand anyway (--force)");
+        return Ok(());
+    }
+    Err(Failure::new(
+        ExitClass::Usage,
+        format!("bm-core {version} is installed ({tool}): from BlueMind 4.2 on the plug-ins are packages, not jars copied by hand"),
+    )
+    .with_fix(
+        "install them with the package manager: `bmpack select --nextcloud-version V` prints the exact \
+         `apt install`/`yum install` line (bm-plugin-core-videoconferencing-starleaf and \
+         bm-plugin-admin-console-videoconferencing-starleaf for StarLeaf); --force deploys by hand anyway",
+    ))
 }
 
 /// `undeploy`: takes every jar of bmpack's plug-ins out of the extensions folders.

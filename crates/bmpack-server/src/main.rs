@@ -7,6 +7,7 @@ mod deploy;
 mod exit;
 mod http;
 mod lock;
+mod installed_bluemind;
 mod package_manager;
 mod password;
 mod report;
@@ -63,7 +64,8 @@ Links are never followed out of the extensions folders.
 Exit codes:
   0  done (or nothing to do)
   1  other failure (an extensions folder is a link, unreadable folder)
-  2  usage: wrong option, unreadable or invalid bundles, version without a connector
+  2  usage: wrong option, unreadable or invalid bundles, version without a connector,
+     BlueMind 4.2 or later installed (install the packages instead, or --force)
   8  failed; the previous jars were put back (the message says whether that worked)
   9  another deploy/undeploy is running";
 
@@ -78,6 +80,10 @@ struct DeployArgs {
     nextcloud_version: Option<String>,
     #[command(flatten)]
     common: DeployCommon,
+    /// Deploy even though the installed bm-core is 4.2 or later, where the plug-ins are packages
+    /// (`apt install` / `yum install`, see `bmpack select`).
+    #[arg(long)]
+    force: bool,
 }
 
 #[derive(Args)]
@@ -183,7 +189,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Select(args) => run_select(args),
         Command::Check(args) => run_check(args),
-        Command::Deploy(args) => finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref())),
+        Command::Deploy(args) => {
+            finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref(), args.force))
+        }
         Command::Undeploy(args) => finish(deploy::undeploy(&args.common.options())),
     }
 }

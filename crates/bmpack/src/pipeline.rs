@@ -37,6 +37,18 @@ pub struct PackageOutcome {
 /// output folder untouched.
 pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<PackageOutcome> {
     let catalog = Catalog::load(&req.root)?;
+    // Packages without jars (the server tool, bm-plugin-reload) need no bundles, real or sample.
+    let needs_bundles = catalog
+        .declarations
+        .iter()
+        .filter(|d| req.resolve.only.is_empty() || req.resolve.only.contains(&d.name))
+        .any(|d| !d.bundles.is_empty());
+    if req.bundles.is_none() && !needs_bundles {
+        let bundles = BundleSet { bundles: Default::default(), source: req.root.clone(), _extracted: None };
+        let resolved = catalog.resolve(&bundles, &req.resolve)?;
+        let files = build_all(&resolved.packages, &req.build, progress)?;
+        return Ok(PackageOutcome { files, samples: None, unused_bundles: Vec::new() });
+    }
     let (source, samples) = match &req.bundles {
         Some(path) => (path.clone(), None),
         None => {
