@@ -528,3 +528,42 @@ fn plugins_install_and_upgrade_from_the_published_repository_in_a_debian_root() 
     // Release 1 is still there for a downgrade.
     root.ok(&format!("apt-get install -y -s --allow-downgrades bm-nextcloud12={OLD}-1 bm-nextcloud-common={OLD}-1 2>&1"));
 }
+
+#[test]
+fn a_second_publish_is_refused_while_one_runs_and_the_repository_is_left_as_it_was() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("flock", "util-linux")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo"));
+    let before = tree_hash(&repo);
+
+    // Another publish holds the lock (flock(1) takes the same flock(2) lock as bmpack).
+    let lock = tmp.path().join("www/.repo.lock");
+    // --no-fork: flock execs sleep itself, so killing it releases the lock.
+    let mut holder = Command::new("flock")
+        .arg("--no-fork")
+        .arg(&lock)
+        .args(["sleep", "30"])
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while Command::new("flock").args(["--nonblock"]).arg(&lock).arg("true").status().unwrap().success() {
+        assert!(std::time::Instant::now() < deadline, "flock did not take the lock");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let err = publish(&request(&repo, &r2, &key, "http://example.invalid/repo")).unwrap_err();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert!(format!("{err:#}").contains("another publish into"), "{err:#}");
+    assert_eq!(tree_hash(&repo), before, "a refused publish changed the repository");
+
+    // Once it is released, the next publish goes through.
+    let report = publish_ok(&request(&repo, &r2, &key, "http://example.invalid/repo"));
+    assert!(report.changed && !report.added.is_empty(), "{report:?}");
+}

@@ -92,6 +92,7 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
             .with_context(|| format!("{} is a symbolic link to nowhere", request.repo.display()))?,
         _ => request.repo.clone(),
     };
+    let _lock = lock_repository(&repo_dir)?;
     let incoming = incoming_packages(&request.from)?;
     let signer = gpg::Signer::open(&request.key)?;
     let keyring = signer.export_public(false)?;
@@ -164,6 +165,33 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
         stage.discard()?;
     }
     Ok(report)
+}
+
+/// Two publishes into one repository would each prepare a new state from the same old one, and
+/// the second swap would drop the first one's packages: the second is refused while the first
+/// runs. The lock is `.<name>.lock` beside the repository folder (the folder itself is swapped),
+/// held with flock(2) until the returned file is dropped, and released by the kernel if the
+/// process dies.
+fn lock_repository(repo_dir: &Path) -> anyhow::Result<std::fs::File> {
+    let name = repo_dir.file_name().ok_or_else(|| anyhow::anyhow!("--repo {} has no folder name", repo_dir.display()))?;
+    let parent = repo_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    let path = parent.join(format!(".{}.lock", name.to_string_lossy()));
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the publish lock {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another publish into {} is running (it holds {}): wait for it to finish, then publish again",
+            repo_dir.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
+    }
 }
 
 /// Incoming package files, identified and checked against `SHA256SUMS` if present (their
