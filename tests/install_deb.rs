@@ -93,6 +93,10 @@ fn apt_fresh_install_of_the_four_plugins_restarts_each_service_once() {
     let s = Server::plain();
     let out = s.when(&format!("apt-get install -y {}", four()));
     s.expect(&out, 1, 1);
+    // The per-transaction key: the package manager's pid and its start time (from /proc).
+    let key = std::fs::read_to_string(s.root.join("/var/lib/bm-plugin-reload/bm-core.transaction")).unwrap();
+    let (pid, start) = key.trim().split_once('.').expect("`pid.start` key");
+    assert!(pid.parse::<u32>().is_ok() && start.parse::<u64>().is_ok(), "transaction key `{}`", key.trim());
     assert!(s.jars(CORE_EXT).iter().any(|j| j.starts_with("net.bluemind.filehosting.nextcloud12-")), "{:?}", s.jars(CORE_EXT));
     assert!(s.jars(WEB_EXT).iter().any(|j| j.starts_with("net.bluemind.ui.adminconsole.videoconferencing.starleaf-")));
     assert!(out.contains("bm-plugin-reload"), "{out}");

@@ -12,7 +12,7 @@ use bmpack::format::Format;
 use tempfile::TempDir;
 
 use crate::rpm_tools::{describe, run, run_ok};
-use crate::tools::require_tool;
+use crate::tools::{ProcMount, require_tool};
 use crate::{fixtures, shim};
 
 /// The suite and mirror of the host, read from its apt sources (deb822 `.sources` or
@@ -132,10 +132,13 @@ pub struct DebRoot {
     /// Holds the upper layer and the mount point; removed after the unmount in `drop`.
     _dir: TempDir,
     merged: PathBuf,
+    /// `/proc` inside, unmounted first.
+    proc: Option<ProcMount>,
 }
 
 impl Drop for DebRoot {
     fn drop(&mut self) {
+        drop(self.proc.take());
         let out = Command::new("umount").arg(&self.merged).output();
         if !out.is_ok_and(|o| o.status.success()) {
             // Something inside still holds a file: detach it, the kernel unmounts it when done.
@@ -162,7 +165,8 @@ impl DebRoot {
                 format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
             run_ok(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &options]).arg(&merged));
         }
-        let root = DebRoot { _dir: dir, merged };
+        let mut root = DebRoot { _dir: dir, merged, proc: None };
+        root.proc = Some(ProcMount::new(root.path()));
         shim::install(root.path());
         let repo = root.path().join("srv/repo");
         std::fs::create_dir_all(&repo).unwrap();

@@ -40,7 +40,7 @@ pub fn busybox_base() -> Package {
         kind: FileKind::Regular,
     };
     let mut scripts = MaintainerScripts::default();
-    scripts.rpm.post = Some("/bin/busybox --install -s /bin\nrm -f /bin/rpm /bin/rpm2cpio\nexit 0\n".to_string());
+    scripts.rpm.post = Some("/bin/busybox --install -s /bin\nrm -f /bin/rpm /bin/rpm2cpio /usr/bin/rpm /usr/bin/rpm2cpio\nexit 0\n".to_string());
     Package {
         name: "busybox-base".to_string(),
         version: PackageVersion::parse("1.0.0", 1).unwrap(),
@@ -97,6 +97,8 @@ impl RpmRoot {
         require_tool("dnf", "dnf");
         require_tool("chroot", "coreutils");
         let repo = repo();
+        // No /proc inside: with it, busybox's sh runs its own `rpm` applet instead of rpm. The
+        // reload scripts' transaction key then has no start time; the Debian root has /proc.
         let root = RpmRoot { dir: TempDir::new().unwrap(), home: TempDir::new().unwrap() };
         std::fs::write(root.home.path().join(".rpmmacros"), "%_dbpath /var/lib/rpm\n").unwrap();
         // A system has /dev/null; scriptlets redirect to it.
@@ -129,6 +131,10 @@ impl RpmRoot {
         for file in files {
             let target = self.join(file.to_str().unwrap());
             std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            // Busybox may have linked an applet of that name: replace the link, not busybox.
+            if std::fs::symlink_metadata(&target).is_ok() {
+                std::fs::remove_file(&target).unwrap();
+            }
             std::fs::copy(&file, &target).unwrap_or_else(|e| panic!("copying {} into the root: {e}", file.display()));
         }
         std::fs::create_dir_all(self.join("/etc/rpm")).unwrap();

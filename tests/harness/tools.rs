@@ -30,3 +30,28 @@ pub fn run_ok(program: &str, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// `/proc` mounted inside a throwaway root, as on a real server: the reload scripts read the
+/// start time of the package manager's process there (their per-transaction key). Unmounted
+/// when dropped, before the root itself goes away.
+pub struct ProcMount {
+    path: PathBuf,
+}
+
+impl ProcMount {
+    pub fn new(root: &Path) -> ProcMount {
+        let path = root.join("proc");
+        std::fs::create_dir_all(&path).unwrap();
+        run_ok("mount", &["-t", "proc", "proc", path.to_str().unwrap()]);
+        ProcMount { path }
+    }
+}
+
+impl Drop for ProcMount {
+    fn drop(&mut self) {
+        let out = Command::new("umount").arg(&self.path).output();
+        if !out.is_ok_and(|o| o.status.success()) {
+            let _ = Command::new("umount").arg("-l").arg(&self.path).output();
+        }
+    }
+}
