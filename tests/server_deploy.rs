@@ -436,7 +436,7 @@ fn install_bm_core_record(m: &Machine, version: &str) {
 }
 
 #[test]
-fn deploy_refuses_bluemind_4_2_and_later_and_names_the_packages_unless_forced() {
+fn deploy_and_undeploy_refuse_bluemind_4_2_and_later_and_name_the_packages_unless_forced() {
     require_dpkg_query();
     let m = Machine::new(true);
     install_bm_core_record(&m, "4.3.2-1");
@@ -451,8 +451,18 @@ fn deploy_refuses_bluemind_4_2_and_later_and_names_the_packages_unless_forced() 
 
     let forced = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.all());
-    assert!(forced.stderr.contains("deploying by hand anyway (--force)"), "{}", forced.all());
+    assert!(forced.stderr.contains("deploy by hand anyway (--force)"), "{}", forced.all());
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", forced.all());
+
+    // Taking them out by hand is refused the same way.
+    let before = snapshot(&m.root());
+    let run = m.bmpack(&["undeploy"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("apt remove"), "{}", run.all());
+    assert_eq!(snapshot(&m.root()), before, "a refused undeploy changed the root");
+    let forced = m.bmpack(&["undeploy", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert!(!m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", forced.all());
 }
 
 #[test]

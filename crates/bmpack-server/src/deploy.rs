@@ -25,6 +25,8 @@ const BACKUPS: &str = "var/backups/bmpack";
 pub struct DeployOptions {
     pub root: PathBuf,
     pub dry_run: bool,
+    /// Act even where bm-core 4.2 or later is installed.
+    pub force: bool,
 }
 
 /// One extensions folder and what happens in it.
@@ -53,8 +55,8 @@ impl TargetPlan {
 }
 
 /// `deploy --bundles SOURCE [--nextcloud-version V]`.
-pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: Option<&str>, force: bool) -> Result<(), Failure> {
-    refuse_packaged_bluemind(&options.root, force)?;
+pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: Option<&str>) -> Result<(), Failure> {
+    refuse_packaged_bluemind(options, "deploy")?;
     let bundles = BundleSet::load(bundles_path)
         .map_err(|e| Failure::new(ExitClass::Usage, format!("--bundles {}: {e:#}", bundles_path.display())))?;
     let (catalog, _catalog_dir) = crate::builtin_catalog::load()
@@ -133,30 +135,36 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
 }
 
 /// From BlueMind 4.2 on the plug-ins are packages: jars copied by hand beside them would be
-/// loaded twice or overwritten by the next upgrade, so `deploy` says what to install instead.
-fn refuse_packaged_bluemind(root: &Path, force: bool) -> Result<(), Failure> {
-    let Some((version, tool)) = crate::installed_bluemind::bm_core_version(root) else { return Ok(()) };
-    let packaged = crate::installed_bluemind::major_minor(&version).is_some_and(|v| v >= crate::installed_bluemind::PACKAGED_FROM);
-    if !packaged {
+/// loaded twice or overwritten by the next upgrade, and jars taken out by hand would leave the
+/// package database wrong, so `deploy` and `undeploy` say what to do with the packages instead.
+fn refuse_packaged_bluemind(options: &DeployOptions, verb: &str) -> Result<(), Failure> {
+    use crate::installed_bluemind::{PACKAGED_FROM, bm_core_version, major_minor};
+    let Some((version, tool)) = bm_core_version(&options.root) else { return Ok(()) };
+    if !major_minor(&version).is_some_and(|v| v >= PACKAGED_FROM) {
         return Ok(());
     }
-    if force {
-        eprintln!("warning: bm-core {version} ({tool}) installs these plug-ins as packages; deploying by hand anyway (--force)");
+    if options.force {
+        eprintln!("warning: bm-core {version} ({tool}) installs these plug-ins as packages; {verb} by hand anyway (--force)");
         return Ok(());
     }
-    Err(Failure::new(
-        ExitClass::Usage,
-        format!("bm-core {version} is installed ({tool}): from BlueMind 4.2 on the plug-ins are packages, not jars copied by hand"),
-    )
-    .with_fix(
+    let fix = if verb == "deploy" {
         "install them with the package manager: `bmpack select --nextcloud-version V` prints the exact \
          `apt install`/`yum install` line (bm-plugin-core-videoconferencing-starleaf and \
-         bm-plugin-admin-console-videoconferencing-starleaf for StarLeaf); --force deploys by hand anyway",
-    ))
+         bm-plugin-admin-console-videoconferencing-starleaf for StarLeaf); --force deploys by hand anyway"
+    } else {
+        "remove the plug-in packages with `apt remove` / `yum remove` (bm-nextcloud-common, \
+         bm-nextcloudXX, the StarLeaf packages); --force takes the jars out by hand anyway"
+    };
+    Err(Failure::new(
+        ExitClass::Usage,
+        format!("bm-core {version} is installed ({tool}): from BlueMind 4.2 on the plug-ins are packages, not jars handled by hand"),
+    )
+    .with_fix(fix))
 }
 
 /// `undeploy`: takes every jar of bmpack's plug-ins out of the extensions folders.
 pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
+    refuse_packaged_bluemind(options, "undeploy")?;
     let (catalog, _catalog_dir) = crate::builtin_catalog::load()
         .map_err(|e| Failure::new(ExitClass::Other, format!("the compiled-in package declarations: {e:#}")))?;
     let declared = catalog.declared_bundles();

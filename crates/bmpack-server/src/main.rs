@@ -65,7 +65,7 @@ Exit codes:
   0  done (or nothing to do)
   1  other failure (an extensions folder is a link, unreadable folder)
   2  usage: wrong option, unreadable or invalid bundles, version without a connector,
-     BlueMind 4.2 or later installed (install the packages instead, or --force)
+     BlueMind 4.2 or later installed (use the packages instead, or --force)
   8  failed; the previous jars were put back (the message says whether that worked)
   9  another deploy/undeploy is running";
 
@@ -80,10 +80,6 @@ struct DeployArgs {
     nextcloud_version: Option<String>,
     #[command(flatten)]
     common: DeployCommon,
-    /// Deploy even though the installed bm-core is 4.2 or later, where the plug-ins are packages
-    /// (`apt install` / `yum install`, see `bmpack select`).
-    #[arg(long)]
-    force: bool,
 }
 
 #[derive(Args)]
@@ -100,11 +96,15 @@ struct DeployCommon {
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Act even though the installed bm-core is 4.2 or later, where the plug-ins are packages
+    /// (`apt install` / `yum install`, see `bmpack select`).
+    #[arg(long)]
+    force: bool,
 }
 
 impl DeployCommon {
     fn options(&self) -> deploy::DeployOptions {
-        deploy::DeployOptions { root: self.root.clone(), dry_run: self.dry_run }
+        deploy::DeployOptions { root: self.root.clone(), dry_run: self.dry_run, force: self.force }
     }
 }
 
@@ -189,9 +189,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Select(args) => run_select(args),
         Command::Check(args) => run_check(args),
-        Command::Deploy(args) => {
-            finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref(), args.force))
-        }
+        Command::Deploy(args) => finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref())),
         Command::Undeploy(args) => finish(deploy::undeploy(&args.common.options())),
     }
 }
