@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use bmpack::samples::{SampleSpec, write_sample_bundles};
-use server_support::{Run, bmpack_binary};
+use server_support::{Run, bmpack_binary, closed_pipe};
 
 const COMMON: &str = "net.bluemind.filehosting.nextcloud";
 const SETTINGS: &str = "net.bluemind.ui.adminconsole.nextcloud.settings";
@@ -92,6 +92,10 @@ esac"#,
     }
 
     fn bmpack(&self, args: &[&str]) -> Run {
+        self.bmpack_printing_to(args, Stdio::piped())
+    }
+
+    fn bmpack_printing_to(&self, args: &[&str], stdout: Stdio) -> Run {
         let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         full.extend(["--root".into(), self.root().to_string_lossy().into_owned()]);
         let path = format!("{}:{}", self.shims.display(), std::env::var("PATH").unwrap_or_default());
@@ -101,6 +105,8 @@ esac"#,
             .env("SHIM_LOG", &self.log)
             .env("SHIM_STATE", &self.state)
             .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::piped())
             .output()
             .unwrap();
         Run {
@@ -474,6 +480,20 @@ fn deploy_goes_ahead_on_bluemind_before_4_2() {
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
+}
+
+/// `bmpack deploy … | head` or a closed terminal: the deploy still finishes, services included,
+/// rather than stopping between the jars and the restarts.
+#[test]
+fn deploy_finishes_when_nobody_reads_its_output() {
+    let m = Machine::new(true);
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let run = m.bmpack_printing_to(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"], closed_pipe());
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stderr.contains("panicked"), "{}", run.all());
+    assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
+    assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "{}", run.all());
+    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"], "{}", run.all());
 }
 
 fn require_dpkg_query() {

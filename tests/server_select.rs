@@ -4,7 +4,9 @@
 #[path = "server_support/mod.rs"]
 mod server_support;
 
-use server_support::{fixtures, free_port, run_bmpack, serve_status_fixtures};
+use std::process::{Command, Stdio};
+
+use server_support::{bmpack_binary, closed_pipe, fixtures, free_port, run_bmpack, serve_status_fixtures};
 
 const APT_12: &str = "apt install bm-nextcloud-common bm-nextcloud12";
 const APT_11: &str = "apt install bm-nextcloud-common bm-nextcloud11";
@@ -159,6 +161,22 @@ fn install_line_follows_os_release() {
     let forced = run_bmpack(&["select", "--nextcloud-version", "26.0.1", "--root", root.path().to_str().unwrap(), "--package-manager", "yum", "--json"], None, &[]);
     assert_eq!(forced.json()["install_command"], "yum install bm-nextcloud-common bm-nextcloud12", "{}", forced.all());
     let _ = APT_12;
+}
+
+/// `bmpack select … | head -n 1` keeps the first line; the tool must not then die with a panic
+/// on the next one (exit 101 and a backtrace hint on the terminal).
+#[test]
+fn a_reader_that_goes_away_early_is_no_error() {
+    for (args, code) in [
+        (&["select", "--nextcloud-version", "25.0.3", "--package-manager", "apt"][..], 0),
+        (&["select", "--nextcloud-version", "25.0.3", "--json"][..], 0),
+        (&["select", "--nextcloud-version", "latest", "--json"][..], 2),
+    ] {
+        let out = Command::new(bmpack_binary()).args(args).stdin(Stdio::null()).stdout(closed_pipe()).stderr(Stdio::piped()).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "bmpack {} into a closed pipe:\n{stderr}", args.join(" "));
+        assert!(!stderr.contains("panicked"), "bmpack {} into a closed pipe:\n{stderr}", args.join(" "));
+    }
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub fn bmpack_binary() -> PathBuf {
                 .lines()
                 .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
                 .filter_map(|v| v.get("executable").and_then(|e| e.as_str()).map(PathBuf::from))
-                .last()
+                .next_back()
                 .expect("cargo build reported no executable for bmpack")
         })
         .clone()
@@ -58,6 +58,14 @@ pub fn run_bmpack(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> 
     }
     let output = child.wait_with_output().unwrap();
     Run::from(args, output)
+}
+
+/// Stdout for a child whose reader has gone already, as in `bmpack … | head -n 1` once `head`
+/// has read its line: every write fails with EPIPE.
+pub fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().expect("making a pipe");
+    drop(reader);
+    Stdio::from(writer)
 }
 
 #[derive(Debug)]

@@ -78,7 +78,7 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
         .filter(|d| d.group.as_deref() == Some(NEXTCLOUD_GROUP))
         .any(|d| d.bundles.iter().any(|(name, _)| bundles.get(name).is_some()));
     if nextcloud.is_none() && nextcloud_jars_present {
-        eprintln!("note: Nextcloud bundles are in {} but --nextcloud-version is not given: they are not deployed", bundles_path.display());
+        errln!("note: Nextcloud bundles are in {} but --nextcloud-version is not given: they are not deployed", bundles_path.display());
     }
     if nextcloud.is_none() && others.is_empty() {
         return Err(Failure::new(ExitClass::Usage, format!("nothing to deploy from {}", bundles_path.display()))
@@ -140,11 +140,11 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
 fn refuse_packaged_bluemind(options: &DeployOptions, verb: &str) -> Result<(), Failure> {
     use crate::installed_bluemind::{PACKAGED_FROM, bm_core_version, major_minor};
     let Some((version, tool)) = bm_core_version(&options.root) else { return Ok(()) };
-    if !major_minor(&version).is_some_and(|v| v >= PACKAGED_FROM) {
+    if major_minor(&version).is_none_or(|v| v < PACKAGED_FROM) {
         return Ok(());
     }
     if options.force {
-        eprintln!("warning: bm-core {version} ({tool}) installs these plug-ins as packages; {verb} by hand anyway (--force)");
+        errln!("warning: bm-core {version} ({tool}) installs these plug-ins as packages; {verb} by hand anyway (--force)");
         return Ok(());
     }
     let fix = if verb == "deploy" {
@@ -177,7 +177,7 @@ pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
             .collect();
     }
     if plans.iter().all(|p| !p.changes()) {
-        println!("nothing to undeploy: no jar of bm-nextcloud-*, bm-nextcloudXX or the StarLeaf plug-ins in the extensions folders");
+        outln!("nothing to undeploy: no jar of bm-nextcloud-*, bm-nextcloudXX or the StarLeaf plug-ins in the extensions folders");
         return Ok(());
     }
     execute(options, plans, "undeploy")
@@ -257,7 +257,7 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
     let touched: Vec<&TargetPlan> = plans.iter().filter(|p| p.changes()).collect();
     print_plan(&touched, manager, options.dry_run);
     if options.dry_run {
-        println!("dry run: nothing changed");
+        outln!("dry run: nothing changed");
         return Ok(());
     }
     let _lock = crate::lock::acquire(&options.root)?;
@@ -273,12 +273,12 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
     let mut running = Vec::new();
     for plan in &touched {
         if crate::services::is_disabled(&options.root, &plan.service) {
-            println!("{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)", plan.service, plan.service);
+            outln!("{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)", plan.service, plan.service);
         } else if manager.is_running(&plan.service) {
             running.push(*plan);
         } else {
             empty_cache(&plan.cache);
-            println!("{}: not running, cache {} emptied, left stopped", plan.service, plan.cache.display());
+            outln!("{}: not running, cache {} emptied, left stopped", plan.service, plan.cache.display());
         }
     }
     for (index, plan) in running.iter().enumerate() {
@@ -307,32 +307,32 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
             )
             .with_fix(format!("look at `systemctl status {service}` and `journalctl -u {service}` (or /var/log/{service}/), then run the command again")));
         }
-        println!("{service}: stopped, cache {} emptied, started again ({})", plan.cache.display(), manager.command(service, "stop/start"));
+        outln!("{service}: stopped, cache {} emptied, started again ({})", plan.cache.display(), manager.command(service, "stop/start"));
     }
     if journal.moved.is_empty() {
         let _ = std::fs::remove_dir_all(&backup);
     } else {
-        println!("previous jars kept in {}", backup.display());
+        outln!("previous jars kept in {}", backup.display());
     }
-    println!("{verb} done");
+    outln!("{verb} done");
     Ok(())
 }
 
 fn print_plan(touched: &[&TargetPlan], manager: Manager, dry_run: bool) {
     if touched.is_empty() {
-        println!("nothing to change");
+        outln!("nothing to change");
         return;
     }
-    println!("{}", if dry_run { "plan (dry run):" } else { "plan:" });
+    outln!("{}", if dry_run { "plan (dry run):" } else { "plan:" });
     for plan in touched {
         for removal in &plan.removals {
-            println!("  remove  {} (kept in the backup)", removal.display());
+            outln!("  remove  {} (kept in the backup)", removal.display());
         }
         for install in &plan.installs {
-            println!("  install {} (from {})", plan.extensions.join(&install.name).display(), install.origin);
+            outln!("  install {} (from {})", plan.extensions.join(&install.name).display(), install.origin);
         }
-        println!("  empty   {}", plan.cache.display());
-        println!(
+        outln!("  empty   {}", plan.cache.display());
+        outln!(
             "  restart {} if it runs ({} and {}; a stopped service stays stopped)",
             plan.service,
             manager.command(&plan.service, "stop"),
@@ -349,7 +349,7 @@ fn apply_files(touched: &[&TargetPlan], backup: &Path, journal: &mut Journal) ->
             let kept = saved_to.join(old.file_name().expect("entries have names"));
             move_entry(old, &kept).map_err(|e| format!("cannot move {} to {}: {e}", old.display(), kept.display()))?;
             journal.moved.push((old.clone(), kept));
-            println!("removed {}", old.display());
+            outln!("removed {}", old.display());
         }
         if !plan.installs.is_empty() {
             std::fs::create_dir_all(&plan.extensions).map_err(|e| format!("cannot create {}: {e}", plan.extensions.display()))?;
@@ -357,7 +357,7 @@ fn apply_files(touched: &[&TargetPlan], backup: &Path, journal: &mut Journal) ->
         for install in &plan.installs {
             let dest = plan.extensions.join(&install.name);
             place(&install.source, &dest, journal).map_err(|e| format!("cannot write {}: {e}", dest.display()))?;
-            println!("installed {}", dest.display());
+            outln!("installed {}", dest.display());
         }
     }
     Ok(())
@@ -434,11 +434,11 @@ fn empty_cache(cache: &Path) {
                 let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
                 let result = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
                 if let Err(e) = result {
-                    eprintln!("warning: cannot remove {}: {e}", path.display());
+                    errln!("warning: cannot remove {}: {e}", path.display());
                 }
             }
         }
-        Ok(_) => eprintln!("warning: {} is not a folder: left alone", cache.display()),
+        Ok(_) => errln!("warning: {} is not a folder: left alone", cache.display()),
         Err(_) => {}
     }
 }

@@ -1,6 +1,8 @@
 //! `bmpack`, the tool administrators run on a BlueMind server: pick the Nextcloud connector
 //! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
 
+#[macro_use]
+mod console; // first: its outln!/errln! serve every module below
 mod builtin_catalog;
 mod check;
 mod deploy;
@@ -217,7 +219,7 @@ fn run_select(args: SelectArgs) -> ExitCode {
         _ => unreachable!("clap requires one source"),
     };
     if args.tls.insecure && !args.json {
-        eprintln!("warning: --insecure: the server's certificate is not verified");
+        errln!("warning: --insecure: the server's certificate is not verified");
     }
     let options = select::SelectOptions {
         source,
@@ -228,7 +230,7 @@ fn run_select(args: SelectArgs) -> ExitCode {
     match select::run(&options) {
         Ok(selection) => {
             if args.json {
-                println!("{}", selection.to_json());
+                outln!("{}", selection.to_json());
             } else {
                 selection.print_text();
             }
@@ -241,7 +243,7 @@ fn run_select(args: SelectArgs) -> ExitCode {
 /// Prints a failure (text on stderr, or a JSON object on stdout) and returns its exit code.
 fn fail(failure: &Failure, as_json: bool) -> ExitCode {
     if as_json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "result": "FAIL",
@@ -252,7 +254,7 @@ fn fail(failure: &Failure, as_json: bool) -> ExitCode {
             })
         );
     } else {
-        eprintln!("error: {failure}");
+        errln!("error: {failure}");
     }
     exit_code(failure.class)
 }

@@ -90,14 +90,14 @@ impl Report {
                 .iter()
                 .map(|l| json!({"step": l.step, "result": l.level.word(), "message": l.message, "fix": l.fix, "class": l.class.map(ExitClass::name)}))
                 .collect();
-            println!(
+            outln!(
                 "{}",
                 json!({"subject": subject, "result": result, "exit_code": code, "class": failure.map(ExitClass::name), "lines": lines})
             );
         } else {
             match failure {
-                Some(class) => println!("result: FAIL ({}, exit code {code})", class.name()),
-                None => println!("result: {result}"),
+                Some(class) => outln!("result: FAIL ({}, exit code {code})", class.name()),
+                None => outln!("result: {result}"),
             }
         }
         code

@@ -50,20 +50,20 @@ impl Selection {
 
     pub fn print_text(&self) {
         for warning in &self.warnings {
-            eprintln!("warning: {warning}");
+            errln!("warning: {warning}");
         }
-        println!("{} {} ({}) needs {}", self.product, self.release, self.origin, self.package);
+        outln!("{} {} ({}) needs {}", self.product, self.release, self.origin, self.package);
         match self.manager {
             Some(_) => {
                 for (_, command) in self.install_commands() {
-                    println!("{command}");
+                    outln!("{command}");
                 }
             }
             None => {
-                eprintln!("note: this system is neither Debian- nor Red Hat-like ({}); both commands follow", self.os_description);
+                errln!("note: this system is neither Debian- nor Red Hat-like ({}); both commands follow", self.os_description);
                 for (m, command) in self.install_commands() {
                     let family = if m == PackageManager::Apt { "Debian/Ubuntu" } else { "Red Hat/CentOS" };
-                    println!("{command}    # {family}");
+                    outln!("{command}    # {family}");
                 }
             }
         }

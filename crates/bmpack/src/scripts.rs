@@ -115,14 +115,12 @@ pub fn load(root: &Path, set: &str, targets: &BTreeMap<String, Target>) -> Resul
         posttrans: script(RPM_DIR, "posttrans")?,
         ..RpmScripts::default()
     };
-    drop(script);
     if let Some((path, text)) = read(RPM_DIR, "transfiletriggerin")? {
         rpm.trans_file_trigger_in = file_triggers(&path, &text, &watched)?;
     }
     if let Some((path, text)) = read(RPM_DIR, "transfiletriggerpostun")? {
         rpm.trans_file_trigger_postun = file_triggers(&path, &text, &watched)?;
     }
-    drop(read);
     if !found {
         return Err(ScriptsError::NoTemplate { set: set.to_string() });
     }

@@ -71,7 +71,7 @@ impl PackageVersion {
         let micro = number("micro", false)?;
         let qualifier = match parts.next() {
             None => None,
-            Some(q) if q.is_empty() => return Err(err("the qualifier after the last `.` is empty")),
+            Some("") => return Err(err("the qualifier after the last `.` is empty")),
             Some(q) if !q.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') => {
                 return Err(err("an OSGi qualifier may only hold letters, digits, `-` and `_`"));
             }
