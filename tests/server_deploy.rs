@@ -428,17 +428,28 @@ fn a_disabled_service_is_left_alone() {
 
 /// Records bm-core `version` as installed in the root's dpkg database, as on a Debian BlueMind.
 fn install_bm_core_record(m: &Machine, version: &str) {
+    install_dpkg_records(m, &[("bm-core", version, &[])]);
+}
+
+/// Records packages (name, version, files) as installed in the root's dpkg database, with the
+/// file lists `dpkg-query -S` reads.
+fn install_dpkg_records(m: &Machine, packages: &[(&str, &str, &[&str])]) {
     let db = m.root().join("var/lib/dpkg");
-    std::fs::create_dir_all(&db).unwrap();
-    std::fs::write(
-        db.join("status"),
-        format!(
-            "Package: bm-core\nStatus: install ok installed\nPriority: optional\nSection: misc\n\
+    std::fs::create_dir_all(db.join("info")).unwrap();
+    let mut status = String::new();
+    for (name, version, files) in packages {
+        status += &format!(
+            "Package: {name}\nStatus: install ok installed\nPriority: optional\nSection: misc\n\
              Maintainer: BlueMind <packages@bluemind.net>\nArchitecture: all\nVersion: {version}\n\
-             Description: BlueMind core\n\n"
-        ),
-    )
-    .unwrap();
+             Description: {name}\n\n"
+        );
+        let mut list = String::new();
+        for file in *files {
+            list += &format!("{file}\n");
+        }
+        std::fs::write(db.join("info").join(format!("{name}.list")), list).unwrap();
+    }
+    std::fs::write(db.join("status"), status).unwrap();
 }
 
 #[test]
@@ -494,6 +505,64 @@ fn deploy_finishes_when_nobody_reads_its_output() {
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
     assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "{}", run.all());
     assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"], "{}", run.all());
+}
+
+/// A Debian BlueMind 4.3 whose Nextcloud connector came as a package: even `--force` does not
+/// move the package's jar (the next upgrade would bring it back, `dpkg -V` would miss it).
+#[test]
+fn jars_of_installed_packages_stay_with_the_package_manager_even_forced() {
+    require_dpkg_query();
+    let m = Machine::new(true);
+    let packaged_jar = format!("/{CORE_EXT}/{NC12}-4.3.0.jar");
+    std::fs::write(m.root().join(packaged_jar.trim_start_matches('/')), b"the package's jar").unwrap();
+    install_dpkg_records(&m, &[("bm-core", "4.3.2-1", &[]), ("bm-nextcloud12", "4.3.0-1", &["/usr", "/usr/share", &packaged_jar])]);
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let before = snapshot(&m.root());
+    for args in [&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"][..], &["undeploy", "--force"][..]] {
+        let run = m.bmpack(args);
+        assert_eq!(run.code, 2, "{}", run.all());
+        assert!(run.stderr.contains(&format!("{packaged_jar} (package bm-nextcloud12)")), "{}", run.all());
+        assert!(run.stderr.contains("apt remove bm-nextcloud12"), "{}", run.all());
+        assert_eq!(snapshot(&m.root()), before, "a refused {} changed the root", args[0]);
+        assert!(m.actions().is_empty(), "{:?}", m.calls());
+    }
+}
+
+/// The same on a Red Hat BlueMind: bm-core and the connector recorded in a real rpm database
+/// (packages written by bmpack, installed with `rpm --justdb`).
+#[test]
+fn an_rpm_database_says_which_bluemind_runs_and_which_jars_are_packaged() {
+    use bmpack::format::Format;
+    use bmpack_tests::fixtures::{our_packages, service_standin, write_package};
+    let m = Machine::new(true);
+    let rpms = m.dir.path().join("rpms");
+    std::fs::create_dir_all(&rpms).unwrap();
+    let core = write_package(Format::Rpm, &service_standin(Format::Rpm, "bm-core", "4.3.2", false), &rpms);
+    let rpm = |args: &[&str]| {
+        let out = Command::new("rpm").env("HOME", "/nonexistent").arg("--root").arg(m.root()).args(["--dbpath", "/var/lib/rpm"]).args(args).output().unwrap();
+        assert!(out.status.success(), "rpm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    rpm(&["--initdb"]);
+    rpm(&["-i", "--justdb", "--nodeps", "--noscripts", core.to_str().unwrap()]);
+
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let refused = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
+    assert_eq!(refused.code, 2, "{}", refused.all());
+    assert!(refused.stderr.contains("bm-core 4.3.2 is installed (rpm)"), "{}", refused.all());
+
+    let connector = our_packages("4.3.0").into_iter().find(|p| p.name == "bm-nextcloud12").unwrap();
+    let connector = write_package(Format::Rpm, &connector, &rpms);
+    rpm(&["-i", "--justdb", "--nodeps", "--noscripts", "--notriggers", connector.to_str().unwrap()]);
+    let packaged_jar = rpm(&["-qlp", connector.to_str().unwrap()]).lines().find(|l| l.ends_with(".jar")).unwrap().to_string();
+    std::fs::write(m.root().join(packaged_jar.trim_start_matches('/')), b"the package's jar").unwrap();
+    let before = snapshot(&m.root());
+    let forced = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
+    assert_eq!(forced.code, 2, "{}", forced.all());
+    assert!(forced.stderr.contains(&format!("{packaged_jar} (package bm-nextcloud12)")), "{}", forced.all());
+    assert!(forced.stderr.contains("yum remove bm-nextcloud12"), "{}", forced.all());
+    assert_eq!(snapshot(&m.root()), before, "a refused deploy changed the root");
+    assert!(m.actions().is_empty(), "{:?}", m.calls());
 }
 
 fn require_dpkg_query() {

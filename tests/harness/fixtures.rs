@@ -63,19 +63,19 @@ pub fn write_all(format: Format, dir: &Path) -> Vec<PathBuf> {
         packages.push(service_standin(format, "bm-webserver", v, false));
     }
     packages.push(filehosting_standin());
+    packages.iter().map(|p| write_package(format, p, dir)).collect()
+}
+
+/// Writes one package with bmpack's own `format` writer into `dir`; returns its path.
+pub fn write_package(format: Format, p: &Package, dir: &Path) -> PathBuf {
     let opts = WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 };
-    packages
-        .iter()
-        .map(|p| {
-            let packager = format.packager();
-            let path = dir.join(packager.file_name(p));
-            let mut out = std::fs::File::create(&path).unwrap();
-            packager
-                .write(p, &opts, &mut out)
-                .unwrap_or_else(|e| panic!("bmpack's {} writer failed on {}: {e:#}", format.as_str(), p.name));
-            path
-        })
-        .collect()
+    let packager = format.packager();
+    let path = dir.join(packager.file_name(p));
+    let mut out = std::fs::File::create(&path).unwrap();
+    packager
+        .write(p, &opts, &mut out)
+        .unwrap_or_else(|e| panic!("bmpack's {} writer failed on {}: {e:#}", format.as_str(), p.name));
+    path
 }
 
 /// Our packages at one release, resolved by the real catalog against stand-in jars.

@@ -162,6 +162,29 @@ fn refuse_packaged_bluemind(options: &DeployOptions, verb: &str) -> Result<(), F
     .with_fix(fix))
 }
 
+/// A jar that a package installed is the package manager's to replace or remove, even with
+/// `--force`: moved by hand, it would come back at the next upgrade or be missing where
+/// `dpkg -V`/`rpm -V` expects it, and one bundle would be loaded in two versions.
+fn refuse_package_files(options: &DeployOptions, plans: &[&TargetPlan]) -> Result<(), Failure> {
+    let owned: Vec<(String, String, &str)> = plans
+        .iter()
+        .flat_map(|p| &p.removals)
+        .filter_map(|path| {
+            let absolute = Path::new("/").join(path.strip_prefix(&options.root).ok()?);
+            let (owner, tool) = crate::installed_bluemind::owning_package(&options.root, &absolute)?;
+            Some((absolute.display().to_string(), owner, tool))
+        })
+        .collect();
+    let Some((_, _, tool)) = owned.first() else { return Ok(()) };
+    let listed: Vec<String> = owned.iter().map(|(path, owner, _)| format!("{path} (package {owner})")).collect();
+    let mut packages: Vec<&str> = owned.iter().map(|(_, owner, _)| owner.as_str()).collect();
+    packages.sort_unstable();
+    packages.dedup();
+    let remove = if *tool == "rpm" { "yum remove" } else { "apt remove" };
+    Err(Failure::new(ExitClass::Usage, format!("these jars belong to installed packages ({tool}): {}", listed.join(", ")))
+        .with_fix(format!("leave them to the package manager, or first `{remove} {}`, then run the command again", packages.join(" "))))
+}
+
 /// `undeploy`: takes every jar of bmpack's plug-ins out of the extensions folders.
 pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
     refuse_packaged_bluemind(options, "undeploy")?;
@@ -255,6 +278,7 @@ struct Journal {
 fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Result<(), Failure> {
     let manager = Manager::detect(&options.root);
     let touched: Vec<&TargetPlan> = plans.iter().filter(|p| p.changes()).collect();
+    refuse_package_files(options, &touched)?;
     print_plan(&touched, manager, options.dry_run);
     if options.dry_run {
         outln!("dry run: nothing changed");

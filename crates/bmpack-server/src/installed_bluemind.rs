@@ -1,6 +1,7 @@
-//! Which BlueMind release a system runs, from its package database: `deploy` is the manual
-//! procedure for BlueMind before 4.2, and from 4.2 on the plug-ins are packages, which jars
-//! copied by hand would shadow or be overwritten by.
+//! What the package database says: which BlueMind release a system runs (`deploy` is the manual
+//! procedure for BlueMind before 4.2; from 4.2 on the plug-ins are packages, which jars copied
+//! by hand would shadow or be overwritten by), and which package owns a jar (a file of a package
+//! is never moved by hand, whatever `--force` says: the database would lie about it after).
 
 use std::path::Path;
 use std::process::Command;
@@ -30,6 +31,36 @@ pub fn bm_core_version(root: &Path) -> Option<(String, &'static str)> {
             .ok()?;
         if out.status.success() {
             return Some((String::from_utf8_lossy(&out.stdout).trim().to_string(), "rpm"));
+        }
+    }
+    None
+}
+
+/// The package that owns `absolute` (a path as the system under `root` sees it) and the tool
+/// that said so, or `None` when no package database under `root` lists it.
+pub fn owning_package(root: &Path, absolute: &Path) -> Option<(String, &'static str)> {
+    let dpkg_db = root.join("var/lib/dpkg");
+    if dpkg_db.join("status").is_file() {
+        // `dpkg-query -S` takes a pattern: a name with glob characters would match others.
+        let path = absolute.to_str().filter(|p| !p.contains(['*', '?', '[', ']', '\\']))?;
+        let out = Command::new("dpkg-query").arg(format!("--admindir={}", dpkg_db.display())).args(["-S", path]).output().ok()?;
+        // `bm-nextcloud12: /usr/share/…`; `diversion by …` lines name no owner.
+        return String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.starts_with("diversion "))
+            .find_map(|l| l.split_once(": ").filter(|(_, p)| *p == path).map(|(owners, _)| owners.split(", ").next().unwrap_or(owners).to_string()))
+            .map(|owner| (owner, "dpkg-query"));
+    }
+    if root.join("var/lib/rpm").is_dir() {
+        let out = Command::new("rpm")
+            .arg("--root")
+            .arg(root)
+            .args(["--dbpath", "/var/lib/rpm", "-q", "--qf", "%{NAME}\\n", "-f"])
+            .arg(absolute)
+            .output()
+            .ok()?;
+        if out.status.success() {
+            return String::from_utf8_lossy(&out.stdout).lines().next().map(|name| (name.to_string(), "rpm"));
         }
     }
     None

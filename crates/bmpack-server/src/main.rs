@@ -67,7 +67,8 @@ Exit codes:
   0  done (or nothing to do)
   1  other failure (an extensions folder is a link, unreadable folder)
   2  usage: wrong option, unreadable or invalid bundles, version without a connector,
-     BlueMind 4.2 or later installed (use the packages instead, or --force)
+     BlueMind 4.2 or later installed (use the packages instead, or --force),
+     a jar to replace or remove belongs to an installed package (even with --force)
   8  failed; the previous jars were put back (the message says whether that worked)
   9  another deploy/undeploy is running";
 
