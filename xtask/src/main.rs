@@ -1,6 +1,9 @@
 //! Project automation, in the manner of rust-analyzer's xtask: `cargo xtask <command>`.
 //! Every flag is declared here, once; the work is done by the `bmpack` library.
 
+#[macro_use]
+extern crate bmpack; // outln!/errln! (bmpack::console)
+
 mod bench;
 mod lint;
 mod package;
@@ -38,7 +41,7 @@ fn main() {
         Command::Publish(opts) => publish::publish(&opts),
     };
     if let Err(e) = result {
-        eprintln!("error: {e:#}");
+        errln!("error: {e:#}");
         std::process::exit(1);
     }
 }

@@ -89,10 +89,10 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
     bar.finish_and_clear();
     let outcome = outcome?;
     for unused in &outcome.unused_bundles {
-        eprintln!("note: jar not declared by any selected package, left out: {unused}");
+        errln!("note: jar not declared by any selected package, left out: {unused}");
     }
     if let Some(dir) = &outcome.samples {
-        eprintln!(
+        errln!(
             "note: no --bundles given: these packages hold generated SAMPLE bundles (valid jars with \
              made-up content, not BlueMind's plug-ins), in {}. Pass --bundles PATH to package the real jars.",
             dir.display()
@@ -100,7 +100,7 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
     }
     if !args.quiet {
         print_summary(&outcome.files);
-        println!("\nwritten to {} (checksums in SHA256SUMS)", request.build.out.display());
+        outln!("\nwritten to {} (checksums in SHA256SUMS)", request.build.out.display());
     }
     Ok(outcome)
 }
@@ -115,7 +115,7 @@ const TOOL_PACKAGE: &str = "bmpack";
 fn prepare_server_tool(root: &std::path::Path, epoch: u64) -> anyhow::Result<()> {
     let glibc = declared_glibc(root)?;
     let target = format!("x86_64-unknown-linux-gnu.{glibc}");
-    eprintln!("building the server tool for glibc {glibc} (cargo zigbuild --release -p bmpack-server --target {target})");
+    errln!("building the server tool for glibc {glibc} (cargo zigbuild --release -p bmpack-server --target {target})");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["zigbuild", "--release", "--quiet", "-p", "bmpack-server", "--target", &target])
         .current_dir(root)
@@ -198,9 +198,9 @@ fn newest_glibc_symbol(binary: &std::path::Path) -> anyhow::Result<(u32, u32)> {
 fn print_summary(files: &[BuiltFile]) {
     let w_pkg = files.iter().map(|f| f.package.len()).max().unwrap_or(7).max(7);
     let w_ver = files.iter().map(|f| f.version.len()).max().unwrap_or(7).max(7);
-    println!("{:<w_pkg$}  {:<w_ver$}  {:<6}  {:>10}  sha256", "package", "version", "format", "size");
+    outln!("{:<w_pkg$}  {:<w_ver$}  {:<6}  {:>10}  sha256", "package", "version", "format", "size");
     for f in files {
-        println!(
+        outln!(
             "{:<w_pkg$}  {:<w_ver$}  {:<6}  {:>10}  {}",
             f.package,
             f.version,

@@ -48,19 +48,19 @@ pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
     };
     let report = bmpack::repo::publish(&request)?;
     for f in &report.added {
-        println!("added      {f}");
+        outln!("added      {f}");
     }
     for f in &report.already_present {
-        println!("unchanged  {f}");
+        outln!("unchanged  {f}");
     }
     for f in &report.pruned {
-        println!("pruned     {f}");
+        outln!("pruned     {f}");
     }
     if report.changed {
-        println!("{}: re-indexed and signed (suite {})", opts.repo.display(), opts.suite);
+        outln!("{}: re-indexed and signed (suite {})", opts.repo.display(), opts.suite);
     } else {
-        println!("{}: already up to date, left untouched", opts.repo.display());
+        outln!("{}: already up to date, left untouched", opts.repo.display());
     }
-    println!("\n{}", report.instructions);
+    outln!("\n{}", report.instructions);
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
 
 #[macro_use]
-mod console; // first: its outln!/errln! serve every module below
+extern crate bmpack; // outln!/errln! (bmpack::console) in every module
 mod builtin_catalog;
 mod check;
 mod deploy;

@@ -2,6 +2,8 @@
 //!
 //! See ARCHITECTURE.md at the top of the repository for the map.
 
+#[macro_use]
+pub mod console; // first: outln!/errln! serve every module below
 pub mod archive;
 pub mod build;
 pub mod bundle;

@@ -48,7 +48,7 @@ fn recover(live: &Path) -> anyhow::Result<()> {
         }
         let path = entry.path();
         if tag == "old" && !live.exists() {
-            eprintln!("publish: restoring {} from an interrupted publish ({})", live.display(), path.display());
+            errln!("publish: restoring {} from an interrupted publish ({})", live.display(), path.display());
             fs::rename(&path, live).with_context(|| format!("restoring {} to {}", path.display(), live.display()))?;
         } else {
             fs::remove_dir_all(&path).with_context(|| format!("removing {} left by an interrupted publish", path.display()))?;
