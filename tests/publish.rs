@@ -3,7 +3,7 @@
 //! HTTP on 127.0.0.1, and publishes that are incremental and leave the repository as it was
 //! when they fail.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use bmpack::repo::gpg::Signer;
@@ -171,7 +171,7 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     assert_eq!(count(&index, "Version: 4.9.0-1"), 2, "bm-core and bm-webserver, only versions, stay: {index}");
     assert!(!repo.join("rpm/stable/bm-nextcloud12-1.0.0-1.noarch.rpm").exists());
     let primary = run(Command::new("sh").arg("-c").arg(format!(
-        "zcat {}/rpm/stable/repodata/*-primary.xml.gz",
+        "cd {}/rpm/stable && zcat \"$(sed -n 's|.*href=\"\\(repodata/[^\"]*-primary.xml.gz\\)\".*|\\1|p' repodata/repomd.xml)\"",
         repo.display()
     )));
     assert_eq!(count(&primary, "<name>bm-nextcloud12</name>"), 1, "{primary}");
@@ -205,6 +205,27 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     assert!(report.changed && report.added.is_empty(), "{report:?}");
     assert_ne!(std::fs::read(&exported).unwrap(), before, "the exported key was not updated");
     assert!(gpgv(&exported, "dists/stable/InRelease", None));
+
+    // Indexes stay servable by hash for the last three publishes (for mirrors one publish
+    // behind), and no longer: a fourth publish drops the first one's.
+    let r3 = tmp.path().join("r3");
+    release(&r3, "1.2.0");
+    publish_ok(&request(&repo, &r3, &key, "http://example.invalid/repo"));
+    let release_file = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
+    assert!(release_file.contains("Acquire-By-Hash: yes"), "{release_file}");
+    for arch in ["all", "amd64"] {
+        for hash in ["SHA256", "SHA512"] {
+            let dir = repo.join(format!("dists/stable/main/binary-{arch}/by-hash/{hash}"));
+            let kept = std::fs::read_dir(&dir).unwrap().count();
+            assert_eq!(kept, 3 * 3, "Packages, .gz and .xz of three publishes in {}: {}", dir.display(), run(Command::new("ls").arg("-la").arg("--time-style=full-iso").arg(&dir)));
+        }
+    }
+    let generations = std::fs::read_dir(repo.join("rpm/stable/repodata"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with("-primary.xml.gz"))
+        .count();
+    assert_eq!(generations, 3, "primary.xml.gz of three publishes");
 }
 
 /// The `.sources` file publish wrote, pointed at `uri` and at `keyring` copied into the root.
@@ -250,6 +271,8 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     release(&r2, "1.1.0");
     publish_ok(&request(&repo, &r1, &key, &base));
     let keyring = repo.join("bmpack-archive-keyring.gpg");
+    let release_1: Vec<(PathBuf, Vec<u8>)> =
+        ["InRelease", "Release", "Release.gpg"].iter().map(|f| (PathBuf::from("dists/stable").join(f), std::fs::read(repo.join("dists/stable").join(f)).unwrap())).collect();
 
     // Install the four plug-ins, signatures checked (apt refuses unsigned sources by default).
     let apt = apt_client(&tmp.path().join("server"), &repo, &base, &keyring);
@@ -274,6 +297,20 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     let out = apt.apt_get(&["install", "-s", "--allow-downgrades", "bm-nextcloud12=1.0.0-1"]);
     assert!(succeeded(&out), "release 1 is no longer installable: {}", describe(&out));
 
+    // A mirror or proxy that still serves release 1's InRelease beside release 2's files: apt
+    // fetches the indexes that InRelease names by their hash, and they are still there.
+    let stale = www.join("stale");
+    copy_tree(&repo, &stale);
+    for (path, bytes) in &release_1 {
+        std::fs::write(stale.join(path), bytes).unwrap();
+    }
+    let behind = apt_client(&tmp.path().join("c-stale"), &repo, &format!("{}/stale", server.url), &keyring);
+    let out = behind.apt_get(&["update"]);
+    assert!(succeeded(&out) && !describe(&out).contains("Hash Sum mismatch"), "a mirror one publish behind broke apt-get update: {}", describe(&out));
+    let out = behind.apt_get(&["install", "-y", "bm-nextcloud12"]);
+    assert!(succeeded(&out), "{}", describe(&out));
+    assert_eq!(std::fs::read_to_string(behind.root.join("usr/share/bm-nextcloud12/version")).unwrap(), "1.0.0\n");
+
     // A tampered Packages index (all three compressions, as an attacker would).
     let tampered = www.join("tampered");
     copy_tree(&repo, &tampered);
@@ -284,6 +321,16 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
         assert_ne!(text, evil);
         std::fs::write(dir.join("Packages"), &evil).unwrap();
         run(Command::new("sh").arg("-c").arg("gzip -9nc Packages > Packages.gz && xz -c Packages > Packages.xz").current_dir(&dir));
+        // The copies apt fetches by hash, each replaced by the tampered file of its kind.
+        for copy in walkdir::WalkDir::new(dir.join("by-hash")).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+            let magic = std::fs::read(copy.path()).unwrap();
+            let kind = match magic.get(..2) {
+                Some([0x1f, 0x8b]) => "Packages.gz",
+                Some([0xfd, b'7']) => "Packages.xz",
+                _ => "Packages",
+            };
+            std::fs::copy(dir.join(kind), copy.path()).unwrap();
+        }
     }
     // A repository without signatures.
     let unsigned = www.join("unsigned");
@@ -341,6 +388,10 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     release(&r2, "1.1.0");
     publish_ok(&request(&repo, &r1, &key, &base));
     let armored = repo.join("RPM-GPG-KEY-bmpack");
+    let repomd_1: Vec<(PathBuf, Vec<u8>)> = ["repomd.xml", "repomd.xml.asc"]
+        .iter()
+        .map(|f| (PathBuf::from("rpm/stable/repodata").join(f), std::fs::read(repo.join("rpm/stable/repodata").join(f)).unwrap()))
+        .collect();
 
     // Install the four plug-ins with gpgcheck=1 and repo_gpgcheck=1.
     let dnf = dnf_client(&tmp.path().join("server"), &repo, &base, &armored);
@@ -361,6 +412,18 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     let out = dnf.dnf(&["list", "--showduplicates", "bm-nextcloud12"]);
     let listed = String::from_utf8_lossy(&out.stdout);
     assert!(listed.contains("1.0.0-1") && listed.contains("1.1.0-1"), "{}", describe(&out));
+
+    // A mirror or proxy that still serves release 1's repomd.xml beside release 2's files: the
+    // metadata it names are still there (createrepo_c keeps the previous generations).
+    let stale = www.join("stale");
+    copy_tree(&repo, &stale);
+    for (path, bytes) in &repomd_1 {
+        std::fs::write(stale.join(path), bytes).unwrap();
+    }
+    let behind = dnf_client(&tmp.path().join("c-stale"), &repo, &format!("{}/stale", server.url), &armored);
+    let out = behind.dnf(&["install", "bm-nextcloud12"]);
+    assert!(succeeded(&out), "a mirror one publish behind broke dnf: {}", describe(&out));
+    assert_eq!(std::fs::read_to_string(behind.root.join("usr/share/bm-nextcloud12/version")).unwrap(), "1.0.0\n");
 
     // A tampered repomd.xml (its signature no longer matches).
     let tampered = www.join("tampered");

@@ -1,13 +1,14 @@
 //! The apt side of a repository: `pool/<suite>/main/<package>/*.deb`, indexed by
 //! `apt-ftparchive` into `dists/<suite>/main/binary-{all,amd64}/Packages{,.gz,.xz}`, and the
 //! suite's `Release` signed twice (`InRelease` clearsigned, `Release.gpg` detached) because
-//! apt reads either.
+//! apt reads either. Each index is also kept by hash (see by_hash.rs).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
+use super::by_hash;
 use super::gpg::Signer;
 use super::staging::{remove_if_exists, write_file};
 use super::tools::Tool;
@@ -56,9 +57,12 @@ pub fn index(root: &Path, suite: &str, origin: &str, signer: &Signer) -> anyhow:
             stanzas.iter().filter(|(a, _)| a == arch || a == "all").map(|(_, s)| s.as_str()).collect();
         let text = text.join("\n");
         let dir = suite_root.join(COMPONENT).join(format!("binary-{arch}"));
-        write_file(&dir.join("Packages"), text.as_bytes())?;
-        write_file(&dir.join("Packages.gz"), &gzip(text.as_bytes())?)?;
-        write_file(&dir.join("Packages.xz"), &xz(text.as_bytes())?)?;
+        let indexes = [("Packages", text.as_bytes().to_vec()), ("Packages.gz", gzip(text.as_bytes())?), ("Packages.xz", xz(text.as_bytes())?)];
+        for (name, bytes) in &indexes {
+            write_file(&dir.join(name), bytes)?;
+        }
+        let current: Vec<&[u8]> = indexes.iter().map(|(_, bytes)| bytes.as_slice()).collect();
+        by_hash::store(&dir, &current, super::INDEX_GENERATIONS_KEPT)?;
     }
 
     for f in signed_files(suite) {
@@ -70,6 +74,7 @@ pub fn index(root: &Path, suite: &str, origin: &str, signer: &Signer) -> anyhow:
         .args(["-o", &field("Suite", suite), "-o", &field("Codename", suite)])
         .args(["-o", &field("Architectures", &ARCHITECTURES.join(" ")), "-o", &field("Components", COMPONENT)])
         .args(["-o", &field("Description", &format!("{origin} packages ({suite})"))])
+        .args(["-o", &field("Acquire-By-Hash", "yes")])
         .args(["release", "."])
         .dir(&suite_root)
         .run()?;

@@ -12,6 +12,11 @@
 //! Each suite has its own pool so that publishing to `testing` never shows up in `stable`.
 //! Index formats are written by the distributions' own tools (`apt-ftparchive`,
 //! `createrepo_c`), signatures by `gpg` and `rpmsign`.
+//!
+//! Mirrors and caching proxies copy a repository file by file, and a client can read the signed
+//! file (`InRelease`, `repomd.xml`) of one publish and the indexes after the next one. So the
+//! indexes of the last [`INDEX_GENERATIONS_KEPT`] publishes stay servable under names that carry
+//! their hash: apt's `by-hash/` (`Acquire-By-Hash: yes`) and createrepo_c's hash-named repodata.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -20,6 +25,7 @@ use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
 pub mod apt;
+mod by_hash;
 pub mod client;
 pub mod gpg;
 pub mod pool;
@@ -30,6 +36,9 @@ pub mod yum;
 pub use gpg::KeySource;
 use pool::{Kind, PackageFile};
 use staging::{Staging, write_file};
+
+/// How many publishes' indexes stay servable (the current one included), see above.
+pub const INDEX_GENERATIONS_KEPT: usize = 3;
 
 /// What `publish` does.
 #[derive(Debug, Clone)]
@@ -172,6 +181,11 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
 /// runs. The lock is `.<name>.lock` beside the repository folder (the folder itself is swapped),
 /// held with flock(2) until the returned file is dropped, and released by the kernel if the
 /// process dies.
+///
+/// A lock just released can look held for a moment: a child that another thread of the same
+/// program is starting holds a copy of every descriptor from fork until exec (close-on-exec
+/// closes it only then), and the flock lives as long as any copy. So a busy lock is tried again
+/// for [`LOCK_GRACE`] before the publish is refused.
 fn lock_repository(repo_dir: &Path) -> anyhow::Result<std::fs::File> {
     let name = repo_dir.file_name().ok_or_else(|| anyhow::anyhow!("--repo {} has no folder name", repo_dir.display()))?;
     let parent = repo_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -183,7 +197,22 @@ fn lock_repository(repo_dir: &Path) -> anyhow::Result<std::fs::File> {
         .write(true)
         .open(&path)
         .with_context(|| format!("opening the publish lock {}", path.display()))?;
-    match file.try_lock() {
+    let started = std::time::Instant::now();
+    loop {
+        match file.try_lock() {
+            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_GRACE => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            result => break lock_outcome(result, file, repo_dir, &path),
+        }
+    }
+}
+
+/// How long a busy publish lock is tried again (see `lock_repository`).
+const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+fn lock_outcome(result: Result<(), std::fs::TryLockError>, file: std::fs::File, repo_dir: &Path, path: &Path) -> anyhow::Result<std::fs::File> {
+    match result {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => bail!(
             "another publish into {} is running (it holds {}): wait for it to finish, then publish again",

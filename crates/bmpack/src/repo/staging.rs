@@ -3,7 +3,8 @@
 //!
 //! `DIR.new-<pid>` starts as a copy of `DIR` in which package files (large, never changed in
 //! place) are hard links and everything else (small indexes and signatures, which the tools
-//! rewrite) is copied, so nothing done in the staging tree can alter the live one. The swap is
+//! rewrite) is copied with its modification time, so nothing done in the staging tree can alter
+//! the live one, and the tools that keep "the newest N" old indexes see their true ages. The swap is
 //! `DIR` → `DIR.old-<pid>`, `DIR.new-<pid>` → `DIR`, then `DIR.old-<pid>` is deleted. A publish
 //! killed in between leaves `DIR.old-<pid>`, which the next publish renames back.
 
@@ -128,6 +129,14 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
             let linked = is_package(entry.path()) && fs::hard_link(entry.path(), &dest).is_ok();
             if !linked {
                 fs::copy(entry.path(), &dest).with_context(|| format!("copying {} to {}", entry.path().display(), dest.display()))?;
+                let modified = entry.metadata().ok().and_then(|m| m.modified().ok());
+                if let Some(modified) = modified {
+                    fs::File::options()
+                        .write(true)
+                        .open(&dest)
+                        .and_then(|f| f.set_modified(modified))
+                        .with_context(|| format!("setting the time of {}", dest.display()))?;
+                }
             }
         } else if ty.is_symlink() {
             let target = fs::read_link(entry.path())?;

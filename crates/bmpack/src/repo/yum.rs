@@ -53,7 +53,10 @@ pub fn index(root: &Path, suite: &str, signer: &Signer) -> anyhow::Result<()> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let mut t = Tool::new("createrepo_c").args(["--quiet", "--checksum", "sha256", "--general-compress-type", "gz"]);
     if dir.join("repodata/repomd.xml").exists() {
-        t = t.arg("--update");
+        // The previous generations' hash-named metadata stay, the newest by mtime (which the
+        // staging copy preserves); `--compatibility` makes the number a count, not "all".
+        let old = (super::INDEX_GENERATIONS_KEPT - 1).to_string();
+        t = t.args(["--update", "--compatibility", "--retain-old-md", &old]);
     }
     t.arg(&dir).run()?;
     let [repomd, asc] = signed_files(suite).map(|p| root.join(p));
