@@ -66,6 +66,18 @@ impl Server {
         }
     }
 
+    /// After a purge: no jar, no package dpkg knows, no documentation, state or dpkg file of ours.
+    fn assert_nothing_of_ours_left(&self) {
+        assert!(self.jars(CORE_EXT).is_empty() && self.jars(WEB_EXT).is_empty(), "{:?} {:?}", self.jars(CORE_EXT), self.jars(WEB_EXT));
+        for ours in FOUR_PLUGINS.iter().chain(&["bm-plugin-reload"]) {
+            assert_eq!(self.root.status(ours), "", "{ours} is still known to dpkg");
+            assert!(!self.root.join(&format!("/usr/share/doc/{ours}")).exists(), "{ours}'s documentation is left");
+        }
+        assert!(!self.root.join("/var/lib/bm-plugin-reload").exists(), "bm-plugin-reload's state is left");
+        let left = self.root.ok("ls /var/lib/dpkg/info | grep -e bm-plugin -e nextcloud || true");
+        assert!(left.trim().is_empty(), "dpkg still has files of ours: {left}");
+    }
+
     fn jars(&self, folder: &str) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.root.join(folder))
             .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
@@ -166,14 +178,7 @@ fn apt_purge_of_everything_restarts_once_and_leaves_no_file_of_ours() {
     s.given(&format!("apt-get install -y {}", four()));
     let out = s.when(&format!("apt-get purge -y {} bm-plugin-reload", four()));
     s.expect(&out, 1, 1);
-    assert!(s.jars(CORE_EXT).is_empty() && s.jars(WEB_EXT).is_empty(), "{:?} {:?}", s.jars(CORE_EXT), s.jars(WEB_EXT));
-    for ours in FOUR_PLUGINS.iter().chain(&["bm-plugin-reload"]) {
-        assert_eq!(s.root.status(ours), "", "{ours} is still known to dpkg");
-        assert!(!s.root.join(&format!("/usr/share/doc/{ours}")).exists(), "{ours}'s documentation is left");
-    }
-    assert!(!s.root.join("/var/lib/bm-plugin-reload").exists(), "bm-plugin-reload's state is left");
-    let left = s.root.ok("ls /var/lib/dpkg/info | grep -e bm-plugin -e nextcloud || true");
-    assert!(left.trim().is_empty(), "dpkg still has files of ours: {left}");
+    s.assert_nothing_of_ours_left();
 }
 
 #[test]
@@ -344,10 +349,7 @@ fn dpkg_purge_of_everything_restarts_once_and_leaves_no_file_of_ours() {
     s.given(&format!("apt-get install -y {}", four()));
     let out = s.when(&format!("dpkg --purge {} bm-plugin-reload", four()));
     s.expect(&out, 1, 1);
-    assert!(s.jars(CORE_EXT).is_empty() && s.jars(WEB_EXT).is_empty(), "{:?} {:?}", s.jars(CORE_EXT), s.jars(WEB_EXT));
-    assert!(!s.root.join("/var/lib/bm-plugin-reload").exists(), "bm-plugin-reload's state is left");
-    let left = s.root.ok("ls /var/lib/dpkg/info | grep -e bm-plugin -e nextcloud || true");
-    assert!(left.trim().is_empty(), "dpkg still has files of ours: {left}");
+    s.assert_nothing_of_ours_left();
 }
 
 #[test]

@@ -50,6 +50,24 @@ impl Server {
         self.root.rpm_ok(&args)
     }
 
+    /// `rpm -Uvh` of the four plug-ins at `version` after `first` (more package files), without
+    /// bm-plugin-reload: the upgrade of plug-ins already installed.
+    fn rpm_upgrade_four(&self, version: &str, first: &[String]) -> String {
+        let mut args: Vec<String> = vec!["-Uvh".into()];
+        args.extend(first.iter().cloned());
+        args.extend(self.files(&FOUR_PLUGINS, version));
+        self.root.rpm_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// `dnf VERB [FIRST…]` of the four plug-ins, as `name-VERSION` when a version is given;
+    /// returns dnf's output.
+    fn dnf_four(&self, verb: &str, version: Option<&str>, first: &[String]) -> String {
+        let mut args: Vec<String> = vec![verb.into()];
+        args.extend(first.iter().cloned());
+        args.extend(FOUR_PLUGINS.iter().map(|p| version.map_or_else(|| p.to_string(), |v| format!("{p}-{v}"))));
+        self.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     fn forget_restarts(&self) {
         shim::clear(self.root.path());
     }
@@ -118,9 +136,7 @@ fn rpm_upgrade_of_several_restarts_each_service_once() {
     let s = Server::new();
     s.rpm_four(OLD, &[]);
     s.forget_restarts();
-    let mut args = vec!["-Uvh".to_string()];
-    args.extend(s.files(&FOUR_PLUGINS, NEW));
-    let out = s.root.rpm_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = s.rpm_upgrade_four(NEW, &[]);
     s.expect(&out, 1, 1);
     s.expect_lines(&out, 1, 1);
     assert!(s.jars(CORE_EXT).iter().all(|j| j.contains(NEW)), "{:?}", s.jars(CORE_EXT));
@@ -230,9 +246,7 @@ fn rpm_upgrade_of_bm_core_together_with_the_plugins_restarts_it_at_most_twice() 
     let s = Server::new();
     s.rpm_four(OLD, &[]);
     s.forget_restarts();
-    let mut args = vec!["-Uvh".to_string(), s.root.rpm_file("bm-core", CORE_PLAIN[1])];
-    args.extend(s.files(&FOUR_PLUGINS, NEW));
-    let out = s.root.rpm_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = s.rpm_upgrade_four(NEW, &[s.root.rpm_file("bm-core", CORE_PLAIN[1])]);
     let core = s.restarts("bm-core");
     assert!((1..=2).contains(&core), "bm-core restarted {core} times:\n{out}");
     assert_eq!(s.restarts("bm-webserver"), 1);
@@ -252,9 +266,7 @@ fn rpm_with_a_self_reloading_bm_core_install_upgrade_and_erase_restart_once() {
     s.expect(&out, 1, 1);
     assert!(out.contains(ITS_OWN), "{out}");
     s.forget_restarts();
-    let mut args = vec!["-Uvh".to_string()];
-    args.extend(s.files(&FOUR_PLUGINS, NEW));
-    let out = s.root.rpm_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = s.rpm_upgrade_four(NEW, &[]);
     s.expect(&out, 1, 1);
     s.forget_restarts();
     let out = s.root.rpm_ok(&["-e", "bm-plugin-core-videoconferencing-starleaf"]);
@@ -264,15 +276,11 @@ fn rpm_with_a_self_reloading_bm_core_install_upgrade_and_erase_restart_once() {
 #[test]
 fn dnf_with_a_self_reloading_bm_core_install_upgrade_and_remove_restart_once() {
     let s = Server::with_core(CORE_SELF_RELOADING[0]);
-    let mut args = vec!["install".to_string()];
-    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
-    let out = s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = s.dnf_four("install", Some(OLD), &[]);
     s.expect(&out, 1, 1);
     assert!(out.contains(ITS_OWN), "{out}");
     s.forget_restarts();
-    let mut args = vec!["upgrade"];
-    args.extend(FOUR_PLUGINS);
-    let out = s.root.dnf_ok(&args);
+    let out = s.dnf_four("upgrade", None, &[]);
     s.expect(&out, 1, 1);
     s.forget_restarts();
     let out = s.root.dnf_ok(&["remove", "bm-plugin-core-videoconferencing-starleaf"]);
@@ -282,13 +290,9 @@ fn dnf_with_a_self_reloading_bm_core_install_upgrade_and_remove_restart_once() {
 #[test]
 fn dnf_upgrade_of_a_self_reloading_bm_core_together_with_the_plugins_restarts_it_at_most_twice() {
     let s = Server::with_core(CORE_SELF_RELOADING[0]);
-    let mut args = vec!["install".to_string()];
-    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
-    s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    s.dnf_four("install", Some(OLD), &[]);
     s.forget_restarts();
-    let mut args = vec!["upgrade".to_string(), format!("bm-core-{}", CORE_SELF_RELOADING[1])];
-    args.extend(FOUR_PLUGINS.iter().map(|p| p.to_string()));
-    let out = s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = s.dnf_four("upgrade", None, &[format!("bm-core-{}", CORE_SELF_RELOADING[1])]);
     let core = s.restarts("bm-core");
     assert!((1..=2).contains(&core), "bm-core restarted {core} times:\n{out}");
     assert_eq!(s.restarts("bm-webserver"), 1, "{out}");
@@ -297,19 +301,12 @@ fn dnf_upgrade_of_a_self_reloading_bm_core_together_with_the_plugins_restarts_it
 
 // ---- dnf --------------------------------------------------------------------------------------
 
-/// `dnf install` of the four plug-ins on `s`; returns dnf's output.
-fn dnf_four(s: &Server) -> String {
-    let mut args = vec!["install"];
-    args.extend(FOUR_PLUGINS);
-    s.root.dnf_ok(&args)
-}
-
 #[test]
 fn dnf_with_a_stopped_service_empties_its_cache_and_leaves_it_stopped() {
     let s = Server::new();
     shim::set_running(s.root.path(), "bm-core", false);
     s.root.sh("chown 12:34 /var/lib/bm-core && chmod 0750 /var/lib/bm-core");
-    let out = dnf_four(&s);
+    let out = s.dnf_four("install", None, &[]);
     s.expect(&out, 0, 1);
     assert!(!shim::is_running(s.root.path(), "bm-core"));
     assert!(s.cache_is_empty("bm-core"));
@@ -321,7 +318,7 @@ fn dnf_with_a_stopped_service_empties_its_cache_and_leaves_it_stopped() {
 fn dnf_without_an_init_system_succeeds_and_says_a_restart_is_due() {
     let s = Server::new();
     std::fs::remove_dir_all(s.root.join("/run/systemd/system")).unwrap();
-    let out = dnf_four(&s);
+    let out = s.dnf_four("install", None, &[]);
     s.expect(&out, 0, 0);
     for service in ["bm-core", "bm-webserver"] {
         assert!(s.cache_is_empty(service));
@@ -333,7 +330,7 @@ fn dnf_without_an_init_system_succeeds_and_says_a_restart_is_due() {
 fn dnf_leaves_a_service_disabled_in_etc_bm_alone() {
     let s = Server::new();
     s.root.sh("mkdir -p /etc/bm && touch /etc/bm/bm-webserver.disabled");
-    let out = dnf_four(&s);
+    let out = s.dnf_four("install", None, &[]);
     s.expect(&out, 1, 0);
     assert!(!shim::events(s.root.path()).iter().any(|e| e.service == "bm-webserver"));
     assert!(out.contains("bm-plugin-reload: bm-webserver: disabled by /etc/bm/bm-webserver.disabled, left alone"), "{out}");
@@ -343,7 +340,7 @@ fn dnf_leaves_a_service_disabled_in_etc_bm_alone() {
 fn dnf_succeeds_when_a_restart_fails_and_says_what_to_look_at() {
     let s = Server::new();
     shim::make_starts_fail(s.root.path(), "bm-core");
-    let out = dnf_four(&s);
+    let out = s.dnf_four("install", None, &[]);
     assert!(out.contains("systemctl status bm-core") && out.contains("journalctl -u bm-core"), "{out}");
     assert_eq!((s.restarts("bm-core"), s.restarts("bm-webserver")), (1, 1));
     for p in FOUR_PLUGINS.iter().chain(&[RELOAD]) {
@@ -355,13 +352,9 @@ fn dnf_succeeds_when_a_restart_fails_and_says_what_to_look_at() {
 #[test]
 fn dnf_upgrade_of_bm_core_together_with_the_plugins_restarts_it_at_most_twice() {
     let s = Server::new();
-    let mut args = vec!["install".to_string()];
-    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
-    s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    s.dnf_four("install", Some(OLD), &[]);
     s.forget_restarts();
-    let mut args = vec!["upgrade".to_string(), format!("bm-core-{}", CORE_PLAIN[1])];
-    args.extend(FOUR_PLUGINS.iter().map(|p| p.to_string()));
-    let out = s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = s.dnf_four("upgrade", None, &[format!("bm-core-{}", CORE_PLAIN[1])]);
     let core = s.restarts("bm-core");
     assert!((1..=2).contains(&core), "bm-core restarted {core} times:\n{out}");
     assert_eq!(s.restarts("bm-webserver"), 1, "{out}");
@@ -371,9 +364,7 @@ fn dnf_upgrade_of_bm_core_together_with_the_plugins_restarts_it_at_most_twice() 
 #[test]
 fn dnf_install_of_the_four_plugins_restarts_each_service_once() {
     let s = Server::new();
-    let mut args = vec!["install"];
-    args.extend(FOUR_PLUGINS);
-    let out = s.root.dnf_ok(&args);
+    let out = s.dnf_four("install", None, &[]);
     s.expect(&out, 1, 1);
     s.expect_lines(&out, 1, 1);
     assert!(s.root.installed(RELOAD));
@@ -389,13 +380,9 @@ fn dnf_one_plugin_alone_restarts_only_its_service() {
 #[test]
 fn dnf_upgrade_restarts_each_service_once() {
     let s = Server::new();
-    let mut args = vec!["install".to_string()];
-    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
-    s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    s.dnf_four("install", Some(OLD), &[]);
     s.forget_restarts();
-    let mut args = vec!["upgrade"];
-    args.extend(FOUR_PLUGINS);
-    let out = s.root.dnf_ok(&args);
+    let out = s.dnf_four("upgrade", None, &[]);
     s.expect(&out, 1, 1);
     assert!(s.jars(CORE_EXT).iter().all(|j| j.contains(NEW)), "{:?}", s.jars(CORE_EXT));
 }
@@ -403,25 +390,18 @@ fn dnf_upgrade_restarts_each_service_once() {
 #[test]
 fn dnf_reinstall_restarts_each_service_once() {
     let s = Server::new();
-    let mut args = vec!["install"];
-    args.extend(FOUR_PLUGINS);
-    s.root.dnf_ok(&args);
+    s.dnf_four("install", None, &[]);
     s.forget_restarts();
-    args[0] = "reinstall";
-    let out = s.root.dnf_ok(&args);
+    let out = s.dnf_four("reinstall", None, &[]);
     s.expect(&out, 1, 1);
 }
 
 #[test]
 fn dnf_downgrade_restarts_each_service_once() {
     let s = Server::new();
-    let mut args = vec!["install"];
-    args.extend(FOUR_PLUGINS);
-    s.root.dnf_ok(&args);
+    s.dnf_four("install", None, &[]);
     s.forget_restarts();
-    let mut args = vec!["downgrade".to_string()];
-    args.extend(FOUR_PLUGINS.iter().map(|p| format!("{p}-{OLD}")));
-    let out = s.root.dnf_ok(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let out = s.dnf_four("downgrade", Some(OLD), &[]);
     s.expect(&out, 1, 1);
     assert!(s.jars(CORE_EXT).iter().all(|j| j.contains(OLD)), "{:?}", s.jars(CORE_EXT));
 }
@@ -449,9 +429,7 @@ fn dnf_install_allowerasing_switches_nextcloud_majors_with_one_restart() {
 #[test]
 fn dnf_remove_of_two_restarts_each_service_once() {
     let s = Server::new();
-    let mut args = vec!["install"];
-    args.extend(FOUR_PLUGINS);
-    s.root.dnf_ok(&args);
+    s.dnf_four("install", None, &[]);
     s.forget_restarts();
     let out = s.root.dnf_ok(&[
         "remove",
@@ -464,12 +442,9 @@ fn dnf_remove_of_two_restarts_each_service_once() {
 #[test]
 fn dnf_remove_of_everything_restarts_once_and_leaves_no_file_of_ours() {
     let s = Server::new();
-    let mut args = vec!["install"];
-    args.extend(FOUR_PLUGINS);
-    s.root.dnf_ok(&args);
+    s.dnf_four("install", None, &[]);
     s.forget_restarts();
-    args[0] = "remove";
-    let out = s.root.dnf_ok(&args);
+    let out = s.dnf_four("remove", None, &[]);
     s.expect(&out, 1, 1);
     assert!(!s.root.installed(RELOAD), "dnf left bm-plugin-reload, which nothing needs any more");
     assert!(!s.root.join("/var/lib/bm-plugin-reload").exists());

@@ -10,7 +10,7 @@ use bmpack::catalog::{Catalog, ResolveOptions};
 use bmpack::format::{Compression, Format, WriteOptions};
 use bmpack::model::FileSource;
 use bmpack::pipeline::{PackageRequest, package};
-use bmpack_tests::tools::{project_root, require_tool, run_ok};
+use bmpack_tests::tools::{closed_pipe, project_root, require_tool, run_ok};
 
 const EPOCH: u64 = 1_700_000_000;
 
@@ -184,14 +184,12 @@ fn copy_tree(from: &Path, to: &Path) {
 fn cargo_xtask_package_finishes_when_nobody_reads_its_output() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let run = std::process::Command::new(cargo)
         .current_dir(project_root())
         .args(["run", "--release", "--quiet", "-p", "xtask", "--", "package", "--out"])
         .arg(&out)
-        .stdout(writer)
+        .stdout(closed_pipe())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);

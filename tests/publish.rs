@@ -249,6 +249,24 @@ fn plugins_at(version: &str) -> Vec<String> {
     v
 }
 
+/// The signed index files of one publish, kept to play a mirror or proxy that still serves them.
+struct SignedFiles(Vec<(PathBuf, Vec<u8>)>);
+
+impl SignedFiles {
+    fn read(repo: &Path, paths: &[&str]) -> SignedFiles {
+        SignedFiles(paths.iter().map(|p| (PathBuf::from(p), std::fs::read(repo.join(p)).unwrap())).collect())
+    }
+
+    /// Writes at `to` the repository as it is now but with these older signed files: a mirror
+    /// one publish behind on its indexes.
+    fn mirror_behind(&self, repo: &Path, to: &Path) {
+        copy_tree(repo, to);
+        for (path, bytes) in &self.0 {
+            std::fs::write(to.join(path), bytes).unwrap();
+        }
+    }
+}
+
 fn succeeded(out: &Output) -> bool {
     out.status.success()
 }
@@ -271,8 +289,7 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     release(&r2, "1.1.0");
     publish_ok(&request(&repo, &r1, &key, &base));
     let keyring = repo.join("bmpack-archive-keyring.gpg");
-    let release_1: Vec<(PathBuf, Vec<u8>)> =
-        ["InRelease", "Release", "Release.gpg"].iter().map(|f| (PathBuf::from("dists/stable").join(f), std::fs::read(repo.join("dists/stable").join(f)).unwrap())).collect();
+    let release_1 = SignedFiles::read(&repo, &["dists/stable/InRelease", "dists/stable/Release", "dists/stable/Release.gpg"]);
 
     // Install the four plug-ins, signatures checked (apt refuses unsigned sources by default).
     let apt = apt_client(&tmp.path().join("server"), &repo, &base, &keyring);
@@ -299,11 +316,7 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
 
     // A mirror or proxy that still serves release 1's InRelease beside release 2's files: apt
     // fetches the indexes that InRelease names by their hash, and they are still there.
-    let stale = www.join("stale");
-    copy_tree(&repo, &stale);
-    for (path, bytes) in &release_1 {
-        std::fs::write(stale.join(path), bytes).unwrap();
-    }
+    release_1.mirror_behind(&repo, &www.join("stale"));
     let behind = apt_client(&tmp.path().join("c-stale"), &repo, &format!("{}/stale", server.url), &keyring);
     let out = behind.apt_get(&["update"]);
     assert!(succeeded(&out) && !describe(&out).contains("Hash Sum mismatch"), "a mirror one publish behind broke apt-get update: {}", describe(&out));
@@ -388,10 +401,7 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     release(&r2, "1.1.0");
     publish_ok(&request(&repo, &r1, &key, &base));
     let armored = repo.join("RPM-GPG-KEY-bmpack");
-    let repomd_1: Vec<(PathBuf, Vec<u8>)> = ["repomd.xml", "repomd.xml.asc"]
-        .iter()
-        .map(|f| (PathBuf::from("rpm/stable/repodata").join(f), std::fs::read(repo.join("rpm/stable/repodata").join(f)).unwrap()))
-        .collect();
+    let repomd_1 = SignedFiles::read(&repo, &["rpm/stable/repodata/repomd.xml", "rpm/stable/repodata/repomd.xml.asc"]);
 
     // Install the four plug-ins with gpgcheck=1 and repo_gpgcheck=1.
     let dnf = dnf_client(&tmp.path().join("server"), &repo, &base, &armored);
@@ -415,11 +425,7 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
 
     // A mirror or proxy that still serves release 1's repomd.xml beside release 2's files: the
     // metadata it names are still there (createrepo_c keeps the previous generations).
-    let stale = www.join("stale");
-    copy_tree(&repo, &stale);
-    for (path, bytes) in &repomd_1 {
-        std::fs::write(stale.join(path), bytes).unwrap();
-    }
+    repomd_1.mirror_behind(&repo, &www.join("stale"));
     let behind = dnf_client(&tmp.path().join("c-stale"), &repo, &format!("{}/stale", server.url), &armored);
     let out = behind.dnf(&["install", "bm-nextcloud12"]);
     assert!(succeeded(&out), "a mirror one publish behind broke dnf: {}", describe(&out));

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use bmpack::samples::{SampleSpec, write_sample_bundles};
-use server_support::{Run, bmpack_binary, closed_pipe};
+use bmpack_tests::tools::closed_pipe;
+use server_support::{Run, bmpack_binary};
 
 const COMMON: &str = "net.bluemind.filehosting.nextcloud";
 const SETTINGS: &str = "net.bluemind.ui.adminconsole.nextcloud.settings";
@@ -20,6 +21,8 @@ const STARLEAF_CORE: &str = "net.bluemind.videoconferencing.starleaf";
 const STARLEAF_ADMIN: &str = "net.bluemind.ui.adminconsole.videoconferencing.starleaf";
 const CORE_EXT: &str = "usr/share/bm-core/extensions";
 const WEB_EXT: &str = "usr/share/bm-webserver/extensions";
+/// What the shims record when each running service is reloaded once, bm-core first.
+const RELOADED_ONCE: [&str; 4] = ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"];
 /// A jar of BlueMind itself: never touched.
 const FOREIGN: &str = "net.bluemind.core.rest-4.1.51.jar";
 
@@ -117,6 +120,12 @@ esac"#,
         }
     }
 
+    /// Neither the root nor a service changed since `before` was taken.
+    fn assert_untouched_since(&self, before: &BTreeMap<String, String>, what: &str) {
+        assert_eq!(&snapshot(&self.root()), before, "{what} changed the root");
+        assert!(self.actions().is_empty(), "{what} touched a service: {:?}", self.calls());
+    }
+
     fn calls(&self) -> Vec<String> {
         std::fs::read_to_string(&self.log).unwrap().lines().map(str::to_string).collect()
     }
@@ -207,7 +216,7 @@ fn deploy_places_the_chosen_jars_and_restarts_each_service_once() {
     assert!(placed == original, "the jar must be copied byte for byte");
     assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "caches must be emptied\n{}", run.all());
     // Each running service reloaded once: stopped, cache emptied, started.
-    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"], "{}", run.all());
+    assert_eq!(m.actions(), RELOADED_ONCE, "{}", run.all());
     // The older common jar is kept in a backup.
     let backups = m.root().join("var/backups/bmpack");
     let kept: Vec<_> = walkdir::WalkDir::new(&backups).into_iter().flatten().filter(|e| e.file_name().to_string_lossy() == format!("{COMMON}-4.0.2.jar")).collect();
@@ -364,7 +373,7 @@ fn undeploy_takes_the_plugins_out_again() {
     assert_eq!(m.jars(CORE_EXT), vec![FOREIGN.to_string()], "only BlueMind's own jar stays:\n{}", undo.all());
     assert!(m.jars(WEB_EXT).is_empty(), "{}", undo.all());
     assert!(m.is_empty("var/lib/bm-core"), "{}", undo.all());
-    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"], "{}", undo.all());
+    assert_eq!(m.actions(), RELOADED_ONCE, "{}", undo.all());
     let nothing = m.bmpack(&["undeploy"]);
     assert_eq!(nothing.code, 0, "{}", nothing.all());
     assert!(nothing.stdout.contains("nothing to undeploy"), "{}", nothing.all());
@@ -463,8 +472,7 @@ fn deploy_and_undeploy_refuse_bluemind_4_2_and_later_and_name_the_packages_unles
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("bm-core 4.3.2-1 is installed"), "{}", run.all());
     assert!(run.stderr.contains("bmpack select --nextcloud-version"), "{}", run.all());
-    assert_eq!(snapshot(&m.root()), before, "a refused deploy changed the root");
-    assert!(m.actions().is_empty(), "{:?}", m.calls());
+    m.assert_untouched_since(&before, "a refused deploy");
 
     let forced = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.all());
@@ -472,11 +480,12 @@ fn deploy_and_undeploy_refuse_bluemind_4_2_and_later_and_name_the_packages_unles
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", forced.all());
 
     // Taking them out by hand is refused the same way.
+    m.clear_calls();
     let before = snapshot(&m.root());
     let run = m.bmpack(&["undeploy"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("apt remove"), "{}", run.all());
-    assert_eq!(snapshot(&m.root()), before, "a refused undeploy changed the root");
+    m.assert_untouched_since(&before, "a refused undeploy");
     let forced = m.bmpack(&["undeploy", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.all());
     assert!(!m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", forced.all());
@@ -504,7 +513,7 @@ fn deploy_finishes_when_nobody_reads_its_output() {
     assert!(!run.stderr.contains("panicked"), "{}", run.all());
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
     assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "{}", run.all());
-    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"], "{}", run.all());
+    assert_eq!(m.actions(), RELOADED_ONCE, "{}", run.all());
 }
 
 /// A Debian BlueMind 4.3 whose Nextcloud connector came as a package: even `--force` does not
@@ -523,8 +532,7 @@ fn jars_of_installed_packages_stay_with_the_package_manager_even_forced() {
         assert_eq!(run.code, 2, "{}", run.all());
         assert!(run.stderr.contains(&format!("{packaged_jar} (package bm-nextcloud12)")), "{}", run.all());
         assert!(run.stderr.contains("apt remove bm-nextcloud12"), "{}", run.all());
-        assert_eq!(snapshot(&m.root()), before, "a refused {} changed the root", args[0]);
-        assert!(m.actions().is_empty(), "{:?}", m.calls());
+        m.assert_untouched_since(&before, &format!("a refused {}", args[0]));
     }
 }
 
@@ -561,8 +569,7 @@ fn an_rpm_database_says_which_bluemind_runs_and_which_jars_are_packaged() {
     assert_eq!(forced.code, 2, "{}", forced.all());
     assert!(forced.stderr.contains(&format!("{packaged_jar} (package bm-nextcloud12)")), "{}", forced.all());
     assert!(forced.stderr.contains("yum remove bm-nextcloud12"), "{}", forced.all());
-    assert_eq!(snapshot(&m.root()), before, "a refused deploy changed the root");
-    assert!(m.actions().is_empty(), "{:?}", m.calls());
+    m.assert_untouched_since(&before, "a refused deploy");
 }
 
 fn require_dpkg_query() {

@@ -6,7 +6,8 @@ mod server_support;
 
 use std::process::{Command, Stdio};
 
-use server_support::{bmpack_binary, closed_pipe, fixtures, free_port, run_bmpack, serve_status_fixtures};
+use bmpack_tests::tools::closed_pipe;
+use server_support::{bmpack_binary, fixtures, free_port, run_bmpack, serve_status_fixtures};
 
 const APT_12: &str = "apt install bm-nextcloud-common bm-nextcloud12";
 const APT_11: &str = "apt install bm-nextcloud-common bm-nextcloud11";

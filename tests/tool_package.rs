@@ -8,6 +8,7 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use bmpack_tests::debroot::DebRoot;
+use bmpack_tests::rpm_tools::run_ok as stdout;
 use bmpack_tests::tools::{project_root, require_tool};
 
 /// The tool's package of `format`, built once per test process into target/bmpack-tool-out.
@@ -31,12 +32,6 @@ fn tool_package(format: &str) -> PathBuf {
         .map(|e| e.path())
         .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("bmpack")))
         .unwrap_or_else(|| panic!("no {format} package of the tool in {}", out.display()))
-}
-
-fn stdout(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! never skips it.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The repository's top folder.
 pub fn project_root() -> PathBuf {
@@ -54,4 +54,12 @@ impl Drop for ProcMount {
             let _ = Command::new("umount").arg("-l").arg(&self.path).output();
         }
     }
+}
+
+/// Stdout for a child whose reader has gone already, as in `… | head -n 1` once `head` has read
+/// its line: every write fails with EPIPE.
+pub fn closed_pipe() -> Stdio {
+    let (reader, writer) = std::io::pipe().expect("making a pipe");
+    drop(reader);
+    Stdio::from(writer)
 }

@@ -60,14 +60,6 @@ pub fn run_bmpack(args: &[&str], stdin: Option<&[u8]>, env: &[(&str, &str)]) -> 
     Run::from(args, output)
 }
 
-/// Stdout for a child whose reader has gone already, as in `bmpack … | head -n 1` once `head`
-/// has read its line: every write fails with EPIPE.
-pub fn closed_pipe() -> Stdio {
-    let (reader, writer) = std::io::pipe().expect("making a pipe");
-    drop(reader);
-    Stdio::from(writer)
-}
-
 #[derive(Debug)]
 pub struct Run {
     pub command: String,

@@ -139,7 +139,8 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
 /// package database wrong, so `deploy` and `undeploy` say what to do with the packages instead.
 fn refuse_packaged_bluemind(options: &DeployOptions, verb: &str) -> Result<(), Failure> {
     use crate::installed_bluemind::{PACKAGED_FROM, bm_core_version, major_minor};
-    let Some((version, tool)) = bm_core_version(&options.root) else { return Ok(()) };
+    let Some((version, db)) = bm_core_version(&options.root) else { return Ok(()) };
+    let tool = db.tool();
     if major_minor(&version).is_none_or(|v| v < PACKAGED_FROM) {
         return Ok(());
     }
@@ -166,23 +167,26 @@ fn refuse_packaged_bluemind(options: &DeployOptions, verb: &str) -> Result<(), F
 /// `--force`: moved by hand, it would come back at the next upgrade or be missing where
 /// `dpkg -V`/`rpm -V` expects it, and one bundle would be loaded in two versions.
 fn refuse_package_files(options: &DeployOptions, plans: &[&TargetPlan]) -> Result<(), Failure> {
-    let owned: Vec<(String, String, &str)> = plans
+    use crate::installed_bluemind::{PackageDatabase, owning_package};
+    let Some(db) = PackageDatabase::under(&options.root) else { return Ok(()) };
+    let owned: Vec<(String, String)> = plans
         .iter()
         .flat_map(|p| &p.removals)
         .filter_map(|path| {
             let absolute = Path::new("/").join(path.strip_prefix(&options.root).ok()?);
-            let (owner, tool) = crate::installed_bluemind::owning_package(&options.root, &absolute)?;
-            Some((absolute.display().to_string(), owner, tool))
+            let owner = owning_package(&options.root, db, &absolute)?;
+            Some((absolute.display().to_string(), owner))
         })
         .collect();
-    let Some((_, _, tool)) = owned.first() else { return Ok(()) };
-    let listed: Vec<String> = owned.iter().map(|(path, owner, _)| format!("{path} (package {owner})")).collect();
-    let mut packages: Vec<&str> = owned.iter().map(|(_, owner, _)| owner.as_str()).collect();
+    if owned.is_empty() {
+        return Ok(());
+    }
+    let listed: Vec<String> = owned.iter().map(|(path, owner)| format!("{path} (package {owner})")).collect();
+    let mut packages: Vec<&str> = owned.iter().map(|(_, owner)| owner.as_str()).collect();
     packages.sort_unstable();
     packages.dedup();
-    let remove = if *tool == "rpm" { "yum remove" } else { "apt remove" };
-    Err(Failure::new(ExitClass::Usage, format!("these jars belong to installed packages ({tool}): {}", listed.join(", ")))
-        .with_fix(format!("leave them to the package manager, or first `{remove} {}`, then run the command again", packages.join(" "))))
+    Err(Failure::new(ExitClass::Usage, format!("these jars belong to installed packages ({}): {}", db.tool(), listed.join(", ")))
+        .with_fix(format!("leave them to the package manager, or first `{}`, then run the command again", db.manager().remove_command(&packages))))
 }
 
 /// `undeploy`: takes every jar of bmpack's plug-ins out of the extensions folders.

@@ -4,66 +4,97 @@
 //! is never moved by hand, whatever `--force` says: the database would lie about it after).
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Output};
+
+use crate::package_manager::PackageManager;
 
 /// The first BlueMind release whose plug-ins are installed as packages.
 pub const PACKAGED_FROM: (u32, u32) = (4, 2);
 
-/// The installed `bm-core` version under `root`, and the tool that said so, or `None` when no
-/// package database under `root` knows bm-core (or its tool is missing).
-pub fn bm_core_version(root: &Path) -> Option<(String, &'static str)> {
-    let dpkg_db = root.join("var/lib/dpkg");
-    if dpkg_db.join("status").is_file() {
-        let out = Command::new("dpkg-query")
-            .arg(format!("--admindir={}", dpkg_db.display()))
-            .args(["-W", "-f=${db:Status-Status} ${Version}", "bm-core"])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        return text.strip_prefix("installed ").map(|v| (v.trim().to_string(), "dpkg-query"));
-    }
-    if root.join("var/lib/rpm").is_dir() {
-        let out = Command::new("rpm")
-            .arg("--root")
-            .arg(root)
-            .args(["--dbpath", "/var/lib/rpm", "-q", "--qf", "%{VERSION}", "bm-core"])
-            .output()
-            .ok()?;
-        if out.status.success() {
-            return Some((String::from_utf8_lossy(&out.stdout).trim().to_string(), "rpm"));
-        }
-    }
-    None
+/// The package database of the system under a root: dpkg's when it has one, else rpm's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PackageDatabase {
+    Dpkg,
+    Rpm,
 }
 
-/// The package that owns `absolute` (a path as the system under `root` sees it) and the tool
-/// that said so, or `None` when no package database under `root` lists it.
-pub fn owning_package(root: &Path, absolute: &Path) -> Option<(String, &'static str)> {
-    let dpkg_db = root.join("var/lib/dpkg");
-    if dpkg_db.join("status").is_file() {
-        // `dpkg-query -S` takes a pattern: a name with glob characters would match others.
-        let path = absolute.to_str().filter(|p| !p.contains(['*', '?', '[', ']', '\\']))?;
-        let out = Command::new("dpkg-query").arg(format!("--admindir={}", dpkg_db.display())).args(["-S", path]).output().ok()?;
-        // `bm-nextcloud12: /usr/share/…`; `diversion by …` lines name no owner.
-        return String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.starts_with("diversion "))
-            .find_map(|l| l.split_once(": ").filter(|(_, p)| *p == path).map(|(owners, _)| owners.split(", ").next().unwrap_or(owners).to_string()))
-            .map(|owner| (owner, "dpkg-query"));
-    }
-    if root.join("var/lib/rpm").is_dir() {
-        let out = Command::new("rpm")
-            .arg("--root")
-            .arg(root)
-            .args(["--dbpath", "/var/lib/rpm", "-q", "--qf", "%{NAME}\\n", "-f"])
-            .arg(absolute)
-            .output()
-            .ok()?;
-        if out.status.success() {
-            return String::from_utf8_lossy(&out.stdout).lines().next().map(|name| (name.to_string(), "rpm"));
+impl PackageDatabase {
+    pub fn under(root: &Path) -> Option<Self> {
+        if root.join("var/lib/dpkg/status").is_file() {
+            Some(PackageDatabase::Dpkg)
+        } else if root.join("var/lib/rpm").is_dir() {
+            Some(PackageDatabase::Rpm)
+        } else {
+            None
         }
     }
-    None
+
+    /// The tool that reads it, for messages.
+    pub fn tool(self) -> &'static str {
+        match self {
+            PackageDatabase::Dpkg => "dpkg-query",
+            PackageDatabase::Rpm => "rpm",
+        }
+    }
+
+    /// What the administrator installs and removes packages with on that system.
+    pub fn manager(self) -> PackageManager {
+        match self {
+            PackageDatabase::Dpkg => PackageManager::Apt,
+            PackageDatabase::Rpm => PackageManager::Yum,
+        }
+    }
+
+    /// Runs the tool on the database under `root` with `args`; `None` if it cannot run.
+    fn query(self, root: &Path, args: &[&str]) -> Option<Output> {
+        let mut command = Command::new(self.tool());
+        match self {
+            PackageDatabase::Dpkg => command.arg(format!("--admindir={}", root.join("var/lib/dpkg").display())),
+            PackageDatabase::Rpm => command.arg("--root").arg(root).args(["--dbpath", "/var/lib/rpm"]),
+        };
+        command.args(args).output().ok()
+    }
+}
+
+/// The installed `bm-core` version under `root`, and the database that said so, or `None` when
+/// no package database under `root` knows bm-core (or its tool is missing).
+pub fn bm_core_version(root: &Path) -> Option<(String, PackageDatabase)> {
+    let db = PackageDatabase::under(root)?;
+    let version = match db {
+        PackageDatabase::Dpkg => {
+            let out = db.query(root, &["-W", "-f=${db:Status-Status} ${Version}", "bm-core"])?;
+            String::from_utf8_lossy(&out.stdout).strip_prefix("installed ")?.trim().to_string()
+        }
+        PackageDatabase::Rpm => {
+            let out = db.query(root, &["-q", "--qf", "%{VERSION}", "bm-core"]).filter(|o| o.status.success())?;
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+    };
+    Some((version, db))
+}
+
+/// The package that owns `absolute` (a path as the system under `root` sees it) according to
+/// `db`, or `None` when no package lists it.
+pub fn owning_package(root: &Path, db: PackageDatabase, absolute: &Path) -> Option<String> {
+    let path = absolute.to_str()?;
+    match db {
+        PackageDatabase::Dpkg => {
+            // `dpkg-query -S` takes a pattern: a name with glob characters would match others.
+            if path.contains(['*', '?', '[', ']', '\\']) {
+                return None;
+            }
+            let out = db.query(root, &["-S", path])?;
+            // `bm-nextcloud12: /usr/share/…`; `diversion by …` lines name no owner.
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| !l.starts_with("diversion "))
+                .find_map(|l| l.split_once(": ").filter(|(_, p)| *p == path).map(|(owners, _)| owners.split(", ").next().unwrap_or(owners).to_string()))
+        }
+        PackageDatabase::Rpm => {
+            let out = db.query(root, &["-q", "--qf", "%{NAME}\\n", "-f", path]).filter(|o| o.status.success())?;
+            String::from_utf8_lossy(&out.stdout).lines().next().map(str::to_string)
+        }
+    }
 }
 
 /// `major.minor` of a Debian or RPM version (`4.1.51-1`, `1:4.3.0.v2021`), if it starts with one.

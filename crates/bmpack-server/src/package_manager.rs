@@ -28,6 +28,10 @@ impl PackageManager {
     pub fn install_command(self, packages: &[String]) -> String {
         format!("{} install {}", self.name(), packages.join(" "))
     }
+
+    pub fn remove_command(self, packages: &[&str]) -> String {
+        format!("{} remove {}", self.name(), packages.join(" "))
+    }
 }
 
 /// What the machine under `root` is, as far as installing packages goes.

@@ -132,6 +132,12 @@ pub enum BundleError {
 }
 
 impl BundleSet {
+    /// No jars at all: what packages without jars (the server tool, bm-plugin-reload) resolve
+    /// against. `source` is named in messages.
+    pub fn empty(source: &Path) -> BundleSet {
+        BundleSet { bundles: BTreeMap::new(), source: source.to_path_buf(), _extracted: None }
+    }
+
     /// Reads a folder of jars (recursively) or a `.zip` / `.tar.gz` marketplace archive.
     /// Errors are [`BundleError`]s (`err.downcast_ref::<BundleError>()`).
     /// An archive is unpacked into a new folder of the system's temporary folder.

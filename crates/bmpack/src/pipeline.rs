@@ -43,24 +43,18 @@ pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<
         .iter()
         .filter(|d| req.resolve.only.is_empty() || req.resolve.only.contains(&d.name))
         .any(|d| !d.bundles.is_empty());
-    if req.bundles.is_none() && !needs_bundles {
-        let bundles = BundleSet { bundles: Default::default(), source: req.root.clone(), _extracted: None };
-        let resolved = catalog.resolve(&bundles, &req.resolve)?;
-        let files = build_all(&resolved.packages, &req.build, progress)?;
-        return Ok(PackageOutcome { files, samples: None, unused_bundles: Vec::new() });
-    }
-    let (source, samples) = match &req.bundles {
-        Some(path) => (path.clone(), None),
+    let (bundles, samples) = match &req.bundles {
+        Some(path) => (BundleSet::load(path)?, None),
+        None if !needs_bundles => (BundleSet::empty(&req.root), None),
         None => {
             let version = req.resolve.version.as_deref().unwrap_or(SAMPLE_VERSION);
             let mut spec = crate::samples::SampleSpec::new(catalog.declared_bundles(), version);
             spec.jar_bytes = SAMPLE_JAR_BYTES;
             let dir = req.samples_dir.join(version);
             crate::samples::write_sample_bundles(&dir, &spec)?;
-            (dir.clone(), Some(dir))
+            (BundleSet::load(&dir)?, Some(dir))
         }
     };
-    let bundles = BundleSet::load(&source)?;
     let resolved = catalog.resolve(&bundles, &req.resolve)?;
     let files = build_all(&resolved.packages, &req.build, progress)?;
     Ok(PackageOutcome { files, samples, unused_bundles: resolved.unused_bundles })

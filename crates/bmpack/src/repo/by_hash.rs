@@ -14,15 +14,12 @@ use std::time::SystemTime;
 use anyhow::Context;
 use sha2::{Digest, Sha256, Sha512};
 
-use super::staging::write_file;
+use super::hex;
+use super::staging::{set_modified, write_file};
 
 /// The hashes apt may fetch by: it uses the strongest one `Release` lists (SHA512 from apt 1.x on).
 type HexDigest = fn(&[u8]) -> String;
 const ALGORITHMS: [(&str, HexDigest); 2] = [("SHA256", |b| hex(&Sha256::digest(b))), ("SHA512", |b| hex(&Sha512::digest(b)))];
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 /// Stores the current indexes of `index_dir` (Packages, .gz, .xz) under `by-hash/`, and keeps
 /// the copies of the `generations - 1` previous publishes: the newest by modification time (a
@@ -35,11 +32,7 @@ pub fn store(index_dir: &Path, current: &[&[u8]], generations: usize) -> anyhow:
         for (name, bytes) in names.iter().zip(current) {
             let path = dir.join(name);
             if path.is_file() {
-                fs::File::options()
-                    .write(true)
-                    .open(&path)
-                    .and_then(|f| f.set_modified(SystemTime::now()))
-                    .with_context(|| format!("touching {}", path.display()))?;
+                set_modified(&path, SystemTime::now())?;
             } else {
                 write_file(&path, bytes)?;
             }

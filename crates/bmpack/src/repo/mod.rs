@@ -200,28 +200,22 @@ fn lock_repository(repo_dir: &Path) -> anyhow::Result<std::fs::File> {
     let started = std::time::Instant::now();
     loop {
         match file.try_lock() {
+            Ok(()) => return Ok(file),
             Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_GRACE => {
                 std::thread::sleep(std::time::Duration::from_millis(50));
             }
-            result => break lock_outcome(result, file, repo_dir, &path),
+            Err(std::fs::TryLockError::WouldBlock) => bail!(
+                "another publish into {} is running (it holds {}): wait for it to finish, then publish again",
+                repo_dir.display(),
+                path.display()
+            ),
+            Err(std::fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("locking {}", path.display())),
         }
     }
 }
 
 /// How long a busy publish lock is tried again (see `lock_repository`).
 const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-
-fn lock_outcome(result: Result<(), std::fs::TryLockError>, file: std::fs::File, repo_dir: &Path, path: &Path) -> anyhow::Result<std::fs::File> {
-    match result {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => bail!(
-            "another publish into {} is running (it holds {}): wait for it to finish, then publish again",
-            repo_dir.display(),
-            path.display()
-        ),
-        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("locking {}", path.display())),
-    }
-}
 
 /// Incoming package files, identified and checked against `SHA256SUMS` if present (their
 /// payloads are verified when they are copied into the repository).
@@ -266,7 +260,7 @@ fn incoming_packages(from: &Path) -> anyhow::Result<Vec<PackageFile>> {
     Ok(files)
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -129,13 +129,8 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
             let linked = is_package(entry.path()) && fs::hard_link(entry.path(), &dest).is_ok();
             if !linked {
                 fs::copy(entry.path(), &dest).with_context(|| format!("copying {} to {}", entry.path().display(), dest.display()))?;
-                let modified = entry.metadata().ok().and_then(|m| m.modified().ok());
-                if let Some(modified) = modified {
-                    fs::File::options()
-                        .write(true)
-                        .open(&dest)
-                        .and_then(|f| f.set_modified(modified))
-                        .with_context(|| format!("setting the time of {}", dest.display()))?;
+                if let Some(modified) = entry.metadata().ok().and_then(|m| m.modified().ok()) {
+                    set_modified(&dest, modified)?;
                 }
             }
         } else if ty.is_symlink() {
@@ -157,6 +152,15 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let tmp = PathBuf::from(tmp);
     fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
     fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+}
+
+/// Sets the modification time of the file at `path`.
+pub fn set_modified(path: &Path, time: std::time::SystemTime) -> anyhow::Result<()> {
+    fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(time))
+        .with_context(|| format!("setting the modification time of {}", path.display()))
 }
 
 /// Removes `path` if it exists (before a tool writes a new file there).
