@@ -10,7 +10,8 @@ use bmpack::repo::gpg::Signer;
 use bmpack::repo::{KeySource, PublishReport, PublishRequest, publish, yum};
 use bmpack_tests::apt_root::{AptRoot, describe};
 use bmpack_tests::dnf_root::DnfRoot;
-use bmpack_tests::repo_tools::{HttpServer, StandIn, TestKey, build_catalog_release, build_packages, build_release, build_rpm, copy_tree, require, run, tree_hash};
+use bmpack_tests::web_server::{WebServer, public_tempdir};
+use bmpack_tests::repo_tools::{StandIn, TestKey, build_catalog_release, build_packages, build_release, build_rpm, copy_tree, require, run, tree_hash};
 
 /// The four plug-ins, as stand-ins depending on stand-ins of the BlueMind services.
 const PLUGINS: [&str; 4] = [
@@ -276,12 +277,12 @@ fn apt_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     for (tool, package) in [("apt-ftparchive", "apt-utils"), ("apt-get", "apt"), ("xz", "xz-utils")] {
         require(tool, package);
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = public_tempdir();
     let key = TestKey::generate(tmp.path(), "archive");
     let other_key = TestKey::generate(tmp.path(), "other");
     let www = tmp.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
-    let server = HttpServer::start(&www);
+    let server = WebServer::serve(&www);
     let repo = www.join("repo");
     let base = format!("{}/repo", server.url);
     let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
@@ -388,12 +389,12 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     for (tool, package) in [("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("dnf", "dnf")] {
         require(tool, package);
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = public_tempdir();
     let key = TestKey::generate(tmp.path(), "archive");
     let other_key = TestKey::generate(tmp.path(), "other");
     let www = tmp.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
-    let server = HttpServer::start(&www);
+    let server = WebServer::serve(&www);
     let repo = www.join("repo");
     let base = format!("{}/repo", server.url);
     let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
@@ -474,11 +475,11 @@ fn the_catalogs_own_packages_are_published_and_fetched_by_apt_and_dnf_with_signa
     for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("dnf", "dnf")] {
         require(tool, package);
     }
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = public_tempdir();
     let key = TestKey::generate(tmp.path(), "archive");
     let www = tmp.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
-    let server = HttpServer::start(&www);
+    let server = WebServer::serve(&www);
     let repo = www.join("repo");
     let base = format!("{}/repo", server.url);
     // The BlueMind services the plug-ins depend on, then two releases of the plug-ins.
@@ -544,11 +545,11 @@ fn plugins_install_and_upgrade_from_the_published_repository_in_a_debian_root() 
     use bmpack_tests::debroot::DebRoot;
     use bmpack_tests::fixtures::{self, CORE_PLAIN, NEW, OLD, WEBSERVER};
 
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = public_tempdir();
     let key = TestKey::generate(tmp.path(), "archive");
     let www = tmp.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
-    let server = HttpServer::start(&www);
+    let server = WebServer::serve(&www);
     let repo = www.join("repo");
     let base = format!("{}/repo", server.url);
     let write_release = |dir: &Path, mut packages: Vec<bmpack::model::Package>, with_services: bool| {
@@ -635,4 +636,93 @@ fn a_second_publish_is_refused_while_one_runs_and_the_repository_is_left_as_it_w
     // Once it is released, the next publish goes through.
     let report = publish_ok(&request(&repo, &r2, &key, "http://example.invalid/repo"));
     assert!(report.changed && !report.added.is_empty(), "{report:?}");
+}
+
+/// `cargo xtask publish` run as users run it, in a child process with the given umask.
+fn xtask_publish(umask: &str, args: &[&std::ffi::OsStr]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c").arg(format!("umask {umask} && exec \"$@\"")).arg("sh").arg(env!("CARGO_BIN_EXE_xtask-publish")).args(args);
+    cmd
+}
+
+fn publish_args<'a>(repo: &'a Path, from: &'a Path, key: &'a TestKey, base_url: &'a str) -> Vec<&'a std::ffi::OsStr> {
+    ["--repo".as_ref(), repo.as_os_str(), "--from".as_ref(), from.as_os_str(), "--key-file".as_ref(), key.secret_file.as_os_str(), "--base-url".as_ref(), base_url.as_ref()].into()
+}
+
+/// Every file of `repo` fetched through nginx, whose workers run as www-data: what apt and dnf
+/// would get. Returns the paths that were not served as they are on disk.
+fn not_served(server: &WebServer, www: &Path, repo: &Path) -> Vec<String> {
+    let mut refused = Vec::new();
+    for entry in walkdir::WalkDir::new(repo).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
+        let url_path = format!("/{}", entry.path().strip_prefix(www).unwrap().display());
+        let (status, body) = server.get(&url_path);
+        if status != 200 || body != std::fs::read(entry.path()).unwrap() {
+            refused.push(format!("{url_path}: {status}"));
+        }
+    }
+    refused
+}
+
+#[test]
+fn a_repository_published_under_umask_077_is_served_by_nginx_as_www_data_and_keeps_its_folders_owners_and_modes() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm")] {
+        require(tool, package);
+    }
+    let tmp = public_tempdir();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    for built in walkdir::WalkDir::new(&r1).into_iter().map(Result::unwrap).filter(|e| e.file_type().is_file()) {
+        let mode = built.metadata().unwrap().mode() & 0o7777;
+        assert_eq!(mode, 0o644, "{} was built with mode {mode:o}", built.path().display());
+    }
+
+    // The folder an administrator prepared: owned by a release user, group www-data, setgid so
+    // that what is created in it stays in the group.
+    let www = tmp.path().join("www");
+    let repo = www.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    let (release_uid, web_gid) = (1234, 33);
+    std::os::unix::fs::chown(&repo, Some(release_uid), Some(web_gid)).unwrap();
+    std::fs::set_permissions(&repo, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    let owner_and_mode = |p: &Path| {
+        let m = std::fs::metadata(p).unwrap();
+        (m.uid(), m.gid(), m.mode() & 0o7777)
+    };
+
+    let out = run(&mut xtask_publish("077", &publish_args(&repo, &r1, &key, "http://example.invalid/repo")));
+    assert!(out.contains("re-indexed and signed"), "{out}");
+    assert_eq!(owner_and_mode(&repo), (release_uid, web_gid, 0o2775), "the repository folder lost its owner or mode");
+    for entry in walkdir::WalkDir::new(&repo).into_iter().map(Result::unwrap) {
+        let (_, gid, mode) = owner_and_mode(entry.path());
+        if entry.file_type().is_dir() {
+            assert_eq!(mode & 0o755, 0o755, "{} is a folder not searchable by all (mode {mode:o})", entry.path().display());
+            assert_eq!((gid, mode & 0o2000), (web_gid, 0o2000), "{} did not inherit the setgid group", entry.path().display());
+        } else {
+            assert_eq!(mode & 0o644, 0o644, "{} is not readable by all (mode {mode:o})", entry.path().display());
+        }
+        if entry.file_type().is_file() {
+            let bytes = std::fs::read(entry.path()).unwrap();
+            assert!(!bytes.windows(11).any(|w| w == b"PRIVATE KEY"), "{} holds a private key", entry.path().display());
+        }
+    }
+
+    // The administrator tightens a subfolder's owner; release 2 keeps it, as it keeps the top.
+    let pool = repo.join("pool");
+    std::os::unix::fs::chown(&pool, Some(release_uid), Some(web_gid)).unwrap();
+    std::fs::set_permissions(&pool, std::fs::Permissions::from_mode(0o2775)).unwrap();
+    run(&mut xtask_publish("077", &publish_args(&repo, &r2, &key, "http://example.invalid/repo")));
+    assert_eq!(owner_and_mode(&repo), (release_uid, web_gid, 0o2775));
+    assert_eq!(owner_and_mode(&pool), (release_uid, web_gid, 0o2775), "pool/ lost its owner or mode");
+
+    // nginx, its workers running as www-data, serves every file of the repository.
+    let server = WebServer::serve(&www);
+    assert_eq!(not_served(&server, &www, &repo), Vec::<String>::new(), "{}", server.error_log());
+    // And the test would see it if not: a file readable by its owner only is refused.
+    let private = repo.join("private.txt");
+    std::fs::write(&private, "x").unwrap();
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(server.get("/repo/private.txt").0, 403);
 }

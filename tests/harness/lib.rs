@@ -10,3 +10,4 @@ pub mod rpm_tools;
 pub mod rpmroot;
 pub mod shim;
 pub mod tools;
+pub mod web_server;

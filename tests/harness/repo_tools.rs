@@ -1,10 +1,9 @@
 //! Helpers for the repository tests: throwaway gpg keys, small stand-in packages written by
-//! bmpack's own .deb and .rpm writers, a static HTTP server on 127.0.0.1, and tree hashes.
+//! bmpack's own .deb and .rpm writers, and tree hashes.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use std::sync::Arc;
 
@@ -172,38 +171,6 @@ pub fn build_rpm(dir: &Path, p: &StandIn) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-/// `python3 -m http.server` serving `dir` on 127.0.0.1 (a free port chosen by the server).
-pub struct HttpServer {
-    child: Child,
-    pub url: String,
-}
-
-impl HttpServer {
-    pub fn start(dir: &Path) -> HttpServer {
-        require("python3", "python3");
-        let mut child = Command::new("python3")
-            .args(["-u", "-m", "http.server", "--bind", "127.0.0.1", "--directory"])
-            .arg(dir)
-            .arg("0")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting python3 -m http.server");
-        // "Serving HTTP on 127.0.0.1 port 40123 (http://127.0.0.1:40123/) ..."
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let port = line.split(" port ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_else(|| panic!("http.server said: {line}"));
-        HttpServer { child, url: format!("http://127.0.0.1:{port}") }
-    }
-}
-
-impl Drop for HttpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Every file and link under `dir` with the SHA-256 of its content (or link target).

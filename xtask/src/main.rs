@@ -7,11 +7,9 @@ extern crate bmpack; // outln!/errln! (bmpack::console)
 mod bench;
 mod lint;
 mod package;
-mod publish;
-
-use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
+pub use xtask::{default_out, project_root, publish};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build, check and publish the BlueMind plug-in packages")]
@@ -40,18 +38,5 @@ fn main() {
         Command::Bench(args) => bench::run(&args),
         Command::Publish(opts) => publish::publish(&opts),
     };
-    if let Err(e) = result {
-        errln!("error: {e:#}");
-        std::process::exit(1);
-    }
-}
-
-/// The repository's top folder (xtask lives in `<root>/xtask`).
-pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
-}
-
-/// `target/bmpack`, the default output folder.
-pub fn default_out() -> PathBuf {
-    project_root().join("target").join("bmpack")
+    xtask::finish(result)
 }

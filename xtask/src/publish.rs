@@ -57,9 +57,16 @@ pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
         outln!("pruned     {f}");
     }
     if report.changed {
-        outln!("{}: re-indexed and signed (suite {})", opts.repo.display(), opts.suite);
+        outln!(
+            "{}: re-indexed and signed (suite {})",
+            opts.repo.display(),
+            opts.suite
+        );
     } else {
-        outln!("{}: already up to date, left untouched", opts.repo.display());
+        outln!(
+            "{}: already up to date, left untouched",
+            opts.repo.display()
+        );
     }
     outln!("\n{}", report.instructions);
     Ok(())

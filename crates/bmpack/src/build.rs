@@ -7,6 +7,7 @@
 
 use std::fs;
 use std::io::{self, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -18,6 +19,12 @@ use crate::format::{Format, WriteOptions};
 use crate::model::Package;
 
 pub const CHECKSUMS_FILE: &str = "SHA256SUMS";
+
+/// Package files and the checksum file are read by whoever publishes or serves them: readable by
+/// all, whatever the umask (`tempfile` creates files 0600, and a rename keeps the mode).
+pub const FILE_MODE: u32 = 0o644;
+/// The `deb/` and `rpm/` folders, for the same reason.
+pub const DIR_MODE: u32 = 0o755;
 
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
@@ -73,8 +80,10 @@ fn build_into(
     progress: &dyn Progress,
 ) -> anyhow::Result<Vec<BuiltFile>> {
     for format in &opts.formats {
-        fs::create_dir_all(staging.join(format.as_str()))
-            .with_context(|| format!("cannot create {}", staging.display()))?;
+        let dir = staging.join(format.as_str());
+        fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(DIR_MODE))
+            .with_context(|| format!("cannot make {} readable", dir.display()))?;
     }
     let mut jobs: Vec<(&Package, Format)> =
         opts.formats.iter().flat_map(|&f| packages.iter().map(move |p| (p, f))).collect();
@@ -147,6 +156,7 @@ fn write_one(
         hashing.flush()?;
         (hex::encode(hashing.hash.finalize()), hashing.len)
     };
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
     tmp.persist(dir.join(&name)).map_err(|e| anyhow!("cannot rename into {}: {}", dir.display(), e.error))?;
     Ok(BuiltFile {
         package: pkg.name.clone(),
@@ -198,11 +208,13 @@ fn remove_stale_staging(out: &Path) {
     }
 }
 
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename.
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename; the file is
+/// readable by all ([`FILE_MODE`]).
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().ok_or_else(|| anyhow!("{} has no parent folder", path.display()))?;
     let mut tmp = tempfile::Builder::new().prefix(".partial-").tempfile_in(dir)?;
     tmp.write_all(bytes)?;
+    tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| anyhow!("cannot rename into {}: {}", path.display(), e.error))?;
     Ok(())

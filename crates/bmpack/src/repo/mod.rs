@@ -101,7 +101,7 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
             .with_context(|| format!("{} is a symbolic link to nowhere", request.repo.display()))?,
         _ => request.repo.clone(),
     };
-    let _lock = lock_repository(&repo_dir)?;
+    let lock = staging::RepoLock::acquire(&repo_dir)?;
     let incoming = incoming_packages(&request.from)?;
     let signer = gpg::Signer::open(&request.key)?;
     let keyring = signer.export_public(false)?;
@@ -120,7 +120,16 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
         );
     }
 
-    let stage = Staging::begin(&repo_dir)?;
+    let written = [
+        PathBuf::from("pool"),
+        PathBuf::from("dists"),
+        PathBuf::from("rpm"),
+        PathBuf::from(client::APT_KEYRING),
+        PathBuf::from(client::RPM_KEY),
+        PathBuf::from(client::sources_file_name(&request.suite)),
+        PathBuf::from(client::repo_file_name(&request.suite)),
+    ];
+    let stage = Staging::begin(&repo_dir, &lock, &written)?;
     let root = stage.path().to_path_buf();
     let mut report = PublishReport {
         changed: false,
@@ -175,47 +184,6 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     }
     Ok(report)
 }
-
-/// Two publishes into one repository would each prepare a new state from the same old one, and
-/// the second swap would drop the first one's packages: the second is refused while the first
-/// runs. The lock is `.<name>.lock` beside the repository folder (the folder itself is swapped),
-/// held with flock(2) until the returned file is dropped, and released by the kernel if the
-/// process dies.
-///
-/// A lock just released can look held for a moment: a child that another thread of the same
-/// program is starting holds a copy of every descriptor from fork until exec (close-on-exec
-/// closes it only then), and the flock lives as long as any copy. So a busy lock is tried again
-/// for [`LOCK_GRACE`] before the publish is refused.
-fn lock_repository(repo_dir: &Path) -> anyhow::Result<std::fs::File> {
-    let name = repo_dir.file_name().ok_or_else(|| anyhow::anyhow!("--repo {} has no folder name", repo_dir.display()))?;
-    let parent = repo_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    let path = parent.join(format!(".{}.lock", name.to_string_lossy()));
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .with_context(|| format!("opening the publish lock {}", path.display()))?;
-    let started = std::time::Instant::now();
-    loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_GRACE => {
-                std::thread::sleep(std::time::Duration::from_millis(50));
-            }
-            Err(std::fs::TryLockError::WouldBlock) => bail!(
-                "another publish into {} is running (it holds {}): wait for it to finish, then publish again",
-                repo_dir.display(),
-                path.display()
-            ),
-            Err(std::fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("locking {}", path.display())),
-        }
-    }
-}
-
-/// How long a busy publish lock is tried again (see `lock_repository`).
-const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Incoming package files, identified and checked against `SHA256SUMS` if present (their
 /// payloads are verified when they are copied into the repository).
