@@ -26,6 +26,7 @@ fn request(out: &Path, samples: &Path) -> PackageRequest {
             jobs: 2,
             write: WriteOptions { compression: Compression::Default, source_date_epoch: EPOCH },
         },
+        record_fixed_versions: false,
     }
 }
 

@@ -19,6 +19,25 @@ impl DnfRoot {
         DnfRoot { root: root.to_path_buf() }
     }
 
+    /// A root set up as docs/publishing.md says, from the `.repo` file publish wrote into
+    /// `repo`, pointed at `base_url` and at `key` (copied into the root), checks kept as written.
+    pub fn for_repository(root: &Path, repo: &Path, base_url: &str, key: &Path) -> DnfRoot {
+        let written = std::fs::read_to_string(repo.join("bmpack-stable.repo")).unwrap();
+        for line in ["gpgcheck=1\n", "repo_gpgcheck=1\n", "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-bmpack\n"] {
+            assert!(written.contains(line), "{line} missing from {written}");
+        }
+        let old_base = written.lines().find_map(|l| l.strip_prefix("baseurl=")).unwrap().trim_end_matches("/rpm/stable").to_string();
+        // dnf reads a file:// key from the host even with --installroot: the key goes where
+        // the rewritten line says.
+        let in_root = root.join("keys/RPM-GPG-KEY-bmpack");
+        std::fs::create_dir_all(in_root.parent().unwrap()).unwrap();
+        std::fs::copy(key, &in_root).unwrap();
+        let repo_file = written
+            .replace(&format!("baseurl={old_base}/"), &format!("baseurl={base_url}/"))
+            .replace("/etc/pki/rpm-gpg/RPM-GPG-KEY-bmpack", &in_root.to_string_lossy());
+        DnfRoot::new(root, &repo_file)
+    }
+
     pub fn dnf(&self, args: &[&str]) -> Output {
         let r = self.root.display();
         Command::new("dnf")

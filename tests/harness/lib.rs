@@ -7,6 +7,7 @@ pub mod deb_tools;
 pub mod debroot;
 pub mod dnf_root;
 pub mod fixtures;
+pub mod release_roots;
 pub mod repo_tools;
 pub mod rpm_tools;
 pub mod rpmroot;

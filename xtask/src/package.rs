@@ -43,6 +43,15 @@ pub struct PackageArgs {
     /// Output folder (gets deb/, rpm/ and SHA256SUMS).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+    /// The build date, in seconds since 1970: every time stamp in the packages. Default:
+    /// $SOURCE_DATE_EPOCH, else the date of the last commit. (This flag, unlike the variable,
+    /// does not reach cargo, whose C build scripts would rebuild the tools for a new value.)
+    #[arg(long, value_name = "SECONDS")]
+    pub source_date_epoch: Option<u64>,
+    /// Record what the new versions of fixed-version packages hold (bm-plugin-reload, …) in
+    /// packaging/fixed-versions.toml; a version already recorded is never changed.
+    #[arg(long)]
+    pub record_fixed_versions: bool,
     /// No progress display and no summary table.
     #[arg(long)]
     pub quiet: bool,
@@ -61,7 +70,7 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
         .map(NextcloudRelease::parse)
         .transpose()
         .map_err(|e| anyhow!("--nextcloud-version: {e}"))?;
-    let epoch = source_date_epoch(&root)?;
+    let epoch = build_date(&root, args.source_date_epoch)?;
     let request = PackageRequest {
         root: root.clone(),
         bundles: args.bundles.clone(),
@@ -78,6 +87,7 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
             jobs: args.jobs,
             write: WriteOptions { compression: args.compression, source_date_epoch: epoch },
         },
+        record_fixed_versions: args.record_fixed_versions,
     };
     if args.packages.iter().any(|p| p == TOOL_PACKAGE) {
         prepare_server_tool(&root, epoch)?;
@@ -88,6 +98,9 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
     let outcome = bmpack::pipeline::package(&request, &Bar(&bar));
     bar.finish_and_clear();
     let outcome = outcome?;
+    for recorded in &outcome.recorded {
+        errln!("recorded {recorded} in {}", bmpack::fixed_versions::RECORD_FILE);
+    }
     for unused in &outcome.unused_bundles {
         errln!("note: jar not declared by any selected package, left out: {unused}");
     }
@@ -116,7 +129,7 @@ fn prepare_server_tool(root: &std::path::Path, epoch: u64) -> anyhow::Result<()>
     let glibc = declared_glibc(root)?;
     let target = format!("x86_64-unknown-linux-gnu.{glibc}");
     errln!("building the server tool for glibc {glibc} (cargo zigbuild --release -p bmpack-server --target {target})");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let status = cargo_for_tools()
         .args(["zigbuild", "--release", "--quiet", "-p", "bmpack-server", "--target", &target])
         .current_dir(root)
         .status()
@@ -154,6 +167,15 @@ fn prepare_server_tool(root: &std::path::Path, epoch: u64) -> anyhow::Result<()>
     std::io::Write::write_all(&mut gz, &man.stdout)?;
     bmpack::build::write_atomically(&dir.join("bmpack.1.gz"), &gz.finish()?)?;
     Ok(())
+}
+
+/// cargo, to build a tool. The build date is for the packages, not the tools: the C build
+/// scripts of libdeflate-sys, liblzma-sys and zstd-sys watch `SOURCE_DATE_EPOCH`, and a new
+/// value would rebuild them (and the workspace after them).
+fn cargo_for_tools() -> Command {
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.env_remove("SOURCE_DATE_EPOCH");
+    cargo
 }
 
 /// The glibc version of the tool package's `libc6 (>= X.Y)` in packaging/bmpack.toml.
@@ -219,21 +241,18 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
-/// `SOURCE_DATE_EPOCH`, or the date of the last commit: the same sources give the same bytes.
-pub fn source_date_epoch(root: &std::path::Path) -> anyhow::Result<u64> {
+/// `--source-date-epoch`, else `SOURCE_DATE_EPOCH`, else the date of the last commit: the same
+/// sources give the same bytes.
+pub fn build_date(root: &std::path::Path, flag: Option<u64>) -> anyhow::Result<u64> {
+    if let Some(epoch) = flag {
+        return Ok(epoch);
+    }
     if let Ok(v) = std::env::var("SOURCE_DATE_EPOCH") {
         return v.trim().parse().with_context(|| {
-            format!("SOURCE_DATE_EPOCH=`{v}` is not a number of seconds since 1970: unset it or set e.g. 1700000000")
+            format!("SOURCE_DATE_EPOCH=`{v}` is not a number of seconds since 1970: unset it, or give --source-date-epoch 1700000000")
         });
     }
-    let out = Command::new("git")
-        .args(["log", "-1", "--format=%ct"])
-        .current_dir(root)
-        .output()
-        .context("running `git log` for the default SOURCE_DATE_EPOCH: install git or set SOURCE_DATE_EPOCH")?;
-    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| {
-        anyhow!("cannot read the last commit's date in {}: set SOURCE_DATE_EPOCH", root.display())
-    })
+    bmpack::pipeline::last_commit_date(root)
 }
 
 /// The progress display: one tick per package file written.
@@ -247,5 +266,14 @@ impl Progress for Bar<'_> {
     fn written(&self, file: &BuiltFile) {
         self.0.inc(1);
         self.0.set_message(file.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_build_date_never_reaches_cargo() {
+        let cargo = super::cargo_for_tools();
+        assert!(cargo.get_envs().any(|(name, value)| name == "SOURCE_DATE_EPOCH" && value.is_none()), "{cargo:?}");
     }
 }

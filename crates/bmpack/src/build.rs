@@ -5,6 +5,7 @@
 //! `SHA256SUMS` swapped in. A failed or interrupted run leaves the previous output as it was
 //! (an interrupted run also leaves a hidden staging folder, removed by the next run).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Write};
 use std::os::unix::fs::PermissionsExt;
@@ -60,10 +61,21 @@ impl Progress for Silent {}
 
 /// Builds every package in every format. Returns the files sorted by format then name.
 pub fn build_all(packages: &[Package], opts: &BuildOptions, progress: &dyn Progress) -> anyhow::Result<Vec<BuiltFile>> {
+    build_all_dated(packages, &BTreeMap::new(), opts, progress)
+}
+
+/// [`build_all`], where the packages named in `dates` carry that time stamp instead of the
+/// build's (`opts.write.source_date_epoch`): the recorded date of a fixed version.
+pub fn build_all_dated(
+    packages: &[Package],
+    dates: &BTreeMap<String, u64>,
+    opts: &BuildOptions,
+    progress: &dyn Progress,
+) -> anyhow::Result<Vec<BuiltFile>> {
     fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
     remove_stale_staging(&opts.out);
     let staging = opts.out.join(format!(".staging-{}", std::process::id()));
-    let result = build_into(packages, opts, &staging, progress).and_then(|files| {
+    let result = build_into(packages, dates, opts, &staging, progress).and_then(|files| {
         swap_in(&opts.out, &staging, &opts.formats)?;
         Ok(files)
     });
@@ -75,6 +87,7 @@ pub fn build_all(packages: &[Package], opts: &BuildOptions, progress: &dyn Progr
 
 fn build_into(
     packages: &[Package],
+    dates: &BTreeMap<String, u64>,
     opts: &BuildOptions,
     staging: &Path,
     progress: &dyn Progress,
@@ -103,7 +116,9 @@ fn build_into(
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(pkg, format)) = jobs.get(i) else { break };
-                    let built = write_one(pkg, format, &opts.write, staging, &opts.out)
+                    let date = dates.get(&pkg.name).copied().unwrap_or(opts.write.source_date_epoch);
+                    let write = WriteOptions { source_date_epoch: date, ..opts.write };
+                    let built = write_one(pkg, format, &write, staging, &opts.out)
                         .with_context(|| format!("writing the {} package of `{}`", format.as_str(), pkg.name));
                     match &built {
                         Ok(file) => progress.written(file),

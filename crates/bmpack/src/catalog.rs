@@ -71,6 +71,10 @@ struct PackageDecl {
     /// A fixed version, for packages that carry no bundle (their version cannot come from jars).
     #[serde(default)]
     version: Option<String>,
+    /// `false` for a fixed-version package whose content is not recorded in
+    /// packaging/fixed-versions.toml (see fixed_versions.rs).
+    #[serde(default = "yes")]
+    record_content: bool,
     /// `all` (default: jars run anywhere) or `amd64` (the server tool's binary).
     #[serde(default)]
     arch: Option<String>,
@@ -150,6 +154,8 @@ pub struct Declaration {
     /// Built when no `--package` narrows the set.
     pub in_default_set: bool,
     fixed_version: Option<String>,
+    /// With a fixed version: its content is recorded per version (packaging/fixed-versions.toml).
+    pub record_content: bool,
     depends: Vec<RelationDecl>,
     deb_depends: Vec<RelationDecl>,
     conflicts: Vec<RelationDecl>,
@@ -164,6 +170,11 @@ pub struct Declaration {
 }
 
 impl Declaration {
+    /// The version given in the declaration (`version = "2.0.0"`), for packages without jars.
+    pub fn fixed_version(&self) -> Option<&str> {
+        self.fixed_version.as_deref()
+    }
+
     /// The version constraint of a Debian-only dependency as declared, e.g. `>= 2.28` for
     /// `libc6` (the server tool's build reads the glibc it must link against from it).
     pub fn deb_depends_version(&self, name: &str) -> Option<&str> {
@@ -236,6 +247,7 @@ impl Catalog {
                 arch,
                 in_default_set: p.in_default_set,
                 fixed_version: p.version,
+                record_content: p.record_content,
                 depends: p.depends,
                 deb_depends: p.deb_depends,
                 conflicts: p.conflicts,
@@ -547,6 +559,7 @@ fn connector_declaration(matrix: &NextcloudMatrix, major: u32) -> Declaration {
         arch: Arch::All,
         in_default_set: true,
         fixed_version: None,
+        record_content: false,
         depends: Vec::new(),
         deb_depends: Vec::new(),
         conflicts: virtual_rel(),

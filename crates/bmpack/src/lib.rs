@@ -8,6 +8,7 @@ pub mod archive;
 pub mod build;
 pub mod bundle;
 pub mod catalog;
+pub mod fixed_versions;
 pub mod format;
 pub mod lint;
 pub mod manifest;

@@ -1,11 +1,14 @@
 //! `cargo xtask package` as one library call, so that the tests run exactly what users run:
 //! declarations → bundles (given, or generated samples) → resolved packages → files.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use crate::build::{BuildOptions, BuiltFile, Progress, build_all};
+use anyhow::{Context, anyhow};
+
+use crate::build::{BuildOptions, BuiltFile, Progress, build_all_dated};
 use crate::bundle::BundleSet;
 use crate::catalog::{Catalog, ResolveOptions};
+use crate::fixed_versions::FixedVersions;
 
 /// The version sample bundles carry when `--version` does not say.
 pub const SAMPLE_VERSION: &str = "4.8.2";
@@ -22,6 +25,9 @@ pub struct PackageRequest {
     pub samples_dir: PathBuf,
     pub resolve: ResolveOptions,
     pub build: BuildOptions,
+    /// `--record-fixed-versions`: record the versions of fixed-version packages that
+    /// packaging/fixed-versions.toml does not list yet (see fixed_versions.rs).
+    pub record_fixed_versions: bool,
 }
 
 #[derive(Debug)]
@@ -31,6 +37,8 @@ pub struct PackageOutcome {
     pub samples: Option<PathBuf>,
     /// Jars found under `--bundles` that no selected package declares.
     pub unused_bundles: Vec<String>,
+    /// `package version` of each fixed version this run recorded.
+    pub recorded: Vec<String>,
 }
 
 /// Everything is read and checked before the first byte is written: bad input leaves the
@@ -56,6 +64,29 @@ pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<
         }
     };
     let resolved = catalog.resolve(&bundles, &req.resolve)?;
-    let files = build_all(&resolved.packages, &req.build, progress)?;
-    Ok(PackageOutcome { files, samples, unused_bundles: resolved.unused_bundles })
+    let mut fixed = FixedVersions::load(&req.root)?;
+    let record_date = req.record_fixed_versions.then_some(req.build.write.source_date_epoch);
+    let checked = fixed.check(&catalog, &resolved.packages, record_date)?;
+    let files = build_all_dated(&resolved.packages, &checked.dates, &req.build, progress)?;
+    if !checked.recorded.is_empty() {
+        fixed.save(&req.root)?;
+    }
+    Ok(PackageOutcome { files, samples, unused_bundles: resolved.unused_bundles, recorded: checked.recorded })
+}
+
+/// The default build date (`SOURCE_DATE_EPOCH` of the packages): the date of the last commit
+/// of the project at `root`, so that the same sources give the same bytes.
+pub fn last_commit_date(root: &Path) -> anyhow::Result<u64> {
+    let out = std::process::Command::new("git")
+        .args(["log", "-1", "--format=%ct"])
+        .current_dir(root)
+        .output()
+        .context("running `git log` for the default build date: install git, or give the date with --source-date-epoch")?;
+    String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| {
+        anyhow!(
+            "cannot read the last commit's date in {} (`git log` said: {}): give the build date with --source-date-epoch",
+            root.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )
+    })
 }

@@ -14,6 +14,12 @@ pub fn sources_file_name(suite: &str) -> String {
     format!("bmpack-{suite}.sources")
 }
 
+/// dnf's `metadata_expire` for our repository: 0, dnf checks `repomd.xml` (a few KB, and its
+/// signature; only changed indexes are downloaded) at each run, as `apt-get update` checks
+/// `InRelease`. dnf's default, 48 hours, would have `dnf upgrade` say "Nothing to do" for two
+/// days after a release; any lifetime would for that long after a check.
+pub const METADATA_EXPIRE: &str = "0";
+
 pub fn repo_file_name(suite: &str) -> String {
     format!("bmpack-{suite}.repo")
 }
@@ -32,7 +38,8 @@ pub fn sources_file(base_url: &str, suite: &str) -> String {
     )
 }
 
-/// `/etc/yum.repos.d/bmpack-<suite>.repo`: packages and repository metadata both checked.
+/// `/etc/yum.repos.d/bmpack-<suite>.repo`: packages and repository metadata both checked, and
+/// the metadata checked for a new publish at each run ([`METADATA_EXPIRE`]).
 pub fn repo_file(base_url: &str, suite: &str) -> String {
     format!(
         "# BlueMind plug-ins built by bmpack (suite {suite}).\n\
@@ -43,6 +50,7 @@ pub fn repo_file(base_url: &str, suite: &str) -> String {
          enabled=1\n\
          gpgcheck=1\n\
          repo_gpgcheck=1\n\
+         metadata_expire={METADATA_EXPIRE}\n\
          gpgkey=file://{RPM_KEY_ON_SERVER}\n",
         file = repo_file_name(suite),
     )

@@ -14,6 +14,7 @@ mod compress;
 mod parallel_gzip;
 mod control;
 mod policy_files;
+pub(crate) use policy_files::civil_from_days;
 mod tarball;
 
 use std::collections::{BTreeMap, BTreeSet};
