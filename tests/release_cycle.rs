@@ -291,3 +291,132 @@ fn a_helper_package_changed_without_a_new_version_is_refused_at_package_time_wit
     assert!(out.join(format!("deb/bm-plugin-reload_{next}-1_all.deb")).is_file());
     project.package(&out, None).unwrap_or_else(|e| panic!("once recorded, the build goes through: {e:#}"));
 }
+
+/// A copy of the published repository at `www/<name>`, changed by `damage` (a mirror or a man in
+/// the middle serving something else than what was signed).
+fn variant(www: &Path, repo: &Path, name: &str, damage: impl FnOnce(&Path)) -> PathBuf {
+    let copy = www.join(name);
+    bmpack_tests::repo_tools::copy_tree(repo, &copy);
+    damage(&copy);
+    copy
+}
+
+/// Signs `file` with `key` into `output`: clearsigned, or an armored detached signature.
+fn sign_with(key: &TestKey, file: &Path, output: &Path, clearsign: bool) {
+    let _ = std::fs::remove_file(output);
+    run(Command::new("gpg")
+        .arg("--homedir")
+        .arg(&key.home)
+        .args(["--batch", "--yes", "--pinentry-mode", "loopback", "--passphrase", "", "--digest-algo", "SHA512", "--local-user", &key.fingerprint])
+        .args(if clearsign { &["--clearsign"][..] } else { &["--armor", "--detach-sign"][..] })
+        .arg("--output")
+        .arg(output)
+        .arg(file));
+}
+
+#[test]
+fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debian_11_12_13_and_by_dnf() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("dnf", "dnf"), ("xz", "xz-utils")] {
+        require(tool, package);
+    }
+    let tmp = public_tempdir();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let foreign = TestKey::generate(tmp.path(), "foreign");
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = WebServer::serve(&www);
+    let repo = www.join("repo");
+    let release = tmp.path().join("release");
+    build_packages(
+        &release,
+        &[StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package(), StandIn { name: "bm-nextcloud12", version: "4.8.2", depends: &["bm-core"] }.package()],
+    );
+    publish_ok(&request(&repo, &release, &key, &format!("{}/repo", server.url)));
+
+    let suite = repo.join("dists/stable");
+    let apt_variants = [
+        ("apt-tampered", variant(&www, &repo, "apt-tampered", |copy| {
+            for arch in ["all", "amd64"] {
+                let dir = copy.join(format!("dists/stable/main/binary-{arch}"));
+                let text = std::fs::read_to_string(dir.join("Packages")).unwrap();
+                let evil = text.replacen("Version: 4.8.2-1", "Version: 9.9.9-1", 1);
+                assert_ne!(text, evil);
+                std::fs::write(dir.join("Packages"), &evil).unwrap();
+                run(Command::new("sh").arg("-c").arg("gzip -9nc Packages > Packages.gz && xz -c Packages > Packages.xz").current_dir(&dir));
+                for copy in walkdir::WalkDir::new(dir.join("by-hash")).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+                    let kind = match std::fs::read(copy.path()).unwrap().get(..2) {
+                        Some([0x1f, 0x8b]) => "Packages.gz",
+                        Some([0xfd, b'7']) => "Packages.xz",
+                        _ => "Packages",
+                    };
+                    std::fs::copy(dir.join(kind), copy.path()).unwrap();
+                }
+            }
+        })),
+        ("apt-foreign", variant(&www, &repo, "apt-foreign", |copy| {
+            let d = copy.join("dists/stable");
+            sign_with(&foreign, &suite.join("Release"), &d.join("InRelease"), true);
+            sign_with(&foreign, &suite.join("Release"), &d.join("Release.gpg"), false);
+        })),
+        ("apt-unsigned", variant(&www, &repo, "apt-unsigned", |copy| {
+            std::fs::remove_file(copy.join("dists/stable/InRelease")).unwrap();
+            std::fs::remove_file(copy.join("dists/stable/Release.gpg")).unwrap();
+        })),
+    ];
+    // What each apt says: apt 2.2 and 2.6 through gpgv, apt 3.0 through sqv.
+    let foreign_id = &foreign.fingerprint[foreign.fingerprint.len() - 16..];
+    let expected = |name: &str, release: Release| -> Vec<String> {
+        match (name, release) {
+            ("apt-tampered", _) => vec!["File has unexpected size".into(), "Hash Sum mismatch".into()],
+            ("apt-foreign", Release::Trixie) => vec![format!("sqv returned an error code (1), error message is: Missing key {}", foreign.fingerprint)],
+            ("apt-foreign", _) => vec![format!("NO_PUBKEY {foreign_id}")],
+            _ => vec!["is not signed".into()],
+        }
+    };
+    let sources = std::fs::read_to_string(repo.join("bmpack-stable.sources")).unwrap();
+    for release in Release::ALL {
+        for (name, _) in &apt_variants {
+            let client = AptClient::new(release);
+            let uri = format!("URIs: {}/{name}", server.url);
+            client.add_source(&sources.replace(&format!("URIs: {}/repo", server.url), &uri), &repo.join("bmpack-archive-keyring.gpg"));
+            let update = client.sh("apt-get update 2>&1");
+            let said = String::from_utf8_lossy(&update.stdout).into_owned();
+            assert!(!update.status.success(), "Debian {release:?}: apt-get update accepted {name}: {said}");
+            let wanted = expected(name, release);
+            assert!(wanted.iter().any(|w| said.contains(w.as_str())), "Debian {release:?} refused {name} for another reason than {wanted:?}: {said}");
+            let install = client.sh("apt-get install -y bm-nextcloud12 2>&1");
+            assert!(!install.status.success(), "Debian {release:?} installed from {name}: {}", String::from_utf8_lossy(&install.stdout));
+            assert_eq!(client.installed_version("bm-nextcloud12"), None);
+        }
+    }
+
+    // dnf, gpgcheck=1 and repo_gpgcheck=1 as the published .repo file sets them.
+    let repodata = repo.join("rpm/stable/repodata");
+    let dnf_variants = [
+        ("dnf-tampered", variant(&www, &repo, "dnf-tampered", |copy| {
+            let repomd = copy.join("rpm/stable/repodata/repomd.xml");
+            let text = std::fs::read_to_string(&repomd).unwrap();
+            let evil = text.replacen("<revision>", "<revision>1", 1);
+            assert_ne!(text, evil);
+            std::fs::write(&repomd, evil).unwrap();
+        })),
+        ("dnf-foreign", variant(&www, &repo, "dnf-foreign", |copy| {
+            sign_with(&foreign, &repodata.join("repomd.xml"), &copy.join("rpm/stable/repodata/repomd.xml.asc"), false);
+        })),
+        ("dnf-unsigned", variant(&www, &repo, "dnf-unsigned", |copy| {
+            std::fs::remove_file(copy.join("rpm/stable/repodata/repomd.xml.asc")).unwrap();
+        })),
+    ];
+    for (name, _) in &dnf_variants {
+        let wanted = match *name {
+            "dnf-unsigned" => "GPG verification is enabled, but GPG signature is not available",
+            _ => "repomd.xml GPG signature verification error: Bad GPG signature",
+        };
+        let client = DnfRoot::for_repository(&tmp.path().join(format!("client-{name}")), &repo, &format!("{}/{name}", server.url), &repo.join("RPM-GPG-KEY-bmpack"));
+        let out = client.dnf(&["install", "bm-nextcloud12"]);
+        let said = describe(&out);
+        assert!(!out.status.success(), "dnf installed from {name}: {said}");
+        assert!(said.contains(wanted), "dnf refused {name} for another reason than `{wanted}`: {said}");
+        assert!(client.installed().is_empty(), "{name}: {:?}", client.installed());
+    }
+}
