@@ -37,7 +37,7 @@ fn request(repo: &Path, from: &Path, key: &TestKey, base_url: &str) -> PublishRe
     PublishRequest {
         repo: repo.to_path_buf(),
         from: from.to_path_buf(),
-        key: KeySource::File(key.secret_file.clone()),
+        keys: vec![KeySource::File(key.secret_file.clone())],
         suite: "stable".into(),
         prune: None,
         base_url: base_url.into(),
@@ -101,10 +101,10 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     // damaged rpm (found when it is copied in, after the apt side was re-indexed and signed in
     // the staging tree).
     let missing = KeySource::File(tmp.path().join("no-such-key.asc"));
-    let err = publish(&PublishRequest { key: missing, ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
+    let err = publish(&PublishRequest { keys: vec![missing], ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
     assert!(format!("{err:#}").contains("no-such-key.asc"), "{err:#}");
     let public_only = KeySource::File(key.public_armored.clone());
-    let err = publish(&PublishRequest { key: public_only, ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
+    let err = publish(&PublishRequest { keys: vec![public_only], ..request(&repo, &r2, &key, "http://x") }).unwrap_err();
     assert!(format!("{err:#}").contains("no secret key"), "{err:#}");
     let err = publish(&request(&repo, &r2, &other_key, "http://x")).unwrap_err();
     assert!(format!("{err:#}").contains("another key"), "{err:#}");
@@ -202,7 +202,7 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     let renewed = tmp.path().join("renewed.secret.asc");
     std::fs::write(&renewed, gpg(&["--armor", "--export-secret-keys", &key.fingerprint])).unwrap();
     let before = std::fs::read(&exported).unwrap();
-    let report = publish_ok(&PublishRequest { key: KeySource::File(renewed), ..request(&repo, &r2, &key, "http://example.invalid/repo") });
+    let report = publish_ok(&PublishRequest { keys: vec![KeySource::File(renewed)], ..request(&repo, &r2, &key, "http://example.invalid/repo") });
     assert!(report.changed && report.added.is_empty(), "{report:?}");
     assert_ne!(std::fs::read(&exported).unwrap(), before, "the exported key was not updated");
     assert!(gpgv(&exported, "dists/stable/InRelease", None));

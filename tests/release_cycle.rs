@@ -105,7 +105,7 @@ fn request(repo: &Path, from: &Path, key: &TestKey, base_url: &str) -> PublishRe
     PublishRequest {
         repo: repo.to_path_buf(),
         from: from.to_path_buf(),
-        key: KeySource::File(key.secret_file.clone()),
+        keys: vec![KeySource::File(key.secret_file.clone())],
         suite: "stable".into(),
         prune: None,
         base_url: base_url.into(),
@@ -419,4 +419,144 @@ fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debia
         assert!(said.contains(wanted), "dnf refused {name} for another reason than `{wanted}`: {said}");
         assert!(client.installed().is_empty(), "{name}: {:?}", client.installed());
     }
+}
+
+/// A release of two stand-ins: bm-core 4.9.0 (unchanged from one release to the next, as
+/// bm-plugin-reload is) and bm-nextcloud12 at `version`.
+fn standin_release(dir: &Path, version: &str) {
+    build_packages(
+        dir,
+        &[StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package(), StandIn { name: "bm-nextcloud12", version, depends: &["bm-core"] }.package()],
+    );
+}
+
+fn keys(keys: &[&TestKey]) -> Vec<KeySource> {
+    keys.iter().map(|k| KeySource::File(k.secret_file.clone())).collect()
+}
+
+/// The primary fingerprints of the keys in a key file.
+fn fingerprints_in(file: &Path) -> Vec<String> {
+    let colons = run(Command::new("gpg").args(["--batch", "--with-colons", "--show-keys"]).arg(file));
+    let mut fingerprints = Vec::new();
+    let mut after_pub = false;
+    for line in colons.lines() {
+        if line.starts_with("pub:") {
+            after_pub = true;
+        } else if let Some(rest) = line.strip_prefix("fpr:").filter(|_| after_pub) {
+            fingerprints.push(rest.trim_matches(':').to_string());
+            after_pub = false;
+        }
+    }
+    fingerprints.sort();
+    fingerprints
+}
+
+#[test]
+fn keys_rotate_without_a_flag_day_for_apt_of_debian_11_12_13_and_dnf() {
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("dnf", "dnf")] {
+        require(tool, package);
+    }
+    let tmp = public_tempdir();
+    let (old, new) = (TestKey::generate(tmp.path(), "old"), TestKey::generate(tmp.path(), "new"));
+    let www = tmp.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    let server = WebServer::serve(&www);
+    let repo = www.join("repo");
+    let base = format!("{}/repo", server.url);
+    let releases: Vec<PathBuf> = ["4.8.2", "4.8.3", "4.8.4"]
+        .iter()
+        .map(|v| {
+            let dir = tmp.path().join(v);
+            standin_release(&dir, v);
+            dir
+        })
+        .collect();
+    let with_keys = |from: &Path, signing: &[&TestKey]| PublishRequest { keys: keys(signing), ..request(&repo, from, signing[0], &base) };
+    publish_ok(&with_keys(&releases[0], &[&old]));
+    let sources = std::fs::read_to_string(repo.join("bmpack-stable.sources")).unwrap();
+    let version = |c: &AptClient| c.installed_version("bm-nextcloud12");
+    let dnf_version = |d: &DnfRoot| d.installed().into_iter().find_map(|l| l.strip_prefix("bm-nextcloud12 ").map(str::to_string));
+
+    // Servers that trust the old key only, installed before the rotation.
+    let old_apt: Vec<AptClient> = Release::ALL.into_iter().map(AptClient::new).collect();
+    for client in &old_apt {
+        client.add_source(&sources, &old.public_keyring);
+        client.ok("apt-get update 2>&1 && apt-get install -y bm-nextcloud12 2>&1");
+        assert_eq!(version(client).as_deref(), Some("4.8.2-1"));
+    }
+    let old_dnf = DnfRoot::for_repository(&tmp.path().join("dnf-old"), &repo, &base, &old.public_armored);
+    let out = old_dnf.dnf(&["install", "bm-nextcloud12"]);
+    assert!(out.status.success(), "{}", describe(&out));
+
+    // Changing keys at once is refused: every server would stop trusting the repository.
+    let err = format!("{:#}", publish(&with_keys(&releases[1], &[&new])).unwrap_err());
+    assert!(err.contains("another key") && err.contains("--key-file CURRENT --key-file NEW"), "{err}");
+
+    // The transition: both keys sign, the client files carry both.
+    let report = publish_ok(&with_keys(&releases[1], &[&old, &new]));
+    assert!(report.changed, "{report:?}");
+    let mut both = vec![old.fingerprint.clone(), new.fingerprint.clone()];
+    both.sort();
+    assert_eq!(fingerprints_in(&repo.join("bmpack-archive-keyring.gpg")), both);
+    assert_eq!(fingerprints_in(&repo.join("RPM-GPG-KEY-bmpack")), both);
+    // Servers of the old key keep working...
+    for client in &old_apt {
+        let update = client.ok("apt-get update 2>&1");
+        assert!(!update.contains("E:") && !update.contains("W:"), "Debian {:?}: {update}", client.release);
+        client.ok("apt-get upgrade -y 2>&1");
+        assert_eq!(version(client).as_deref(), Some("4.8.3-1"), "Debian {:?}", client.release);
+    }
+    let out = old_dnf.dnf(&["upgrade"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(dnf_version(&old_dnf).as_deref(), Some("4.8.3-1"), "{}", describe(&out));
+    // ...and servers given the new key only work from the start.
+    let new_apt: Vec<AptClient> = Release::ALL.into_iter().map(AptClient::new).collect();
+    for client in &new_apt {
+        client.add_source(&sources, &new.public_keyring);
+        let update = client.ok("apt-get update 2>&1");
+        assert!(!update.contains("E:") && !update.contains("W:"), "Debian {:?}: {update}", client.release);
+        client.ok("apt-get install -y bm-nextcloud12 2>&1");
+        assert_eq!(version(client).as_deref(), Some("4.8.3-1"), "Debian {:?}", client.release);
+    }
+    // dnf of a server given the new key only accepts the metadata (repomd.xml.asc carries both
+    // signatures), but rpm 4 reads one signature per package: the packages are signed by the
+    // current key until it is dropped (docs/publishing.md, "Changing keys").
+    let new_dnf = DnfRoot::for_repository(&tmp.path().join("dnf-new"), &repo, &base, &new.public_armored);
+    let out = new_dnf.dnf(&["makecache"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    let out = new_dnf.dnf(&["install", "bm-nextcloud12"]);
+    assert!(!out.status.success() && describe(&out).contains("Public key for bm-"), "{}", describe(&out));
+
+    // Later, the old key is dropped: the new one signs everything from now on.
+    publish_ok(&with_keys(&releases[2], &[&new]));
+    assert_eq!(fingerprints_in(&repo.join("bmpack-archive-keyring.gpg")), vec![new.fingerprint.clone()]);
+    // The rpms published before keep their signature, so dnf keeps the old key for them.
+    assert_eq!(fingerprints_in(&repo.join("RPM-GPG-KEY-bmpack")), both);
+    for client in &new_apt {
+        client.ok("apt-get update 2>&1 && apt-get upgrade -y 2>&1");
+        assert_eq!(version(client).as_deref(), Some("4.8.4-1"), "Debian {:?}", client.release);
+    }
+    // A server set up now, from the published files, installs release 3 and bm-core (signed
+    // before the rotation).
+    let fresh_dnf = DnfRoot::for_repository(&tmp.path().join("dnf-fresh"), &repo, &base, &repo.join("RPM-GPG-KEY-bmpack"));
+    let out = fresh_dnf.dnf(&["install", "bm-nextcloud12"]);
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(dnf_version(&fresh_dnf).as_deref(), Some("4.8.4-1"));
+    // Servers that never took the new key are refused, with apt's and dnf's own words.
+    for client in &old_apt {
+        let update = client.sh("apt-get update 2>&1");
+        let said = String::from_utf8_lossy(&update.stdout).into_owned();
+        let why = match client.release {
+            Release::Trixie => format!("Missing key {}", new.fingerprint),
+            _ => format!("NO_PUBKEY {}", &new.fingerprint[new.fingerprint.len() - 16..]),
+        };
+        // With the lists of earlier updates at hand, apt warns and keeps them.
+        assert!(said.contains(&why) && said.contains("The repository is not updated"), "Debian {:?}: {said}", client.release);
+        client.ok("apt-get upgrade -y 2>&1");
+        assert_eq!(version(client).as_deref(), Some("4.8.3-1"), "Debian {:?}", client.release);
+    }
+    // dnf says why; whether it then fails or skips the repository is its skip_if_unavailable.
+    let out = old_dnf.dnf(&["upgrade"]);
+    assert!(describe(&out).contains("repomd.xml GPG signature verification error"), "{}", describe(&out));
+    assert_eq!(dnf_version(&old_dnf).as_deref(), Some("4.8.3-1"));
 }

@@ -11,13 +11,14 @@ pub struct PublishOptions {
     /// The repository directory (created if missing; served as is by any static web server).
     #[arg(long, value_name = "DIR")]
     pub repo: PathBuf,
-    /// Fingerprint of the signing key in your gpg keyring.
+    /// Fingerprint of the signing key in your gpg keyring. Twice while rotating keys: the
+    /// repository's current key first, then the new one (see docs/publishing.md).
     #[arg(long, value_name = "FINGERPRINT")]
-    pub key: Option<String>,
+    pub key: Vec<String>,
     /// A file holding the signing key (`gpg --export-secret-keys --armor`), imported into a
-    /// temporary keyring.
+    /// temporary keyring. Twice while rotating keys, the current key first.
     #[arg(long, value_name = "FILE")]
-    pub key_file: Option<PathBuf>,
+    pub key_file: Vec<PathBuf>,
     /// The apt suite and yum repository name.
     #[arg(long, value_name = "NAME", default_value = "stable")]
     pub suite: String,
@@ -33,15 +34,15 @@ pub struct PublishOptions {
 }
 
 pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
-    let key = match (&opts.key, &opts.key_file) {
-        (Some(fingerprint), None) => KeySource::Fingerprint(fingerprint.clone()),
-        (None, Some(file)) => KeySource::File(file.clone()),
-        _ => anyhow::bail!("give the signing key with either --key FINGERPRINT or --key-file FILE"),
+    let keys: Vec<KeySource> = match (opts.key.is_empty(), opts.key_file.is_empty()) {
+        (false, true) => opts.key.iter().cloned().map(KeySource::Fingerprint).collect(),
+        (true, false) => opts.key_file.iter().cloned().map(KeySource::File).collect(),
+        _ => anyhow::bail!("give the signing keys either all with --key FINGERPRINT or all with --key-file FILE"),
     };
     let request = PublishRequest {
         repo: opts.repo.clone(),
         from: opts.from.clone().unwrap_or_else(crate::default_out),
-        key,
+        keys,
         suite: opts.suite.clone(),
         prune: opts.prune,
         base_url: opts.base_url.clone(),

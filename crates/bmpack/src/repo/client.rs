@@ -57,10 +57,10 @@ pub fn repo_file(base_url: &str, suite: &str) -> String {
 }
 
 /// The commands an administrator runs on a server, printed after a publish.
-pub fn instructions(base_url: &str, suite: &str, fingerprint: &str) -> String {
+pub fn instructions(base_url: &str, suite: &str, fingerprints: &[String]) -> String {
     format!(
-        "Signing key: {fingerprint}\n\
-         (check this fingerprint on a server before trusting the key it downloads)\n\
+        "Signing key{plural}: {fingerprints}\n\
+         (check {these} on a server before trusting the key{plural} it downloads)\n\
          \n\
          Debian/Ubuntu server:\n\
          \x20 install -d -m 0755 /etc/apt/keyrings\n\
@@ -77,6 +77,9 @@ pub fn instructions(base_url: &str, suite: &str, fingerprint: &str) -> String {
          \n\
          --- /etc/apt/sources.list.d/{sources} ---\n{sources_text}\
          --- /etc/yum.repos.d/{repo} ---\n{repo_text}",
+        plural = if fingerprints.len() > 1 { "s" } else { "" },
+        these = if fingerprints.len() > 1 { "these fingerprints" } else { "this fingerprint" },
+        fingerprints = fingerprints.join(", "),
         sources = sources_file_name(suite),
         repo = repo_file_name(suite),
         sources_text = sources_file(base_url, suite),

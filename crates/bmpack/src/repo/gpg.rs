@@ -1,5 +1,11 @@
-//! The signing key: found by fingerprint in the user's keyring, or imported from a key file into
+//! The signing keys: found by fingerprint in the user's keyring, or imported from key files into
 //! a temporary keyring that is deleted afterwards. Everything that signs goes through `Signer`.
+//!
+//! Several keys sign at once while keys are rotated: each index signature (`InRelease`,
+//! `Release.gpg`, `repomd.xml.asc`) then carries one signature per key, and apt (gpgv, sqv) and
+//! dnf accept it when any of them is by a key they trust. A package can carry one signature
+//! only for the rpm that BlueMind's systems run (rpm 4 refuses a package if any of its
+//! signatures is by a key it lacks), so packages are signed by the first key.
 
 use std::path::{Path, PathBuf};
 
@@ -23,16 +29,51 @@ pub struct Signer {
     homedir: Option<PathBuf>,
     /// Keeps the temporary keyring alive; removed on drop.
     temp: Option<tempfile::TempDir>,
-    fingerprint: String,
+    /// The primary keys' fingerprints, in the order given; the first signs the packages.
+    fingerprints: Vec<String>,
 }
 
 impl Signer {
+    /// The keys of `sources`, all from the user's keyring or all from key files.
+    pub fn open_all(sources: &[KeySource]) -> anyhow::Result<Self> {
+        let Some(first) = sources.first() else { bail!("no signing key: give one with --key FINGERPRINT or --key-file FILE") };
+        let mut signer = Signer::open(first)?;
+        for source in &sources[1..] {
+            let fingerprint = match (source, &signer.homedir) {
+                (KeySource::Fingerprint(id), None) => signer.find_secret(id)?,
+                (KeySource::File(path), Some(_)) => signer.import(path)?,
+                _ => bail!("give every signing key the same way: all with --key (your keyring) or all with --key-file"),
+            };
+            if signer.fingerprints.contains(&fingerprint) {
+                bail!("the key {fingerprint} is given twice: give each signing key once");
+            }
+            signer.fingerprints.push(fingerprint);
+        }
+        Ok(signer)
+    }
+
     pub fn open(source: &KeySource) -> anyhow::Result<Self> {
         match source {
             KeySource::Fingerprint(id) => {
-                let mut signer = Signer { homedir: None, temp: None, fingerprint: String::new() };
-                let found = signer.secret_keys(Some(id))?;
-                signer.fingerprint = match found.as_slice() {
+                let mut signer = Signer { homedir: None, temp: None, fingerprints: Vec::new() };
+                let fingerprint = signer.find_secret(id)?;
+                signer.fingerprints.push(fingerprint);
+                Ok(signer)
+            }
+            KeySource::File(path) => {
+                let temp = tempfile::Builder::new().prefix("bmpack-gpg-").tempdir().context("creating a temporary gpg keyring")?;
+                let mut signer = Signer { homedir: Some(temp.path().to_path_buf()), temp: Some(temp), fingerprints: Vec::new() };
+                let fingerprint = signer.import(path)?;
+                signer.fingerprints.push(fingerprint);
+                Ok(signer)
+            }
+        }
+    }
+
+    /// The one secret key `id` names in the user's keyring.
+    fn find_secret(&self, id: &str) -> anyhow::Result<String> {
+        let found = self.secret_keys(Some(id))?;
+        Ok(match found.as_slice() {
                     [one] => one.clone(),
                     [] => bail!(
                         "no secret key `{id}` in your gpg keyring ({}): list yours with `gpg --list-secret-keys`, \
@@ -40,34 +81,38 @@ impl Signer {
                         std::env::var("GNUPGHOME").unwrap_or_else(|_| "~/.gnupg".into())
                     ),
                     many => bail!("`{id}` names {} secret keys ({}): give the full fingerprint of one", many.len(), many.join(", ")),
-                };
-                Ok(signer)
+        })
+    }
+
+    /// Imports the one secret key of a key file into the temporary keyring.
+    fn import(&self, path: &Path) -> anyhow::Result<String> {
+        if !path.is_file() {
+            bail!("the key file {} does not exist: give the file written by `gpg --export-secret-keys --armor FINGERPRINT`", path.display());
+        }
+        let before = self.secret_keys(None)?;
+        self.gpg().arg("--import").arg(path).run().with_context(|| format!("importing the key file {}", path.display()))?;
+        let new: Vec<String> = self.secret_keys(None)?.into_iter().filter(|f| !before.contains(f)).collect();
+        match new.as_slice() {
+            [one] => Ok(one.clone()),
+            [] if !before.is_empty() && self.fingerprints_in(path)?.iter().any(|f| before.contains(f)) => {
+                bail!("the key file {} holds a key given already: give each signing key once", path.display())
             }
-            KeySource::File(path) => {
-                if !path.is_file() {
-                    bail!("the key file {} does not exist: give the file written by `gpg --export-secret-keys --armor FINGERPRINT`", path.display());
-                }
-                let temp = tempfile::Builder::new().prefix("bmpack-gpg-").tempdir().context("creating a temporary gpg keyring")?;
-                let mut signer =
-                    Signer { homedir: Some(temp.path().to_path_buf()), temp: Some(temp), fingerprint: String::new() };
-                signer.gpg().arg("--import").arg(path).run().with_context(|| format!("importing the key file {}", path.display()))?;
-                let found = signer.secret_keys(None)?;
-                signer.fingerprint = match found.as_slice() {
-                    [one] => one.clone(),
-                    [] => bail!(
-                        "the key file {} holds no secret key: export one with `gpg --export-secret-keys --armor FINGERPRINT > FILE`",
-                        path.display()
-                    ),
-                    many => bail!("the key file {} holds {} secret keys ({}): export only the signing one", path.display(), many.len(), many.join(", ")),
-                };
-                Ok(signer)
-            }
+            [] => bail!(
+                "the key file {} holds no secret key: export one with `gpg --export-secret-keys --armor FINGERPRINT > FILE`",
+                path.display()
+            ),
+            many => bail!("the key file {} holds {} secret keys ({}): export only the signing one", path.display(), many.len(), many.join(", ")),
         }
     }
 
-    /// The primary key's fingerprint.
+    /// The first key's fingerprint: the one that signs the packages.
     pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
+        &self.fingerprints[0]
+    }
+
+    /// Every signing key's fingerprint, the first first.
+    pub fn fingerprints(&self) -> &[String] {
+        &self.fingerprints
     }
 
     /// The keyring directory to hand to other programs (rpmsign's `%_gpg_path`); `None` for the
@@ -110,7 +155,11 @@ impl Signer {
     }
 
     fn signing(&self) -> Tool {
-        let t = self.gpg().args(["--local-user", &self.fingerprint, "--digest-algo", "SHA512"]);
+        let mut t = self.gpg();
+        for fingerprint in &self.fingerprints {
+            t = t.args(["--local-user", fingerprint]);
+        }
+        let t = t.args(["--digest-algo", "SHA512"]);
         if self.temp.is_some() {
             // Nobody can type a passphrase for a key file's temporary keyring: fail, don't wait.
             t.args(["--pinentry-mode", "error"])
@@ -137,13 +186,13 @@ impl Signer {
     }
 
     fn cannot_sign(&self) -> String {
+        let keys = self.fingerprints.join(", ");
         if self.temp.is_some() {
             format!(
-                "the key {} cannot sign: a --key-file key must have no passphrase (or use --key with your own keyring, whose agent can ask for it)",
-                self.fingerprint
+                "the key {keys} cannot sign: a --key-file key must have no passphrase (or use --key with your own keyring, whose agent can ask for it)"
             )
         } else {
-            format!("the key {} cannot sign (is it expired, or is its passphrase refused?)", self.fingerprint)
+            format!("the key {keys} cannot sign (is it expired, or is its passphrase refused?)")
         }
     }
 
@@ -155,7 +204,7 @@ impl Signer {
         for line in text.lines() {
             let fields: Vec<&str> = line.split(':').collect();
             match fields.first() {
-                Some(&"pub") => after_pub = true,
+                Some(&"pub") | Some(&"sec") => after_pub = true,
                 Some(&"fpr") if after_pub => {
                     fingerprints.push(fields.get(9).unwrap_or(&"").to_string());
                     after_pub = false;
@@ -167,17 +216,22 @@ impl Signer {
         Ok(fingerprints)
     }
 
-    /// The public key, binary (apt's `Signed-By` keyring) or armored (`RPM-GPG-KEY-…`).
+    /// The public keys, binary (apt's `Signed-By` keyring: the keys one after the other) or
+    /// armored (`RPM-GPG-KEY-…`: one armored block per key, which `rpm --import` and dnf read).
     pub fn export_public(&self, armored: bool) -> anyhow::Result<Vec<u8>> {
-        let mut t = self.gpg().args(["--export-options", "export-minimal", "--export"]);
-        if armored {
-            t = t.arg("--armor");
+        let mut all = Vec::new();
+        for fingerprint in &self.fingerprints {
+            let mut t = self.gpg().args(["--export-options", "export-minimal", "--export"]);
+            if armored {
+                t = t.arg("--armor");
+            }
+            let key = t.arg(fingerprint).run()?;
+            if key.is_empty() {
+                bail!("gpg exported nothing for the key {fingerprint}");
+            }
+            all.extend(key);
         }
-        let key = t.arg(&self.fingerprint).run()?;
-        if key.is_empty() {
-            bail!("gpg exported nothing for the key {}", self.fingerprint);
-        }
-        Ok(key)
+        Ok(all)
     }
 }
 

@@ -29,6 +29,7 @@ mod by_hash;
 pub mod client;
 pub mod gpg;
 pub mod pool;
+mod rpm_keys;
 pub mod staging;
 mod tools;
 pub mod yum;
@@ -47,7 +48,10 @@ pub struct PublishRequest {
     pub repo: PathBuf,
     /// Where `cargo xtask package` wrote `deb/*.deb`, `rpm/*.rpm` and `SHA256SUMS`.
     pub from: PathBuf,
-    pub key: KeySource,
+    /// The signing keys, all from the user's keyring or all from files. Several while keys are
+    /// rotated: the first must be one the repository is signed with already, and signs the
+    /// packages; every key signs the indexes, and the client files carry every key.
+    pub keys: Vec<KeySource>,
     pub suite: String,
     /// Keep only the newest N versions of each package.
     pub prune: Option<usize>,
@@ -66,7 +70,8 @@ pub struct PublishReport {
     pub pruned: Vec<String>,
     /// Incoming package files already in the repository with the same content.
     pub already_present: Vec<String>,
-    pub fingerprint: String,
+    /// The signing keys' fingerprints.
+    pub fingerprints: Vec<String>,
     /// Ready-to-paste instructions and configuration for servers.
     pub instructions: String,
 }
@@ -103,22 +108,32 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     };
     let lock = staging::RepoLock::acquire(&repo_dir)?;
     let incoming = incoming_packages(&request.from)?;
-    let signer = gpg::Signer::open(&request.key)?;
+    let signer = gpg::Signer::open_all(&request.keys)?;
     let keyring = signer.export_public(false)?;
     let armored_key = signer.export_public(true)?;
 
+    // The keys servers trust now, compared by fingerprint: the same key with a new expiry date
+    // or user ID exports other bytes, and the files are then simply rewritten.
     let existing_keyring = repo_dir.join(client::APT_KEYRING);
-    // Compared by fingerprint: the same key with a new expiry date or user ID exports other
-    // bytes, and the files are then simply rewritten.
-    if existing_keyring.is_file() && signer.fingerprints_in(&existing_keyring)? != [signer.fingerprint()] {
+    let trusted = if existing_keyring.is_file() { signer.fingerprints_in(&existing_keyring)? } else { Vec::new() };
+    if !trusted.is_empty() && !trusted.iter().any(|f| f == signer.fingerprint()) {
         bail!(
-            "{} is signed with another key than {} (see {}): publish with the repository's key, \
-             or into a new directory to change keys",
+            "{} is signed with another key than {} (servers trust {}, see {}): publishing with a key they do not \
+             have would break them all at once. Publish with the repository's key; to change keys, give the current \
+             key first and the new one after it (--key-file CURRENT --key-file NEW), and once servers have the new \
+             key, publish with the new key alone",
             repo_dir.display(),
             signer.fingerprint(),
+            trusted.join(", "),
             existing_keyring.display()
         );
     }
+    let keys_changed = {
+        let (mut before, mut now) = (trusted.clone(), signer.fingerprints().to_vec());
+        before.sort();
+        now.sort();
+        before != now
+    };
 
     let written = [
         PathBuf::from("pool"),
@@ -136,8 +151,8 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
         added: Vec::new(),
         pruned: Vec::new(),
         already_present: Vec::new(),
-        fingerprint: signer.fingerprint().to_string(),
-        instructions: client::instructions(&base_url, &request.suite, signer.fingerprint()),
+        fingerprints: signer.fingerprints().to_vec(),
+        instructions: client::instructions(&base_url, &request.suite, signer.fingerprints()),
     };
 
     // apt first, then yum: each part is fully indexed and signed in the staging tree before
@@ -146,7 +161,7 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
         Path::new(&p.name).join(&p.file_name)
     })?;
     let apt_signed = apt::signed_files(&request.suite).iter().all(|f| root.join(f).is_file());
-    if apt_changed || !apt_signed {
+    if apt_changed || !apt_signed || keys_changed {
         apt::index(&root, &request.suite, ORIGIN, &signer)?;
     }
 
@@ -157,14 +172,15 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     let new_rpms: Vec<PathBuf> = report.added[added_before..].iter().map(|p| root.join(p)).collect();
     yum::sign(&new_rpms, &signer)?;
     let yum_signed = yum::signed_files(&request.suite).iter().all(|f| root.join(f).is_file());
-    if yum_changed || !yum_signed {
+    if yum_changed || !yum_signed || keys_changed {
         yum::index(&root, &request.suite, &signer)?;
     }
 
     let mut files_changed = false;
+    let rpm_key = rpm_key_file(&root, &request.suite, &signer, armored_key)?;
     let client_files = [
         (client::APT_KEYRING.to_string(), keyring),
-        (client::RPM_KEY.to_string(), armored_key),
+        (client::RPM_KEY.to_string(), rpm_key),
         (client::sources_file_name(&request.suite), client::sources_file(&base_url, &request.suite).into_bytes()),
         (client::repo_file_name(&request.suite), client::repo_file(&base_url, &request.suite).into_bytes()),
     ];
@@ -176,13 +192,44 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
         }
     }
 
-    report.changed = apt_changed || !apt_signed || yum_changed || !yum_signed || files_changed;
+    report.changed = apt_changed || !apt_signed || yum_changed || !yum_signed || keys_changed || files_changed;
     if report.changed {
         stage.commit()?;
     } else {
         stage.discard()?;
     }
     Ok(report)
+}
+
+/// `RPM-GPG-KEY-…`: the signing keys, and any other key of the previous file that still signs
+/// an rpm of the suite (rpm verifies each package with the key that signed it; after a key
+/// rotation, the packages published before it keep their signature). The rpms' signatures are
+/// read only when the previous file holds such a key.
+fn rpm_key_file(root: &Path, suite: &str, signer: &gpg::Signer, mut armored: Vec<u8>) -> anyhow::Result<Vec<u8>> {
+    let previous = std::fs::read_to_string(root.join(client::RPM_KEY)).unwrap_or_default();
+    let mut used: Option<BTreeSet<String>> = None;
+    for block in rpm_keys::armored_blocks(&previous) {
+        let file = tempfile::NamedTempFile::new().context("writing a temporary key file")?;
+        std::fs::write(file.path(), &block)?;
+        let fingerprints = signer.fingerprints_in(file.path())?;
+        if fingerprints.iter().all(|f| signer.fingerprints().contains(f)) {
+            continue;
+        }
+        let used = match &mut used {
+            Some(used) => used,
+            None => {
+                let mut ids = BTreeSet::new();
+                for rpm in pool::find_files(&root.join(yum::repo_dir(suite)), "rpm")? {
+                    ids.extend(rpm_keys::signing_key_ids(&rpm)?);
+                }
+                used.insert(ids)
+            }
+        };
+        if fingerprints.iter().any(|f| f.len() >= 16 && used.contains(&f[f.len() - 16..].to_ascii_uppercase())) {
+            armored.extend(block.into_bytes());
+        }
+    }
+    Ok(armored)
 }
 
 /// Incoming package files, identified and checked against `SHA256SUMS` if present (their

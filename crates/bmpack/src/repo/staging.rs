@@ -43,7 +43,9 @@ pub struct RepoLock {
 const LOCK_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl RepoLock {
-    /// Takes the lock of `repo_dir`, or says which publish holds it.
+    /// Takes the lock of `repo_dir`, or says which publish holds it; then removes what an
+    /// interrupted publish left beside the repository (see [`recover`]), so that the holder
+    /// reads the repository as the last complete publish left it.
     ///
     /// A lock just released can look held for a moment: a child that another thread of the
     /// same program is starting holds a copy of every descriptor from fork until exec
@@ -60,7 +62,11 @@ impl RepoLock {
         let started = std::time::Instant::now();
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(RepoLock { _file: file }),
+                Ok(()) => {
+                    let lock = RepoLock { _file: file };
+                    recover(repo_dir, &lock)?;
+                    return Ok(lock);
+                }
                 Err(fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_GRACE => {
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
@@ -159,14 +165,13 @@ impl Staging {
     /// Starts the new state of `live` (which may not exist yet). `written` are the paths,
     /// relative to the repository, that publish writes into: none of them, nor any folder
     /// below them, may be a symbolic link.
-    pub fn begin(live: &Path, lock: &RepoLock, written: &[PathBuf]) -> anyhow::Result<Self> {
+    pub fn begin(live: &Path, _lock: &RepoLock, written: &[PathBuf]) -> anyhow::Result<Self> {
         if live.exists() && !live.is_dir() {
             bail!(
                 "{} exists and is not a directory: give --repo a directory",
                 live.display()
             );
         }
-        recover(live, lock)?;
         if live.exists() {
             refuse_links(live, written)?;
         }
