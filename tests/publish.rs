@@ -648,3 +648,293 @@ fn a_repository_published_under_umask_077_is_served_by_nginx_as_www_data_and_kee
     assert_eq!(server.get("/repo/private.txt").0, 403);
 }
 
+
+/// The processes whose command line mentions `text` (a gpg-agent started for a keyring under it).
+fn processes_mentioning(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        if let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) {
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            if cmdline.contains(text) {
+                found.push(format!("{}: {cmdline}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    found
+}
+
+/// Waits (a few seconds at most) for every process mentioning `text` to end.
+fn no_process_mentions(text: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = processes_mentioning(text);
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+fn restore(backup: &Path, repo: &Path) {
+    std::fs::remove_dir_all(repo).unwrap();
+    run(Command::new("cp").arg("-a").arg(backup).arg(repo));
+}
+
+#[test]
+fn a_publish_interrupted_at_any_point_by_sigint_or_sigterm_leaves_the_repository_as_it_was_with_no_key_and_no_agent_left() {
+    use std::os::unix::process::CommandExt;
+    for (tool, package) in [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("gpgv", "gpgv")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, "http://example.invalid/repo"));
+    let before = tree_hash(&repo);
+    let backup = tmp.path().join("backup");
+    run(Command::new("cp").arg("-a").arg(&repo).arg(&backup));
+    let args = publish_args(&repo, &r2, &key, "http://example.invalid/repo");
+
+    // How long an uninterrupted publish of release 2 takes here.
+    let started = std::time::Instant::now();
+    run(&mut xtask_publish("022", &args));
+    let full = started.elapsed();
+    restore(&backup, &repo);
+
+    // Signals spread over that time: SIGTERM to the process (a cancelled CI job), SIGINT to its
+    // process group (Ctrl-C in a terminal).
+    let points = 12;
+    let mut interrupted = 0;
+    for i in 0..points {
+        let child_tmp = tmp.path().join(format!("tmp-{i}"));
+        std::fs::create_dir(&child_tmp).unwrap();
+        let child = xtask_publish("022", &args).env("TMPDIR", &child_tmp).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
+        std::thread::sleep(full * i / points);
+        let (signal, target) = if i % 2 == 0 { ("-TERM", child.id().to_string()) } else { ("-INT", format!("-{}", child.id())) };
+        let _ = Command::new("kill").args([signal, "--", &target]).status();
+        let out = child.wait_with_output().unwrap();
+        let said = String::from_utf8_lossy(&out.stderr).into_owned();
+        let delay = full * i / points;
+        match out.status.code() {
+            // Killed before the program caught signals: it had not started anything.
+            None if std::os::unix::process::ExitStatusExt::signal(&out.status).is_some() => {
+                assert_eq!(tree_hash(&repo), before, "a publish killed after {delay:?} changed the repository");
+            }
+            Some(130) | Some(143) => {
+                interrupted += 1;
+                assert!(said.contains("interrupted by SIG"), "{said}");
+                assert_eq!(tree_hash(&repo), before, "a publish interrupted after {:?} changed the repository", full * i / points);
+            }
+            Some(0) => {
+                // The signal came after the swap: the publish is whole.
+                assert!(packages_index(&repo).contains("Version: 1.1.0-1"));
+                assert!(Command::new("gpgv").arg("--keyring").arg(repo.join("bmpack-archive-keyring.gpg")).arg(repo.join("dists/stable/InRelease")).output().unwrap().status.success());
+                restore(&backup, &repo);
+            }
+            other => panic!("publish interrupted after {:?} exited with {other:?}: {said}", full * i / points),
+        }
+        assert_eq!(siblings_left(&repo), Vec::<String>::new(), "a staging tree was left after {:?}", full * i / points);
+        let left: Vec<_> = std::fs::read_dir(&child_tmp).unwrap().flatten().map(|e| e.path()).collect();
+        assert!(left.is_empty(), "the temporary keyring (with the private key) was left: {left:?}");
+        let agents = no_process_mentions(&child_tmp.to_string_lossy());
+        assert!(agents.is_empty(), "left running: {agents:?}");
+    }
+    assert!(interrupted >= points / 2, "only {interrupted} of {points} signals came before the swap: the test no longer interrupts publishes");
+}
+
+#[test]
+fn a_keyring_left_by_a_publish_killed_outright_is_removed_with_its_agent_by_the_next_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    let child_tmp = tmp.path().join("tmp");
+    std::fs::create_dir(&child_tmp).unwrap();
+    // SIGKILL cannot be caught: the keyring stays, with the private key and maybe an agent.
+    let mut child = xtask_publish("022", &publish_args(&repo, &r1, &key, "http://x")).env("TMPDIR", &child_tmp).spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !std::fs::read_dir(&child_tmp).unwrap().flatten().any(|e| e.path().join("private-keys-v1.d").exists()) {
+        assert!(std::time::Instant::now() < deadline, "the publish never imported its key");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(std::fs::read_dir(&child_tmp).unwrap().count(), 1);
+
+    let out = xtask_publish("022", &publish_args(&repo, &r2, &key, "http://x")).env("TMPDIR", &child_tmp).output().unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let left: Vec<_> = std::fs::read_dir(&child_tmp).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert_eq!(no_process_mentions(&child_tmp.to_string_lossy()), Vec::<String>::new());
+}
+
+#[test]
+fn staging_never_writes_through_a_symbolic_link_into_the_live_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, "http://x"));
+    // An administrator moved the suite's pool to another disk and linked it back; the yum
+    // side's folder is linked elsewhere too.
+    for (inside, outside) in [("pool/stable", "other-disk/pool-stable"), ("rpm/stable/repodata", "other-disk/repodata")] {
+        let target = tmp.path().join(outside);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::rename(repo.join(inside), &target).unwrap();
+        std::os::unix::fs::symlink(&target, repo.join(inside)).unwrap();
+        let (before_repo, before_outside) = (tree_hash(&repo), tree_hash(&target));
+        let err = format!("{:#}", publish(&request(&repo, &r2, &key, "http://x")).unwrap_err());
+        assert!(err.contains(&format!("{} is a symbolic link", repo.join(inside).display())) && err.contains("Replace the link"), "{err}");
+        assert_eq!(tree_hash(&target), before_outside, "publish wrote through {inside}");
+        assert_eq!(tree_hash(&repo), before_repo);
+        std::fs::remove_file(repo.join(inside)).unwrap();
+        std::fs::rename(&target, repo.join(inside)).unwrap();
+    }
+    assert_eq!(siblings_left(&repo), Vec::<String>::new());
+    publish_ok(&request(&repo, &r2, &key, "http://x"));
+}
+
+#[test]
+fn leftover_staging_is_recognised_by_the_lock_whatever_process_id_its_name_carries() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    publish_ok(&request(&repo, &r1, &key, "http://x"));
+    let after_r1 = tree_hash(&repo);
+    // In a container, a new process can get the pid of the killed one: here, this test's own
+    // (alive) pid and pid 1.
+    let alive = std::process::id();
+    std::fs::create_dir_all(repo.with_file_name(format!("repo.new-{alive}")).join("pool")).unwrap();
+    std::fs::create_dir_all(repo.with_file_name("repo.new-1")).unwrap();
+    assert!(!publish_ok(&request(&repo, &r1, &key, "http://x")).changed);
+    assert_eq!(siblings_left(&repo), Vec::<String>::new(), "a leftover staging tree with a live pid was kept");
+    // Killed between the two renames of the swap: only `repo.old-<pid>` is there; put back.
+    std::fs::rename(&repo, repo.with_file_name(format!("repo.old-{alive}"))).unwrap();
+    assert!(!publish_ok(&request(&repo, &r1, &key, "http://x")).changed);
+    assert_eq!(tree_hash(&repo), after_r1);
+
+    // The same for a build's output folder.
+    let stale = r2.join(format!(".staging-{alive}"));
+    std::fs::create_dir_all(stale.join("deb")).unwrap();
+    release(&r2, "1.1.0");
+    assert!(!stale.exists(), "a build kept a leftover staging folder with a live pid");
+}
+
+#[test]
+fn a_package_file_that_no_publish_put_in_the_repository_is_refused_and_never_signed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let (r1, r2, extra) = (tmp.path().join("r1"), tmp.path().join("r2"), tmp.path().join("extra"));
+    release(&r1, "1.0.0");
+    release(&r2, "1.1.0");
+    build_release(&extra, &[StandIn { name: "bm-sneaked-in", version: "6.6.6", depends: &[] }]);
+    publish_ok(&request(&repo, &r1, &key, "http://x"));
+    for (dropped, folder) in [("deb/bm-sneaked-in_6.6.6-1_all.deb", "pool/stable/main/bm-sneaked-in"), ("rpm/bm-sneaked-in-6.6.6-1.noarch.rpm", "rpm/stable")] {
+        let stray = repo.join(folder).join(Path::new(dropped).file_name().unwrap());
+        std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+        std::fs::copy(extra.join(dropped), &stray).unwrap();
+        let before = tree_hash(&repo);
+        let err = format!("{:#}", publish(&request(&repo, &r2, &key, "http://x")).unwrap_err());
+        assert!(err.contains(&stray.display().to_string()) && err.contains("listed in no index"), "{err}");
+        assert_eq!(tree_hash(&repo), before);
+        assert!(!packages_index(&repo).contains("bm-sneaked-in"));
+        std::fs::remove_file(&stray).unwrap();
+        let _ = std::fs::remove_dir(stray.parent().unwrap());
+    }
+    // A published file replaced by another of another size is refused too.
+    let published = repo.join("pool/stable/main/bm-nextcloud12/bm-nextcloud12_1.0.0-1_all.deb");
+    let original = std::fs::read(&published).unwrap();
+    std::fs::write(&published, [&original[..], b"junk"].concat()).unwrap();
+    let err = format!("{:#}", publish(&request(&repo, &r2, &key, "http://x")).unwrap_err());
+    assert!(err.contains("is not the file that was published"), "{err}");
+    std::fs::write(&published, original).unwrap();
+    publish_ok(&request(&repo, &r2, &key, "http://x"));
+}
+
+/// A package with an epoch, built with the distributions' own tools (bmpack's versions have
+/// none, but a repository takes packages from elsewhere too).
+fn epoch_packages(dir: &Path, name: &str, epoch: u32, version: &str) {
+    let deb_dir = dir.join("deb");
+    let rpm_dir = dir.join("rpm");
+    std::fs::create_dir_all(&deb_dir).unwrap();
+    std::fs::create_dir_all(&rpm_dir).unwrap();
+    let full = if epoch == 0 { format!("{version}-1") } else { format!("{epoch}:{version}-1") };
+    let tree = tmp_tree(dir, &format!("{name}-{epoch}"));
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::write(tree.join("DEBIAN/control"), format!("Package: {name}\nVersion: {full}\nArchitecture: all\nMaintainer: t <t@example.invalid>\nDescription: epoch {epoch}\n")).unwrap();
+    run(Command::new("dpkg-deb").args(["--root-owner-group", "--build"]).arg(&tree).arg(deb_dir.join(format!("{name}-{epoch}.deb"))));
+    let top = dir.join(format!("rpmbuild-{epoch}"));
+    std::fs::create_dir_all(top.join("SPECS")).unwrap();
+    let spec = top.join("SPECS/p.spec");
+    std::fs::write(&spec, format!("Name: {name}\nEpoch: {epoch}\nVersion: {version}\nRelease: 1\nSummary: t\nLicense: MIT\nBuildArch: noarch\n%description\nepoch {epoch}\n%files\n")).unwrap();
+    run(Command::new("rpmbuild").arg("-bb").arg("--define").arg(format!("_topdir {}", top.display())).arg(&spec));
+    for rpm in walkdir::WalkDir::new(top.join("RPMS")).into_iter().flatten().filter(|e| e.file_type().is_file()) {
+        std::fs::copy(rpm.path(), rpm_dir.join(rpm.file_name())).unwrap();
+    }
+}
+
+fn tmp_tree(dir: &Path, name: &str) -> PathBuf {
+    let tree = dir.join("trees").join(name);
+    std::fs::create_dir_all(&tree).unwrap();
+    tree
+}
+
+#[test]
+fn no_published_file_is_ever_overwritten_a_package_with_an_epoch_gets_a_folder_of_its_own() {
+    for (tool, package) in [("dpkg-deb", "dpkg"), ("rpmbuild", "rpm")] {
+        require(tool, package);
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let (plain, with_epoch) = (tmp.path().join("plain"), tmp.path().join("epoch"));
+    epoch_packages(&plain, "bm-tool", 0, "2.0");
+    epoch_packages(&with_epoch, "bm-tool", 1, "2.0");
+    publish_ok(&request(&repo, &plain, &key, "http://x"));
+    let first = tree_hash(&repo);
+    let report = publish_ok(&request(&repo, &with_epoch, &key, "http://x"));
+    assert_eq!(report.added.len(), 2, "{report:?}");
+    // 2.0-1 and 1:2.0-1 share a file name; the one with the epoch goes into `epoch-1/`.
+    for published in ["pool/stable/main/bm-tool/bm-tool_2.0-1_all.deb", "rpm/stable/bm-tool-2.0-1.noarch.rpm"] {
+        assert_eq!(tree_hash(&repo).get(published), first.get(published), "{published} was overwritten");
+    }
+    assert!(repo.join("pool/stable/main/bm-tool/epoch-1/bm-tool_2.0-1_all.deb").is_file(), "{report:?}");
+    assert!(repo.join("rpm/stable/epoch-1/bm-tool-2.0-1.noarch.rpm").is_file(), "{report:?}");
+    let index = packages_index(&repo);
+    assert!(index.contains("Version: 2.0-1\n") && index.contains("Version: 1:2.0-1\n"), "{index}");
+    // --prune 1 keeps the newest, which is the one with the epoch, and removes its folder-less twin.
+    let pruned = publish_ok(&PublishRequest { prune: Some(1), ..request(&repo, &with_epoch, &key, "http://x") });
+    assert_eq!(pruned.pruned, vec!["pool/stable/main/bm-tool/bm-tool_2.0-1_all.deb".to_string(), "rpm/stable/bm-tool-2.0-1.noarch.rpm".to_string()]);
+}
+
+#[test]
+fn out_refuses_a_folder_that_is_not_a_package_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    let key = TestKey::generate(tmp.path(), "archive");
+    let repo = tmp.path().join("www/repo");
+    let r1 = tmp.path().join("r1");
+    release(&r1, "1.0.0");
+    publish_ok(&request(&repo, &r1, &key, "http://x"));
+    let before = tree_hash(&repo);
+    let options = bmpack::build::BuildOptions {
+        out: repo.clone(),
+        formats: bmpack::format::Format::ALL.to_vec(),
+        jobs: 1,
+        write: bmpack::format::WriteOptions { compression: bmpack::format::Compression::Default, source_date_epoch: 1_700_000_000 },
+    };
+    let package = StandIn { name: "bm-core", version: "5.0.0", depends: &[] }.package();
+    let err = format!("{:#}", bmpack::build::build_all(&[package], &options, &bmpack::build::Silent).unwrap_err());
+    assert!(err.contains(&format!("{} is not a package output", repo.display())) && err.contains("dists") && err.contains("Give --out an empty or new folder"), "{err}");
+    assert_eq!(tree_hash(&repo), before, "the refused build changed the repository");
+}

@@ -71,3 +71,65 @@ fn both_tools_agree_on_every_pair_not_just_neighbours() {
     let out = run_ok("rpm", &["--eval", &format!("%{{lua: print(rpm.vercmp('{}', '{}'))}}", last.rpm_evr(), first.rpm_evr())]);
     assert_eq!(out.trim(), "1");
 }
+
+/// Pairs that exercise every rule of both comparisons: epochs, `~`, `^`, letters against
+/// digits, leading zeros, missing revisions.
+const TRICKY: &[(&str, &str)] = &[
+    ("1.0-1", "1.0-1"),
+    ("1.0-1", "1.0-2"),
+    ("1.0~rc1-1", "1.0-1"),
+    ("1.0~rc1-1", "1.0~rc2-1"),
+    ("1.0~~-1", "1.0~-1"),
+    ("1.0+v1-1", "1.0-1"),
+    ("1.0a-1", "1.0-1"),
+    ("1.0a-1", "1.0.1-1"),
+    ("1.10-1", "1.9-1"),
+    ("1.001-1", "1.1-1"),
+    ("2:0.1-1", "1:9.9-1"),
+    ("1:2.0-1", "2.0-1"),
+    ("4.8.2+v20240101.1200-1", "4.8.2-1"),
+    ("4.8.2~snapshot-1", "4.8.2-1"),
+    ("1.0-1.1", "1.0-1"),
+    ("1.0.0-1", "1.0-1"),
+];
+
+#[test]
+fn bmpacks_own_version_comparison_agrees_with_dpkg() {
+    use bmpack::repo::pool::{Kind, compare_versions};
+    use std::cmp::Ordering;
+    require_tool("dpkg", "dpkg");
+    for (a, b) in TRICKY {
+        let dpkg = |op: &str| std::process::Command::new("dpkg").args(["--compare-versions", a, op, b]).status().unwrap().success();
+        let expected = if dpkg("lt") {
+            Ordering::Less
+        } else if dpkg("eq") {
+            Ordering::Equal
+        } else {
+            Ordering::Greater
+        };
+        assert_eq!(compare_versions(Kind::Deb, a, b), expected, "{a} vs {b}");
+    }
+}
+
+#[test]
+fn bmpacks_own_version_comparison_agrees_with_rpm() {
+    use bmpack::repo::pool::{Kind, compare_versions};
+    use std::cmp::Ordering;
+    require_tool("rpm", "rpm");
+    // rpm's own `rpm.vercmp` over epoch:version-release, with `^` too; one process.
+    let rpm_form = |v: &str| if v.contains(':') { v.to_string() } else { format!("0:{v}") };
+    let mut pairs: Vec<(String, String)> = TRICKY.iter().map(|(a, b)| (rpm_form(a), rpm_form(b))).collect();
+    pairs.extend([("0:1.0^post1-1", "0:1.0-1"), ("0:1.0^post1-1", "0:1.0.1-1"), ("0:1.0~rc1^git1-1", "0:1.0~rc1-1")].map(|(a, b)| (a.to_string(), b.to_string())));
+    let lua = pairs.iter().map(|(a, b)| format!("print(rpm.vercmp('{a}', '{b}'))")).collect::<Vec<_>>().join(" print(' ') ");
+    let out = run_ok("rpm", &["--eval", &format!("%{{lua: {lua} }}")]);
+    let results: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(results.len(), pairs.len(), "rpm printed {out:?}");
+    for ((a, b), r) in pairs.iter().zip(results) {
+        let expected = match r {
+            "-1" => Ordering::Less,
+            "0" => Ordering::Equal,
+            _ => Ordering::Greater,
+        };
+        assert_eq!(compare_versions(Kind::Rpm, a, b), expected, "{a} vs {b}");
+    }
+}

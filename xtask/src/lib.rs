@@ -22,11 +22,13 @@ pub fn default_out() -> PathBuf {
     project_root().join("target").join("bmpack")
 }
 
-/// Ends a command: on error, prints it and exits non-zero.
+/// Ends a command: on error, prints it and exits non-zero (128 + the signal when a publish was
+/// interrupted, as a shell reports a process killed by it: 130 for Ctrl-C).
 pub fn finish(result: anyhow::Result<()>) -> ! {
     if let Err(e) = result {
         errln!("error: {e:#}");
-        std::process::exit(1);
+        let code = e.downcast_ref::<bmpack::repo::interrupt::Interrupted>().map_or(1, |i| i.exit_code());
+        std::process::exit(code);
     }
     std::process::exit(0)
 }

@@ -3,7 +3,12 @@
 //! Everything is written under `<out>/.staging-<pid>/` first (each file through a temporary
 //! name), `SHA256SUMS` last; only when every package is written are `deb/`, `rpm/` and
 //! `SHA256SUMS` swapped in. A failed or interrupted run leaves the previous output as it was
-//! (an interrupted run also leaves a hidden staging folder, removed by the next run).
+//! (an interrupted run also leaves a hidden staging folder, removed by the next run: a build
+//! holds `<out>/.lock` while it runs, so any staging folder found by the holder is left over,
+//! whatever process ID its name carries).
+//!
+//! The output folder is replaced in part, so a folder that holds anything else (a published
+//! repository given as `--out` by mistake) is refused before anything is written.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -20,6 +25,9 @@ use crate::format::{Format, WriteOptions};
 use crate::model::Package;
 
 pub const CHECKSUMS_FILE: &str = "SHA256SUMS";
+/// Held (flock) by the build writing into an output folder.
+const LOCK_FILE: &str = ".lock";
+const STAGING_PREFIX: &str = ".staging-";
 
 /// Package files and the checksum file are read by whoever publishes or serves them: readable by
 /// all, whatever the umask (`tempfile` creates files 0600, and a rename keeps the mode).
@@ -73,8 +81,10 @@ pub fn build_all_dated(
     progress: &dyn Progress,
 ) -> anyhow::Result<Vec<BuiltFile>> {
     fs::create_dir_all(&opts.out).with_context(|| format!("cannot create {}", opts.out.display()))?;
+    check_output_folder(&opts.out)?;
+    let _lock = lock_output(&opts.out)?;
     remove_stale_staging(&opts.out);
-    let staging = opts.out.join(format!(".staging-{}", std::process::id()));
+    let staging = opts.out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
     let result = build_into(packages, dates, opts, &staging, progress).and_then(|files| {
         swap_in(&opts.out, &staging, &opts.formats)?;
         Ok(files)
@@ -208,16 +218,65 @@ fn swap_in(out: &Path, staging: &Path, formats: &[Format]) -> anyhow::Result<()>
     Ok(())
 }
 
+/// Refuses an output folder that holds anything but what a build writes there: `deb/` with
+/// `.deb` files, `rpm/` with `.rpm` files, `SHA256SUMS`, the lock and staging folders.
+fn check_output_folder(out: &Path) -> anyhow::Result<()> {
+    let mut foreign = Vec::new();
+    for entry in fs::read_dir(out).with_context(|| format!("cannot read {}", out.display()))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ours = match name.as_str() {
+            CHECKSUMS_FILE | LOCK_FILE => entry.file_type()?.is_file(),
+            n if n.starts_with(STAGING_PREFIX) => entry.file_type()?.is_dir(),
+            n if Format::ALL.iter().any(|f| f.as_str() == n) => {
+                let extension = format!(".{n}");
+                entry.file_type()?.is_dir()
+                    && fs::read_dir(entry.path())?.flatten().all(|f| {
+                        let file = f.file_name().to_string_lossy().into_owned();
+                        f.file_type().is_ok_and(|t| t.is_file()) && (file.ends_with(&extension) || file.starts_with(".partial-"))
+                    })
+            }
+            _ => false,
+        };
+        if !ours {
+            foreign.push(name);
+        }
+    }
+    if !foreign.is_empty() {
+        foreign.sort();
+        anyhow::bail!(
+            "{} is not a package output: it holds {} (a package output holds only deb/*.deb, rpm/*.rpm and \
+             SHA256SUMS, which each build replaces). Give --out an empty or new folder, or the folder of an earlier \
+             `cargo xtask package`",
+            out.display(),
+            foreign.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Takes `<out>/.lock`, or says that another build writes into `out`.
+fn lock_output(out: &Path) -> anyhow::Result<fs::File> {
+    let path = out.join(LOCK_FILE);
+    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(anyhow!(
+            "another `cargo xtask package` is writing into {} (it holds {}): wait for it to finish, or give another --out",
+            out.display(),
+            path.display()
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
+/// Removes the staging folders of interrupted builds: only the lock's holder calls this, so
+/// every one found is left over.
 fn remove_stale_staging(out: &Path) {
     if let Ok(entries) = fs::read_dir(out) {
         for e in entries.flatten() {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            if let Some(pid) = name.strip_prefix(".staging-") {
-                // Only folders of processes that are gone: another build may be running.
-                if pid.parse::<u32>().is_ok_and(|p| !Path::new(&format!("/proc/{p}")).exists()) {
-                    let _ = fs::remove_dir_all(e.path());
-                }
+            if e.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+                let _ = fs::remove_dir_all(e.path());
             }
         }
     }

@@ -1,7 +1,11 @@
-//! The apt side of a repository: `pool/<suite>/main/<package>/*.deb`, indexed by
-//! `apt-ftparchive` into `dists/<suite>/main/binary-{all,amd64}/Packages{,.gz,.xz}`, and the
-//! suite's `Release` signed twice (`InRelease` clearsigned, `Release.gpg` detached) because
-//! apt reads either. Each index is also kept by hash (see by_hash.rs).
+//! The apt side of a repository: `pool/<suite>/main/<package>/*.deb`, indexed into
+//! `dists/<suite>/main/binary-{all,amd64}/Packages{,.gz,.xz}`, and the suite's `Release` signed
+//! twice (`InRelease` clearsigned, `Release.gpg` detached) because apt reads either. Each index
+//! is also kept by hash (see by_hash.rs).
+//!
+//! `apt-ftparchive` writes the stanza of each package once, when it is added; the stanzas of the
+//! packages already published are taken from the index as it was signed (index.rs), so that a
+//! publish hashes what it adds, not the whole history.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -33,20 +37,31 @@ pub fn signed_files(suite: &str) -> [PathBuf; 3] {
     [d.join("Release"), d.join("InRelease"), d.join("Release.gpg")]
 }
 
-/// Re-indexes the suite's pool and signs the new `Release`.
-pub fn index(root: &Path, suite: &str, origin: &str, signer: &Signer) -> anyhow::Result<()> {
-    let pool = pool_dir(suite);
-    std::fs::create_dir_all(root.join(&pool)).with_context(|| format!("creating {}", root.join(&pool).display()))?;
-    let listing = Tool::new("apt-ftparchive").arg("packages").arg(&pool).dir(root).run_text()?;
+/// The index stanzas of the `.deb` files at `added` (relative to `root`), written by
+/// `apt-ftparchive` over a folder holding links to those files only, at the same paths.
+pub fn stanzas_for(root: &Path, added: &[PathBuf]) -> anyhow::Result<Vec<String>> {
+    if added.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scratch = tempfile::Builder::new().prefix(".bmpack-new-").tempdir_in(root).context("creating a folder for the new packages")?;
+    for relative in added {
+        let link = scratch.path().join(relative);
+        std::fs::create_dir_all(link.parent().expect("a package path has a parent"))?;
+        std::fs::hard_link(root.join(relative), &link).with_context(|| format!("linking {}", relative.display()))?;
+    }
+    let listing = Tool::new("apt-ftparchive").arg("packages").arg("pool").dir(scratch.path()).run_text()?;
+    Ok(super::index::split_stanzas(&listing).collect())
+}
 
-    // Stanzas sorted by package, version and file, whatever order the pool was walked in.
-    let mut stanzas: Vec<(String, String)> = listing
-        .split("\n\n")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+/// Writes the suite's indexes from `stanzas` (every package of the suite) and signs the new
+/// `Release`.
+pub fn index(root: &Path, suite: &str, origin: &str, signer: &Signer, stanzas: &[String]) -> anyhow::Result<()> {
+    // Sorted by package, version and file, whatever order they were added in.
+    let mut stanzas: Vec<(String, String)> = stanzas
+        .iter()
         .map(|s| {
             let arch = s.lines().find_map(|l| l.strip_prefix("Architecture:")).unwrap_or("").trim().to_string();
-            (arch, format!("{s}\n"))
+            (arch, s.clone())
         })
         .collect();
     stanzas.sort_by(|a, b| a.1.cmp(&b.1));

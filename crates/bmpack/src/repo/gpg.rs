@@ -28,7 +28,7 @@ pub struct Signer {
     /// `None`: the user's own keyring.
     homedir: Option<PathBuf>,
     /// Keeps the temporary keyring alive; removed on drop.
-    temp: Option<tempfile::TempDir>,
+    temp: Option<TempKeyring>,
     /// The primary keys' fingerprints, in the order given; the first signs the packages.
     fingerprints: Vec<String>,
 }
@@ -61,8 +61,8 @@ impl Signer {
                 Ok(signer)
             }
             KeySource::File(path) => {
-                let temp = tempfile::Builder::new().prefix("bmpack-gpg-").tempdir().context("creating a temporary gpg keyring")?;
-                let mut signer = Signer { homedir: Some(temp.path().to_path_buf()), temp: Some(temp), fingerprints: Vec::new() };
+                let temp = TempKeyring::new()?;
+                let mut signer = Signer { homedir: Some(temp.dir.path().to_path_buf()), temp: Some(temp), fingerprints: Vec::new() };
                 let fingerprint = signer.import(path)?;
                 signer.fingerprints.push(fingerprint);
                 Ok(signer)
@@ -237,9 +237,70 @@ impl Signer {
 
 impl Drop for Signer {
     fn drop(&mut self) {
-        // The agent started for a temporary keyring would otherwise outlive it.
         if let Some(t) = &self.temp {
-            let _ = Tool::new("gpgconf").arg("--homedir").arg(t.path()).args(["--kill", "all"]).output();
+            stop_agent(t.dir.path());
         }
+    }
+}
+
+/// The prefix of temporary keyrings in the temporary folder.
+const TEMP_KEYRING_PREFIX: &str = "bmpack-gpg-";
+/// The file a temporary keyring's owner holds locked (flock) while it uses the keyring.
+const IN_USE: &str = ".in-use";
+
+/// A temporary keyring for key files: `bmpack-gpg-XXXX` in the temporary folder (mode 0700),
+/// holding the imported private keys while a publish runs, deleted when dropped. A publish
+/// killed outright (SIGKILL, a power cut) leaves it behind: it is recognised by its `.in-use`
+/// file, which nobody holds locked any more (no process ID is trusted), and the next publish
+/// stops its agent and deletes it.
+struct TempKeyring {
+    dir: tempfile::TempDir,
+    _in_use: std::fs::File,
+}
+
+impl TempKeyring {
+    fn new() -> anyhow::Result<TempKeyring> {
+        remove_stale_keyrings();
+        let dir = tempfile::Builder::new().prefix(TEMP_KEYRING_PREFIX).tempdir().context("creating a temporary gpg keyring")?;
+        let in_use = std::fs::File::create(dir.path().join(IN_USE)).context("creating a temporary gpg keyring")?;
+        in_use.lock().context("locking the temporary gpg keyring")?;
+        Ok(TempKeyring { dir, _in_use: in_use })
+    }
+}
+
+/// Deletes the temporary keyrings of publishes that were killed (see [`TempKeyring`]).
+fn remove_stale_keyrings() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if !entry.file_name().to_string_lossy().starts_with(TEMP_KEYRING_PREFIX) || !path.is_dir() {
+            continue;
+        }
+        // One being created right now has no lock file yet: left alone unless it is old.
+        let stale = match std::fs::File::open(path.join(IN_USE)) {
+            Ok(file) => file.try_lock().is_ok(),
+            Err(_) => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(60))),
+        };
+        if stale {
+            stop_agent(&path);
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+/// Stops the gpg-agent of a temporary keyring, which would otherwise outlive it (holding the
+/// private key in memory), and removes its socket folder. Run directly, not through `Tool`: it
+/// is cleanup, and must run even when the publish is being interrupted.
+fn stop_agent(home: &Path) {
+    for what in ["--kill", "--remove-socketdir"] {
+        let mut gpgconf = std::process::Command::new("gpgconf");
+        gpgconf.arg("--homedir").arg(home).arg(what);
+        if what == "--kill" {
+            gpgconf.arg("all");
+        }
+        let _ = gpgconf.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
     }
 }

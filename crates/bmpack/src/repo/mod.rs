@@ -18,7 +18,7 @@
 //! indexes of the last [`INDEX_GENERATIONS_KEPT`] publishes stay servable under names that carry
 //! their hash: apt's `by-hash/` (`Acquire-By-Hash: yes`) and createrepo_c's hash-named repodata.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -28,6 +28,8 @@ pub mod apt;
 mod by_hash;
 pub mod client;
 pub mod gpg;
+mod index;
+pub mod interrupt;
 pub mod pool;
 mod rpm_keys;
 pub mod staging;
@@ -89,8 +91,11 @@ fn check_suite(suite: &str) -> anyhow::Result<()> {
 }
 
 /// Adds the packages in `request.from` to the repository, re-indexes and re-signs it, or
-/// leaves it untouched when it already holds them. On any error the repository is as it was.
+/// leaves it untouched when it already holds them. On any error, and when interrupted by
+/// SIGINT, SIGTERM or SIGHUP before the swap, the repository is as it was.
 pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
+    // Declared first, dropped last: a signal during the cleanup below cannot cut it short.
+    let _signals = interrupt::catch();
     check_suite(&request.suite)?;
     if request.prune == Some(0) {
         bail!("--prune 0 would remove every package: give the number of versions to keep (1 or more)");
@@ -109,8 +114,7 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     let lock = staging::RepoLock::acquire(&repo_dir)?;
     let incoming = incoming_packages(&request.from)?;
     let signer = gpg::Signer::open_all(&request.keys)?;
-    let keyring = signer.export_public(false)?;
-    let armored_key = signer.export_public(true)?;
+    let suite = request.suite.as_str();
 
     // The keys servers trust now, compared by fingerprint: the same key with a new expiry date
     // or user ID exports other bytes, and the files are then simply rewritten.
@@ -135,78 +139,252 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
         before != now
     };
 
+    // What to do, decided on the live tree, which nothing below changes before the swap.
+    let debs = Plan::make(&repo_dir, suite, Kind::Deb, &incoming, request.prune)?;
+    let rpms = Plan::make(&repo_dir, suite, Kind::Rpm, &incoming, request.prune)?;
+    let client_files = [
+        (client::APT_KEYRING.to_string(), signer.export_public(false)?),
+        (client::RPM_KEY.to_string(), rpm_key_file(&repo_dir, &rpms, &signer)?),
+        (client::sources_file_name(suite), client::sources_file(&base_url, suite).into_bytes()),
+        (client::repo_file_name(suite), client::repo_file(&base_url, suite).into_bytes()),
+    ];
+    let changed_files: Vec<&(String, Vec<u8>)> =
+        client_files.iter().filter(|(name, bytes)| std::fs::read(repo_dir.join(name)).ok().as_deref() != Some(bytes.as_slice())).collect();
+    let signed = |files: &[PathBuf]| files.iter().all(|f| repo_dir.join(f).is_file());
+    let apt_resign = debs.changed() || keys_changed || !signed(&apt::signed_files(suite));
+    let yum_resign = rpms.changed() || keys_changed || !signed(&yum::signed_files(suite));
+
+    let mut report = PublishReport {
+        changed: apt_resign || yum_resign || !changed_files.is_empty(),
+        added: Vec::new(),
+        pruned: Vec::new(),
+        already_present: Vec::new(),
+        fingerprints: signer.fingerprints().to_vec(),
+        instructions: client::instructions(&base_url, suite, signer.fingerprints()),
+    };
+    for plan in [&debs, &rpms] {
+        let text = |p: &PathBuf| p.to_string_lossy().into_owned();
+        report.added.extend(plan.add.iter().map(|(_, target)| text(target)));
+        report.pruned.extend(plan.prune.iter().chain(&plan.pruned_at_once).map(text));
+        report.already_present.extend(plan.already.iter().map(text));
+    }
+    if !report.changed {
+        // Nothing to stage: the repository stays byte-identical (no new Release date).
+        return Ok(report);
+    }
+
+    interrupt::check()?;
     let written = [
         PathBuf::from("pool"),
         PathBuf::from("dists"),
         PathBuf::from("rpm"),
         PathBuf::from(client::APT_KEYRING),
         PathBuf::from(client::RPM_KEY),
-        PathBuf::from(client::sources_file_name(&request.suite)),
-        PathBuf::from(client::repo_file_name(&request.suite)),
+        PathBuf::from(client::sources_file_name(suite)),
+        PathBuf::from(client::repo_file_name(suite)),
     ];
     let stage = Staging::begin(&repo_dir, &lock, &written)?;
     let root = stage.path().to_path_buf();
-    let mut report = PublishReport {
-        changed: false,
-        added: Vec::new(),
-        pruned: Vec::new(),
-        already_present: Vec::new(),
-        fingerprints: signer.fingerprints().to_vec(),
-        instructions: client::instructions(&base_url, &request.suite, signer.fingerprints()),
-    };
 
     // apt first, then yum: each part is fully indexed and signed in the staging tree before
     // the next starts; nothing reaches the live tree until `commit`.
-    let apt_changed = merge(&root, &apt::pool_dir(&request.suite), Kind::Deb, &incoming, request.prune, &mut report, |p| {
-        Path::new(&p.name).join(&p.file_name)
-    })?;
-    let apt_signed = apt::signed_files(&request.suite).iter().all(|f| root.join(f).is_file());
-    if apt_changed || !apt_signed || keys_changed {
-        apt::index(&root, &request.suite, ORIGIN, &signer)?;
+    debs.apply(&root)?;
+    if apt_resign {
+        let mut stanzas = debs.kept_stanzas();
+        stanzas.extend(apt::stanzas_for(&root, &debs.add.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?);
+        apt::index(&root, suite, ORIGIN, &signer, &stanzas)?;
     }
-
-    let added_before = report.added.len();
-    let yum_changed = merge(&root, &yum::repo_dir(&request.suite), Kind::Rpm, &incoming, request.prune, &mut report, |p| {
-        PathBuf::from(&p.file_name)
-    })?;
-    let new_rpms: Vec<PathBuf> = report.added[added_before..].iter().map(|p| root.join(p)).collect();
+    interrupt::check()?;
+    rpms.apply(&root)?;
+    let new_rpms: Vec<PathBuf> = rpms.add.iter().map(|(_, target)| root.join(target)).collect();
     yum::sign(&new_rpms, &signer)?;
-    let yum_signed = yum::signed_files(&request.suite).iter().all(|f| root.join(f).is_file());
-    if yum_changed || !yum_signed || keys_changed {
-        yum::index(&root, &request.suite, &signer)?;
+    if yum_resign {
+        yum::index(&root, suite, &signer)?;
     }
-
-    let mut files_changed = false;
-    let rpm_key = rpm_key_file(&root, &request.suite, &signer, armored_key)?;
-    let client_files = [
-        (client::APT_KEYRING.to_string(), keyring),
-        (client::RPM_KEY.to_string(), rpm_key),
-        (client::sources_file_name(&request.suite), client::sources_file(&base_url, &request.suite).into_bytes()),
-        (client::repo_file_name(&request.suite), client::repo_file(&base_url, &request.suite).into_bytes()),
-    ];
-    for (name, bytes) in client_files {
-        let path = root.join(name);
-        if std::fs::read(&path).ok().as_deref() != Some(bytes.as_slice()) {
-            write_file(&path, &bytes)?;
-            files_changed = true;
-        }
+    for (name, bytes) in changed_files {
+        write_file(&root.join(name), bytes)?;
     }
-
-    report.changed = apt_changed || !apt_signed || yum_changed || !yum_signed || keys_changed || files_changed;
-    if report.changed {
-        stage.commit()?;
-    } else {
-        stage.discard()?;
-    }
+    interrupt::check()?;
+    stage.commit()?;
     Ok(report)
 }
 
-/// `RPM-GPG-KEY-…`: the signing keys, and any other key of the previous file that still signs
-/// an rpm of the suite (rpm verifies each package with the key that signed it; after a key
+/// What a publish does to the packages of one kind, decided on the live repository from the
+/// suite's index: no package file is read but the incoming ones (and, for an incoming package
+/// already published, the published file).
+struct Plan {
+    kind: Kind,
+    /// The folder of the suite's packages (`pool/<suite>/main`, `rpm/<suite>`).
+    dir: PathBuf,
+    published: Vec<index::Published>,
+    /// Incoming packages to copy in, and where (relative to the repository).
+    add: Vec<(PackageFile, PathBuf)>,
+    /// Published files `--prune` removes.
+    prune: Vec<PathBuf>,
+    /// Incoming packages `--prune` leaves out at once (older than what it keeps).
+    pruned_at_once: Vec<PathBuf>,
+    /// Incoming packages already published with the same content.
+    already: Vec<PathBuf>,
+}
+
+impl Plan {
+    fn make(live: &Path, suite: &str, kind: Kind, incoming: &[PackageFile], prune: Option<usize>) -> anyhow::Result<Plan> {
+        let published = index::published(live, suite, kind)?;
+        check_published_files(live, suite, kind, &published)?;
+        let dir = match kind {
+            Kind::Deb => apt::pool_dir(suite),
+            Kind::Rpm => yum::repo_dir(suite),
+        };
+        let mut plan = Plan { kind, dir, published, add: Vec::new(), prune: Vec::new(), pruned_at_once: Vec::new(), already: Vec::new() };
+        let mut seen = BTreeSet::new();
+        for new in incoming.iter().filter(|p| p.kind == kind) {
+            let target = new.place(suite);
+            if !seen.insert(target.clone()) {
+                bail!("two incoming files are the same package {} {} ({}): keep one", new.name, new.version, new.path.display());
+            }
+            let same_package = plan.published.iter().find(|p| p.name == new.name && p.version == new.version && p.arch == new.arch);
+            if let Some(old) = same_package {
+                let same = match kind {
+                    Kind::Deb => old.sha256.eq_ignore_ascii_case(&hex(&Sha256::digest(std::fs::read(&new.path)?))),
+                    Kind::Rpm => pool::content_digest(kind, &live.join(&old.path))? == new.content_digest()?,
+                };
+                if !same {
+                    bail!(
+                        "{} {} ({}) is already in the repository as {} with different content: a repository must never \
+                         serve two different files under one name. Publish it with a new revision (`cargo xtask package --revision N`)",
+                        new.name,
+                        new.version,
+                        new.path.display(),
+                        old.path.display()
+                    );
+                }
+                plan.already.push(old.path.clone());
+                continue;
+            }
+            if let Some(other) = plan.published.iter().find(|p| p.path == target) {
+                bail!(
+                    "{} {} would be written at {}, where {} {} is published: a published file is never overwritten",
+                    new.name,
+                    new.version,
+                    target.display(),
+                    other.name,
+                    other.version
+                );
+            }
+            new.verify()?;
+            plan.add.push((new.clone(), target));
+        }
+        if let Some(keep) = prune {
+            let versioned = |name: &str, arch: &str, version: &str, path: &Path| pool::Versioned {
+                name: name.to_string(),
+                arch: arch.to_string(),
+                version: version.to_string(),
+                path: path.to_path_buf(),
+            };
+            let all: Vec<pool::Versioned> = plan
+                .published
+                .iter()
+                .map(|p| versioned(&p.name, &p.arch, &p.version, &p.path))
+                .chain(plan.add.iter().map(|(p, target)| versioned(&p.name, &p.arch, &p.version, target)))
+                .collect();
+            for path in pool::prune_plan(kind, &all, keep) {
+                if plan.add.iter().any(|(_, target)| *target == path) {
+                    plan.add.retain(|(_, target)| *target != path);
+                    plan.pruned_at_once.push(path);
+                } else {
+                    plan.prune.push(path);
+                }
+            }
+        }
+        Ok(plan)
+    }
+
+    fn changed(&self) -> bool {
+        !self.add.is_empty() || !self.prune.is_empty()
+    }
+
+    /// Removes the pruned files and copies the new ones into the staging tree at `root`.
+    fn apply(&self, root: &Path) -> anyhow::Result<()> {
+        for relative in &self.prune {
+            let path = root.join(relative);
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+            // The package's and epoch's folders, once empty; never the suite's.
+            for folder in relative.ancestors().skip(1).take_while(|f| *f != self.dir && f.starts_with(&self.dir)) {
+                let _ = std::fs::remove_dir(root.join(folder)); // only succeeds when empty
+            }
+        }
+        for (new, relative) in &self.add {
+            interrupt::check()?;
+            let target = root.join(relative);
+            let mut tmp = target.clone().into_os_string();
+            tmp.push(".tmp");
+            std::fs::create_dir_all(target.parent().expect("a package path has a parent"))?;
+            std::fs::copy(&new.path, &tmp).with_context(|| format!("copying {} into the repository", new.path.display()))?;
+            std::fs::rename(&tmp, &target).with_context(|| format!("renaming into {}", target.display()))?;
+        }
+        Ok(())
+    }
+
+    /// The apt stanzas of the published packages that stay.
+    fn kept_stanzas(&self) -> Vec<String> {
+        debug_assert_eq!(self.kind, Kind::Deb);
+        self.published.iter().filter(|p| !self.prune.contains(&p.path)).map(|p| p.stanza.clone()).collect()
+    }
+}
+
+/// Every package file of the suite must be one its index lists, as it was published: a file
+/// that no publish put there (copied by hand, left by another tool) would otherwise be indexed
+/// and signed without ever being checked.
+fn check_published_files(live: &Path, suite: &str, kind: Kind, published: &[index::Published]) -> anyhow::Result<()> {
+    let (dir, index_file) = match kind {
+        Kind::Deb => (apt::pool_dir(suite), index::deb_index(suite)),
+        Kind::Rpm => (yum::repo_dir(suite), yum::repo_dir(suite).join("repodata/repomd.xml")),
+    };
+    let listed: BTreeMap<&Path, &index::Published> = published.iter().map(|p| (p.path.as_path(), p)).collect();
+    let mut strays = Vec::new();
+    for file in pool::find_files(&live.join(&dir), kind.extension())? {
+        let relative = file.strip_prefix(live).expect("found under the repository");
+        match listed.get(relative) {
+            None => strays.push(file.display().to_string()),
+            Some(p) if std::fs::metadata(&file)?.len() != p.size => bail!(
+                "{} is not the file that was published ({} bytes listed in {}, {} on disk): restore it from a backup, \
+                 or from the output of the `cargo xtask package` run that built it",
+                file.display(),
+                p.size,
+                live.join(&index_file).display(),
+                std::fs::metadata(&file)?.len()
+            ),
+            Some(_) => {}
+        }
+    }
+    if !strays.is_empty() {
+        bail!(
+            "{} in the repository but listed in no index ({}), so no publish put {} there: remove {}, or publish \
+             through `cargo xtask publish --from DIR` what should be published (publish never signs a file it did not check)",
+            strays.join(", "),
+            live.join(&index_file).display(),
+            if strays.len() == 1 { "it" } else { "them" },
+            if strays.len() == 1 { "it" } else { "them" },
+        );
+    }
+    if let Some(missing) = published.iter().find(|p| !live.join(&p.path).is_file()) {
+        bail!(
+            "{} lists {}, which is missing: restore it from a backup, or from the output of the `cargo xtask package` \
+             run that built it",
+            live.join(&index_file).display(),
+            live.join(&missing.path).display()
+        );
+    }
+    Ok(())
+}
+
+/// `RPM-GPG-KEY-…`: the signing keys, and any other key of the live file that still signs an rpm
+/// the suite keeps (rpm verifies each package with the key that signed it; after a key
 /// rotation, the packages published before it keep their signature). The rpms' signatures are
-/// read only when the previous file holds such a key.
-fn rpm_key_file(root: &Path, suite: &str, signer: &gpg::Signer, mut armored: Vec<u8>) -> anyhow::Result<Vec<u8>> {
-    let previous = std::fs::read_to_string(root.join(client::RPM_KEY)).unwrap_or_default();
+/// read only when the live file holds such a key.
+fn rpm_key_file(live: &Path, rpms: &Plan, signer: &gpg::Signer) -> anyhow::Result<Vec<u8>> {
+    let mut armored = signer.export_public(true)?;
+    let previous = std::fs::read_to_string(live.join(client::RPM_KEY)).unwrap_or_default();
     let mut used: Option<BTreeSet<String>> = None;
     for block in rpm_keys::armored_blocks(&previous) {
         let file = tempfile::NamedTempFile::new().context("writing a temporary key file")?;
@@ -219,8 +397,8 @@ fn rpm_key_file(root: &Path, suite: &str, signer: &gpg::Signer, mut armored: Vec
             Some(used) => used,
             None => {
                 let mut ids = BTreeSet::new();
-                for rpm in pool::find_files(&root.join(yum::repo_dir(suite)), "rpm")? {
-                    ids.extend(rpm_keys::signing_key_ids(&rpm)?);
+                for p in rpms.published.iter().filter(|p| !rpms.prune.contains(&p.path)) {
+                    ids.extend(rpm_keys::signing_key_ids(&live.join(&p.path))?);
                 }
                 used.insert(ids)
             }
@@ -277,75 +455,4 @@ fn incoming_packages(from: &Path) -> anyhow::Result<Vec<PackageFile>> {
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Copies the incoming packages of `kind` into `dir` (relative to `root`), refuses a file that
-/// would replace a different one, and prunes. Returns whether the set of packages changed.
-fn merge(
-    root: &Path,
-    dir: &Path,
-    kind: Kind,
-    incoming: &[PackageFile],
-    prune: Option<usize>,
-    report: &mut PublishReport,
-    place: impl Fn(&PackageFile) -> PathBuf,
-) -> anyhow::Result<bool> {
-    let abs_dir = root.join(dir);
-    let existing: Vec<PackageFile> = pool::find_files(&abs_dir, kind.extension())?
-        .iter()
-        .map(|p| PackageFile::read(kind, p))
-        .collect::<anyhow::Result<_>>()?;
-    let mut changed = false;
-    let mut seen = BTreeSet::new();
-    for new in incoming.iter().filter(|p| p.kind == kind) {
-        let relative = dir.join(place(new));
-        if !seen.insert(relative.clone()) {
-            bail!("two incoming files are the same package {} ({}): keep one", new.file_name, new.path.display());
-        }
-        let same_package = existing
-            .iter()
-            .find(|e| e.name == new.name && e.version == new.version && e.arch == new.arch);
-        if let Some(old) = same_package {
-            if old.content_digest()? != new.content_digest()? {
-                bail!(
-                    "{} {} ({}) is already in the repository as {} with different content: a repository must never \
-                     serve two different files under one name. Publish it with a new revision (`cargo xtask package --revision N`)",
-                    new.name,
-                    new.version,
-                    new.path.display(),
-                    old.path.strip_prefix(root).unwrap_or(&old.path).display()
-                );
-            }
-            report.already_present.push(relative.to_string_lossy().into_owned());
-            continue;
-        }
-        new.verify()?;
-        let target = root.join(&relative);
-        let mut tmp = target.clone().into_os_string();
-        tmp.push(".tmp");
-        std::fs::create_dir_all(target.parent().expect("a package path has a parent"))?;
-        std::fs::copy(&new.path, &tmp).with_context(|| format!("copying {} into the repository", new.path.display()))?;
-        std::fs::rename(&tmp, &target).with_context(|| format!("renaming into {}", target.display()))?;
-        report.added.push(relative.to_string_lossy().into_owned());
-        changed = true;
-    }
-    if let Some(keep) = prune {
-        let all: Vec<PackageFile> = pool::find_files(&abs_dir, kind.extension())?
-            .iter()
-            .map(|p| PackageFile::read(kind, p))
-            .collect::<anyhow::Result<_>>()?;
-        for old in pool::prune_plan(&all, keep)? {
-            std::fs::remove_file(&old.path).with_context(|| format!("removing {}", old.path.display()))?;
-            if let Some(parent) = old.path.parent()
-                && parent != abs_dir
-            {
-                let _ = std::fs::remove_dir(parent); // only succeeds when empty
-            }
-            let relative = old.path.strip_prefix(root).unwrap_or(&old.path).to_string_lossy().into_owned();
-            report.added.retain(|a| *a != relative);
-            report.pruned.push(relative);
-            changed = true;
-        }
-    }
-    Ok(changed)
 }

@@ -1,9 +1,11 @@
-//! Package files in a repository: what each one is (name, version, architecture, read with
-//! dpkg-deb / rpm), where it goes, whether a file already there has the same content, and
-//! which versions `--prune` keeps.
+//! Package files in a repository: what each one is (name, version, architecture, read from its
+//! control file or header here, without a process per package), where it goes, whether a file
+//! already there has the same content, and which versions `--prune` keeps (ordered as dpkg and
+//! rpm order them, compared here too).
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -32,55 +34,47 @@ pub struct PackageFile {
     pub kind: Kind,
     pub path: PathBuf,
     pub name: String,
-    /// The full version as the format's tools compare it (`4.8.2-1`, `0:4.8.2-1`).
+    /// The full version, as the format's tools compare it: dpkg's `Version` without a zero
+    /// epoch (`4.8.2-1`, `1:4.8.2-1`), rpm's `epoch:version-release` (`0:4.8.2-1`).
     pub version: String,
     pub arch: String,
-    /// The canonical file name (`name_version_arch.deb`, `name-version-release.arch.rpm`).
-    pub file_name: String,
 }
 
 /// Characters dpkg and rpm allow in names, versions and architectures; anything else would be
-/// unsafe in a file name or in the rpm Lua expression that compares versions.
+/// unsafe in a file name.
 fn plain(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.~:_".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.~:_^".contains(&b))
+}
+
+/// dpkg's `Version`, with `0:` (the same as no epoch) left out, so that versions compare as text.
+pub fn deb_version(version: &str) -> String {
+    version.strip_prefix("0:").unwrap_or(version).to_string()
 }
 
 impl PackageFile {
-    /// Reads a package's identity (its header or control file).
+    /// Reads a package's identity (its control file or header).
     pub fn read(kind: Kind, path: &Path) -> anyhow::Result<Self> {
         let context = || format!("{} is not a usable .{} package", path.display(), kind.extension());
-        let (name, version, arch, file_name) = match kind {
+        let (name, version, arch) = match kind {
             Kind::Deb => {
-                let text = Tool::new("dpkg-deb")
-                    .arg("--field")
-                    .arg(path)
-                    .args(["Package", "Version", "Architecture"])
-                    .run_text()
-                    .with_context(context)?;
+                let control = deb_control(path).with_context(context)?;
                 let field = |f: &str| -> anyhow::Result<String> {
-                    text.lines()
+                    control
+                        .lines()
                         .find_map(|l| l.strip_prefix(f).and_then(|r| r.strip_prefix(':')))
                         .map(|v| v.trim().to_string())
                         .with_context(|| format!("{}: the control file has no {f} field", path.display()))
                 };
-                let (name, version, arch) = (field("Package")?, field("Version")?, field("Architecture")?);
-                let upstream = version.split_once(':').map_or(version.as_str(), |(_, v)| v);
-                let file_name = format!("{name}_{upstream}_{arch}.deb");
-                (name, version, arch, file_name)
+                (field("Package")?, deb_version(&field("Version")?), field("Architecture")?)
             }
             Kind::Rpm => {
-                let text = Tool::new("rpm")
-                    .args(["--query", "--package", "--nosignature", "--queryformat"])
-                    .arg("%{NAME}\\n%{EPOCHNUM}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n")
-                    .arg(path)
-                    .run_text()
-                    .with_context(context)?;
-                let lines: Vec<&str> = text.lines().collect();
-                let [name, epoch, version, release, arch] = lines.as_slice() else {
-                    bail!("{}: rpm printed an unexpected header summary:\n{text}", path.display());
+                let meta = rpm::PackageMetadata::open(path).with_context(context)?;
+                let text = |r: Result<&str, rpm::Error>, what: &str| -> anyhow::Result<String> {
+                    r.map(str::to_string).with_context(|| format!("{}: the rpm header has no {what}", path.display()))
                 };
-                let file_name = format!("{name}-{version}-{release}.{arch}.rpm");
-                (name.to_string(), format!("{epoch}:{version}-{release}"), arch.to_string(), file_name)
+                let epoch = meta.get_epoch().unwrap_or(0);
+                let version = format!("{epoch}:{}-{}", text(meta.get_version(), "version")?, text(meta.get_release(), "release")?);
+                (text(meta.get_name(), "name")?, version, text(meta.get_arch(), "architecture")?)
             }
         };
         for (what, value) in [("name", &name), ("version", &version), ("architecture", &arch)] {
@@ -88,7 +82,23 @@ impl PackageFile {
                 bail!("{}: the package {what} `{value}` has characters dpkg and rpm do not allow", path.display());
             }
         }
-        Ok(PackageFile { kind, path: path.to_path_buf(), name, version, arch, file_name })
+        Ok(PackageFile { kind, path: path.to_path_buf(), name, version, arch })
+    }
+
+    /// Where the package goes in the repository, relative to its root. A package with an epoch
+    /// goes into an `epoch-N/` folder: its file name (`name_version_arch.deb`,
+    /// `name-version-release.arch.rpm`, as dpkg and rpm name them) leaves the epoch out, and
+    /// `1:2.0-1` must not land on the file of `2.0-1`.
+    pub fn place(&self, suite: &str) -> PathBuf {
+        let (epoch, rest) = split_epoch(&self.version);
+        let (dir, file) = match self.kind {
+            Kind::Deb => (super::apt::pool_dir(suite).join(&self.name), format!("{}_{rest}_{}.deb", self.name, self.arch)),
+            Kind::Rpm => (super::yum::repo_dir(suite), format!("{}-{rest}.{}.rpm", self.name, self.arch)),
+        };
+        match epoch {
+            0 => dir.join(file),
+            n => dir.join(format!("epoch-{n}")).join(file),
+        }
     }
 
     /// Reads the whole package, so that a truncated or corrupted file is refused here rather
@@ -107,13 +117,46 @@ impl PackageFile {
     /// which signing rewrites: the unsigned build and the signed copy in the repository are
     /// the same package.
     pub fn content_digest(&self) -> anyhow::Result<[u8; 32]> {
-        let bytes = std::fs::read(&self.path).with_context(|| format!("reading {}", self.path.display()))?;
-        let start = match self.kind {
-            Kind::Deb => 0,
-            Kind::Rpm => rpm_header_offset(&bytes).with_context(|| format!("{} is not an rpm file", self.path.display()))?,
-        };
-        Ok(Sha256::digest(&bytes[start..]).into())
+        content_digest(self.kind, &self.path)
     }
+}
+
+/// See [`PackageFile::content_digest`].
+pub fn content_digest(kind: Kind, path: &Path) -> anyhow::Result<[u8; 32]> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let start = match kind {
+        Kind::Deb => 0,
+        Kind::Rpm => rpm_header_offset(&bytes).with_context(|| format!("{} is not an rpm file", path.display()))?,
+    };
+    Ok(Sha256::digest(&bytes[start..]).into())
+}
+
+/// The `control` file of a `.deb` (ar archive; `control.tar` uncompressed, gzip, xz or zstd).
+fn deb_control(path: &Path) -> anyhow::Result<String> {
+    let mut archive = ar::Archive::new(std::fs::File::open(path)?);
+    while let Some(entry) = archive.next_entry() {
+        let entry = entry?;
+        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
+        let Some(compression) = name.strip_prefix("control.tar") else { continue };
+        let reader: Box<dyn Read> = match compression {
+            "" => Box::new(entry),
+            ".gz" => Box::new(flate2::read::MultiGzDecoder::new(entry)),
+            ".xz" => Box::new(liblzma::read::XzDecoder::new(entry)),
+            ".zst" => Box::new(zstd::stream::read::Decoder::new(entry)?),
+            other => bail!("unknown control member compression `{other}`"),
+        };
+        let mut tar = tar::Archive::new(reader);
+        for file in tar.entries()? {
+            let mut file = file?;
+            if file.path()?.to_string_lossy().trim_start_matches("./") == "control" {
+                let mut text = String::new();
+                file.read_to_string(&mut text)?;
+                return Ok(text);
+            }
+        }
+        bail!("its {name} has no control file");
+    }
+    bail!("no control.tar member: not a .deb")
 }
 
 /// Where the main header starts: after the 96-byte lead and the signature header, which is
@@ -137,57 +180,193 @@ fn rpm_header_offset(bytes: &[u8]) -> anyhow::Result<usize> {
     Ok(offset)
 }
 
-/// Compares two versions the way the format's own tool does.
-pub fn compare_versions(kind: Kind, a: &str, b: &str) -> anyhow::Result<Ordering> {
-    if a == b {
-        return Ok(Ordering::Equal);
-    }
-    match kind {
-        Kind::Deb => {
-            if Tool::new("dpkg").args(["--compare-versions", a, "eq", b]).test()? {
-                Ok(Ordering::Equal)
-            } else if Tool::new("dpkg").args(["--compare-versions", a, "gt", b]).test()? {
-                Ok(Ordering::Greater)
-            } else {
-                Ok(Ordering::Less)
-            }
-        }
-        Kind::Rpm => {
-            let out = Tool::new("rpm").arg("--eval").arg(format!("%{{lua:print(rpm.vercmp(\"{a}\", \"{b}\"))}}")).run_text()?;
-            match out.trim() {
-                "-1" => Ok(Ordering::Less),
-                "0" => Ok(Ordering::Equal),
-                "1" => Ok(Ordering::Greater),
-                other => bail!("rpm.vercmp(\"{a}\", \"{b}\") printed `{other}`"),
-            }
-        }
+/// `epoch:rest` → (epoch, rest); no epoch is 0.
+fn split_epoch(version: &str) -> (u64, &str) {
+    match version.split_once(':') {
+        Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => (e.parse().unwrap_or(u64::MAX), rest),
+        _ => (0, version),
     }
 }
 
-/// The package files `--prune KEEP` removes: all but the newest `keep` versions of each
-/// package (per architecture).
-pub fn prune_plan(files: &[PackageFile], keep: usize) -> anyhow::Result<Vec<PackageFile>> {
-    let mut groups: BTreeMap<(&str, &str), Vec<&PackageFile>> = BTreeMap::new();
+/// Compares two versions as the format's own tool does (`dpkg --compare-versions`, rpm's
+/// `rpmvercmp` on epoch, version and release); `tests/version_order.rs` checks it against both.
+pub fn compare_versions(kind: Kind, a: &str, b: &str) -> Ordering {
+    let (ea, ra) = split_epoch(a);
+    let (eb, rb) = split_epoch(b);
+    // Upstream version and revision (Debian) or release (rpm): split at the last `-`.
+    let split = |v: &str| -> (String, String) {
+        match v.rsplit_once('-') {
+            Some((u, r)) => (u.to_string(), r.to_string()),
+            None => (v.to_string(), String::new()),
+        }
+    };
+    let ((ua, va), (ub, vb)) = (split(ra), split(rb));
+    let part = match kind {
+        Kind::Deb => dpkg_verrevcmp,
+        Kind::Rpm => rpmvercmp,
+    };
+    ea.cmp(&eb).then_with(|| part(&ua, &ub)).then_with(|| part(&va, &vb))
+}
+
+/// dpkg's `verrevcmp` (lib/dpkg/version.c): non-digit runs compared by [`dpkg_order`], digit
+/// runs as numbers.
+fn dpkg_verrevcmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
+            let (ac, bc) = (dpkg_order(a.get(i).copied()), dpkg_order(b.get(j).copied()));
+            if ac != bc {
+                return ac.cmp(&bc);
+            }
+            i += 1;
+            j += 1;
+        }
+        while a.get(i) == Some(&b'0') {
+            i += 1;
+        }
+        while b.get(j) == Some(&b'0') {
+            j += 1;
+        }
+        let mut first_diff = Ordering::Equal;
+        while i < a.len() && a[i].is_ascii_digit() && j < b.len() && b[j].is_ascii_digit() {
+            if first_diff == Ordering::Equal {
+                first_diff = a[i].cmp(&b[j]);
+            }
+            i += 1;
+            j += 1;
+        }
+        if i < a.len() && a[i].is_ascii_digit() {
+            return Ordering::Greater;
+        }
+        if j < b.len() && b[j].is_ascii_digit() {
+            return Ordering::Less;
+        }
+        if first_diff != Ordering::Equal {
+            return first_diff;
+        }
+    }
+    Ordering::Equal
+}
+
+/// dpkg's character order: `~` before the end, the end before letters, letters before the rest.
+fn dpkg_order(c: Option<u8>) -> i32 {
+    match c {
+        None => 0,
+        Some(c) if c.is_ascii_digit() => 0,
+        Some(c) if c.is_ascii_alphabetic() => c as i32,
+        Some(b'~') => -1,
+        Some(c) => c as i32 + 256,
+    }
+}
+
+/// rpm's `rpmvercmp` (rpmio/rpmvercmp.c, rpm 4.10 and later: `~` sorts before the end, `^`
+/// after it and before anything else).
+fn rpmvercmp(a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    let separator = |c: u8| !c.is_ascii_alphanumeric() && c != b'~' && c != b'^';
+    loop {
+        while i < a.len() && separator(a[i]) {
+            i += 1;
+        }
+        while j < b.len() && separator(b[j]) {
+            j += 1;
+        }
+        let (ca, cb) = (a.get(i).copied(), b.get(j).copied());
+        if ca == Some(b'~') || cb == Some(b'~') {
+            if ca != Some(b'~') {
+                return Ordering::Greater;
+            }
+            if cb != Some(b'~') {
+                return Ordering::Less;
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        if ca == Some(b'^') || cb == Some(b'^') {
+            if ca.is_none() {
+                return Ordering::Less;
+            }
+            if cb.is_none() {
+                return Ordering::Greater;
+            }
+            if ca != Some(b'^') {
+                return Ordering::Greater;
+            }
+            if cb != Some(b'^') {
+                return Ordering::Less;
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let (Some(first), Some(_)) = (ca, cb) else { break };
+        let numeric = first.is_ascii_digit();
+        let run = |s: &[u8], mut k: usize| {
+            while k < s.len() && (if numeric { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() }) {
+                k += 1;
+            }
+            k
+        };
+        let (ei, ej) = (run(a, i), run(b, j));
+        if ej == j {
+            // The segments are of different kinds: a number is newer than letters.
+            return if numeric { Ordering::Greater } else { Ordering::Less };
+        }
+        let (mut sa, mut sb) = (&a[i..ei], &b[j..ej]);
+        if numeric {
+            while sa.first() == Some(&b'0') {
+                sa = &sa[1..];
+            }
+            while sb.first() == Some(&b'0') {
+                sb = &sb[1..];
+            }
+            match sa.len().cmp(&sb.len()) {
+                Ordering::Equal => {}
+                longer => return longer,
+            }
+        }
+        match sa.cmp(sb) {
+            Ordering::Equal => {}
+            other => return other,
+        }
+        i = ei;
+        j = ej;
+    }
+    match (i >= a.len(), j >= b.len()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        _ => Ordering::Greater,
+    }
+}
+
+/// One version of a package, where it is (for `--prune`).
+#[derive(Debug, Clone)]
+pub struct Versioned {
+    pub name: String,
+    pub arch: String,
+    pub version: String,
+    pub path: PathBuf,
+}
+
+/// The paths `--prune KEEP` removes: all but the newest `keep` versions of each package and
+/// architecture.
+pub fn prune_plan(kind: Kind, files: &[Versioned], keep: usize) -> Vec<PathBuf> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Versioned>> = BTreeMap::new();
     for f in files {
         groups.entry((&f.name, &f.arch)).or_default().push(f);
     }
     let mut removed = Vec::new();
     for (_, mut versions) in groups {
-        // Insertion sort, newest first: the comparison runs a tool and can fail.
-        let mut sorted: Vec<&PackageFile> = Vec::with_capacity(versions.len());
-        for f in versions.drain(..) {
-            let mut at = sorted.len();
-            for (i, g) in sorted.iter().enumerate() {
-                if compare_versions(f.kind, &f.version, &g.version)? == Ordering::Greater {
-                    at = i;
-                    break;
-                }
-            }
-            sorted.insert(at, f);
-        }
-        removed.extend(sorted.into_iter().skip(keep).cloned());
+        versions.sort_by(|x, y| compare_versions(kind, &y.version, &x.version).then_with(|| x.path.cmp(&y.path)));
+        removed.extend(versions.into_iter().skip(keep).map(|f| f.path.clone()));
     }
-    Ok(removed)
+    removed
 }
 
 /// Every `.ext` file under `dir`, recursively, sorted by path.
@@ -220,5 +399,33 @@ mod tests {
         bytes.extend_from_slice(b"HEADER");
         assert_eq!(&bytes[rpm_header_offset(&bytes).unwrap()..], b"HEADER");
         assert!(rpm_header_offset(b"not an rpm").is_err());
+    }
+
+    #[test]
+    fn versions_order_as_dpkg_and_rpm_order_them() {
+        use Ordering::*;
+        for (a, b, deb) in [
+            ("1.0-1", "1.0-1", Equal),
+            ("1.0-1", "1.0-2", Less),
+            ("1.0~rc1-1", "1.0-1", Less),
+            ("1.0+v1-1", "1.0-1", Greater),
+            ("1:0.9-1", "2.0-1", Greater),
+            ("1.10-1", "1.9-1", Greater),
+            ("1.0a-1", "1.0-1", Greater),
+            ("1.001-1", "1.1-1", Equal),
+        ] {
+            assert_eq!(compare_versions(Kind::Deb, a, b), deb, "dpkg: {a} vs {b}");
+        }
+        for (a, b, rpm) in [
+            ("0:1.0-1", "0:1.0-1", Equal),
+            ("0:1.0~rc1-1", "0:1.0-1", Less),
+            ("0:1.0^post-1", "0:1.0-1", Greater),
+            ("0:1.0^post-1", "0:1.0.1-1", Less),
+            ("1:0.9-1", "0:2.0-1", Greater),
+            ("0:1.0a-1", "0:1.0.1-1", Less),
+            ("0:2.0-10", "0:2.0-9", Greater),
+        ] {
+            assert_eq!(compare_versions(Kind::Rpm, a, b), rpm, "rpm: {a} vs {b}");
+        }
     }
 }

@@ -1,6 +1,9 @@
 //! Running the external tools a repository needs (gpg, apt-ftparchive, createrepo_c, rpmsign,
 //! dpkg, rpm), with errors that say which command failed, what it printed, and which Debian
 //! package provides it when it is missing.
+//!
+//! Each tool runs in a process group of its own, so that a publish interrupted while it runs
+//! (interrupt.rs) stops it, and whatever it started (rpmsign's gpg), before cleaning up.
 
 use std::ffi::OsString;
 use std::io::ErrorKind;
@@ -60,17 +63,45 @@ impl Tool {
     }
 
     fn expression(&self) -> duct::Expression {
-        let mut e = duct::cmd(&self.program, &self.args).stdout_capture().stderr_capture().stdin_null().unchecked();
+        let mut e = duct::cmd(&self.program, &self.args)
+            .stdout_capture()
+            .stderr_capture()
+            .stdin_null()
+            .unchecked()
+            .before_spawn(|command| {
+                std::os::unix::process::CommandExt::process_group(command, 0);
+                Ok(())
+            });
         if let Some(d) = &self.dir {
             e = e.dir(d);
         }
         e
     }
 
-    /// Runs the command and returns its exit status and output, whatever the status.
+    /// Runs the command and returns its exit status and output, whatever the status; stops it
+    /// (its whole process group) when the publish is interrupted.
     pub fn output(&self) -> anyhow::Result<std::process::Output> {
-        match self.expression().run() {
-            Ok(out) => Ok(out),
+        let started = self.expression().start().and_then(|handle| {
+            let mut pause = std::time::Duration::from_micros(200);
+            loop {
+                if let Some(out) = handle.try_wait()? {
+                    return Ok(Some(out.clone()));
+                }
+                if super::interrupt::received().is_some() {
+                    for pid in handle.pids() {
+                        // SAFETY: kill(2) on the process group this child leads.
+                        unsafe { libc::kill(-(pid as libc::pid_t), libc::SIGKILL) };
+                    }
+                    let _ = handle.wait();
+                    return Ok(None);
+                }
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(std::time::Duration::from_millis(10));
+            }
+        });
+        match started {
+            Ok(Some(out)) => Ok(out),
+            Ok(None) => Err(super::interrupt::Interrupted { signal: super::interrupt::received().unwrap_or(libc::SIGINT) }.into()),
             Err(e) if e.kind() == ErrorKind::NotFound => bail!(
                 "`{}` is not installed (needed to run `{}`): install it with `apt-get install {}`",
                 self.program,
@@ -100,15 +131,5 @@ impl Tool {
     pub fn run_text(&self) -> anyhow::Result<String> {
         let out = self.run()?;
         String::from_utf8(out).with_context(|| format!("`{}` printed something that is not UTF-8", self.describe()))
-    }
-
-    /// True when the command exits 0, false when it exits 1; an error otherwise.
-    pub fn test(&self) -> anyhow::Result<bool> {
-        let out = self.output()?;
-        match out.status.code() {
-            Some(0) => Ok(true),
-            Some(1) => Ok(false),
-            _ => bail!("`{}` failed ({}): {}", self.describe(), out.status, String::from_utf8_lossy(&out.stderr).trim_end()),
-        }
     }
 }
