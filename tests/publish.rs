@@ -116,6 +116,12 @@ fn publishing_is_incremental_refuses_conflicts_and_failures_leave_the_repository
     std::fs::write(&victim, &bytes[..bytes.len() - 100]).unwrap();
     let err = publish(&request(&repo, &damaged, &key, "http://x")).unwrap_err();
     assert!(format!("{err:#}").contains("bm-nextcloud12-1.1.0-1.noarch.rpm is not a usable .rpm package"), "{err:#}");
+    std::fs::write(&victim, &bytes).unwrap();
+    let deb = damaged.join("deb/bm-nextcloud12_1.1.0-1_all.deb");
+    let deb_bytes = std::fs::read(&deb).unwrap();
+    std::fs::write(&deb, &deb_bytes[..deb_bytes.len() - 100]).unwrap();
+    let err = publish(&request(&repo, &damaged, &key, "http://x")).unwrap_err();
+    assert!(format!("{err:#}").contains("bm-nextcloud12_1.1.0-1_all.deb is not a usable .deb package"), "{err:#}");
 
     // A package changed after the build no longer matches SHA256SUMS.
     let changed_after_build = tmp.path().join("changed");

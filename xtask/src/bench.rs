@@ -39,6 +39,13 @@ pub struct BenchArgs {
     /// Print every timed run, not only the medians.
     #[arg(long)]
     pub verbose: bool,
+    /// Time `publish` instead, release after release into one repository, beside aptly,
+    /// reprepro and createrepo_c where installed.
+    #[arg(long)]
+    pub publish: bool,
+    /// With --publish: how many releases to publish.
+    #[arg(long, default_value_t = 100)]
+    pub releases: usize,
 }
 
 struct Measure {
@@ -47,6 +54,9 @@ struct Measure {
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.publish {
+        return crate::bench_publish::run(args.releases, args.verbose);
+    }
     if args.runs == 0 {
         bail!("--runs must be at least 1");
     }

@@ -5,6 +5,7 @@
 extern crate bmpack; // outln!/errln! (bmpack::console)
 
 mod bench;
+mod bench_publish;
 mod lint;
 mod package;
 
@@ -24,7 +25,8 @@ enum Command {
     Package(package::PackageArgs),
     /// Run lintian on every .deb and rpmlint on every .rpm of a build
     Lint(lint::LintArgs),
-    /// Time full builds from sample bundles of two sizes, and compare with nFPM where installed
+    /// Time full builds from sample bundles of two sizes, and compare with nFPM where installed;
+    /// with --publish, time publishes release after release beside aptly, reprepro and createrepo_c
     Bench(bench::BenchArgs),
     /// Add the built packages to a signed apt and yum repository (see docs/publishing.md)
     Publish(publish::PublishOptions),

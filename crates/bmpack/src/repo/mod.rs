@@ -186,21 +186,33 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     let stage = Staging::begin(&repo_dir, &lock, &written)?;
     let root = stage.path().to_path_buf();
 
-    // apt first, then yum: each part is fully indexed and signed in the staging tree before
-    // the next starts; nothing reaches the live tree until `commit`.
+    // The apt side (pool/, dists/) and the yum side (rpm/) are prepared side by side in the
+    // staging tree (they share nothing but the signer's agent); nothing reaches the live tree
+    // until `commit`.
     debs.apply(&root)?;
-    if apt_resign {
-        let mut stanzas = debs.kept_stanzas();
-        stanzas.extend(apt::stanzas_for(&root, &debs.add.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?);
-        apt::index(&root, suite, ORIGIN, &signer, &stanzas)?;
-    }
-    interrupt::check()?;
     rpms.apply(&root)?;
-    let new_rpms: Vec<PathBuf> = rpms.add.iter().map(|(_, target)| root.join(target)).collect();
-    yum::sign(&new_rpms, &signer)?;
-    if yum_resign {
-        yum::index(&root, suite, &signer)?;
-    }
+    let apt_side = || -> anyhow::Result<()> {
+        if apt_resign {
+            let mut stanzas = debs.kept_stanzas();
+            stanzas.extend(apt::stanzas_for(&root, &debs.add.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?);
+            apt::index(&root, suite, ORIGIN, &signer, &stanzas)?;
+        }
+        Ok(())
+    };
+    let yum_side = || -> anyhow::Result<()> {
+        let new_rpms: Vec<PathBuf> = rpms.add.iter().map(|(_, target)| root.join(target)).collect();
+        yum::sign(&new_rpms, &signer)?;
+        if yum_resign {
+            yum::index(&root, suite, &signer)?;
+        }
+        Ok(())
+    };
+    let (apt_done, yum_done) = std::thread::scope(|scope| {
+        let yum = scope.spawn(yum_side);
+        (apt_side(), yum.join().expect("the yum side does not panic"))
+    });
+    apt_done?;
+    yum_done?;
     for (name, bytes) in changed_files {
         write_file(&root.join(name), bytes)?;
     }
@@ -385,6 +397,9 @@ fn check_published_files(live: &Path, suite: &str, kind: Kind, published: &[inde
 fn rpm_key_file(live: &Path, rpms: &Plan, signer: &gpg::Signer) -> anyhow::Result<Vec<u8>> {
     let mut armored = signer.export_public(true)?;
     let previous = std::fs::read_to_string(live.join(client::RPM_KEY)).unwrap_or_default();
+    if previous.as_bytes() == armored.as_slice() {
+        return Ok(armored);
+    }
     let mut used: Option<BTreeSet<String>> = None;
     for block in rpm_keys::armored_blocks(&previous) {
         let file = tempfile::NamedTempFile::new().context("writing a temporary key file")?;

@@ -1,5 +1,5 @@
 //! Package files in a repository: what each one is (name, version, architecture, read from its
-//! control file or header here, without a process per package), where it goes, whether a file
+//! control file or header here, without a process per package), whether it is whole, where it goes, whether a file
 //! already there has the same content, and which versions `--prune` keeps (ordered as dpkg and
 //! rpm order them, compared here too).
 
@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-use super::tools::Tool;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -102,15 +101,14 @@ impl PackageFile {
     }
 
     /// Reads the whole package, so that a truncated or corrupted file is refused here rather
-    /// than by the servers.
+    /// than by the servers: a `.deb` through the end of its members (gzip, xz and zstd check
+    /// their own integrity), an rpm against the header and payload digests its header carries.
     pub fn verify(&self) -> anyhow::Result<()> {
         let context = || format!("{} is not a usable .{} package", self.path.display(), self.kind.extension());
         match self.kind {
-            Kind::Deb => Tool::new("dpkg-deb").arg("--contents").arg(&self.path).run().with_context(context)?,
-            // Checks the header and payload digests; signatures are ours to add.
-            Kind::Rpm => Tool::new("rpm").args(["--checksig", "--nosignature"]).arg(&self.path).run().with_context(context)?,
-        };
-        Ok(())
+            Kind::Deb => verify_deb(&self.path).with_context(context),
+            Kind::Rpm => rpm::Package::open(&self.path).and_then(|p| p.verify_digests()).map_err(anyhow::Error::from).with_context(context),
+        }
     }
 
     /// The digest of what the package holds. For an rpm this leaves out the signature header,
@@ -131,6 +129,49 @@ pub fn content_digest(kind: Kind, path: &Path) -> anyhow::Result<[u8; 32]> {
     Ok(Sha256::digest(&bytes[start..]).into())
 }
 
+/// Reads every member of a `.deb` to its end, and every file of its `control.tar` and
+/// `data.tar`.
+fn verify_deb(path: &Path) -> anyhow::Result<()> {
+    let mut archive = ar::Archive::new(std::fs::File::open(path)?);
+    let mut seen = Vec::new();
+    while let Some(entry) = archive.next_entry() {
+        let mut entry = entry?;
+        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
+        if name == "debian-binary" {
+            let mut format = String::new();
+            entry.read_to_string(&mut format)?;
+            if !format.starts_with("2.") {
+                bail!("debian-binary says `{}`, not a format dpkg reads", format.trim());
+            }
+        } else if let Some((kind, compression)) = name.split_once(".tar") {
+            let reader = decompressed(Box::new(entry), compression)?;
+            for file in tar::Archive::new(reader).entries()? {
+                std::io::copy(&mut file?, &mut std::io::sink())?;
+            }
+            seen.push(kind.to_string());
+            continue;
+        }
+        seen.push(name);
+    }
+    for needed in ["debian-binary", "control", "data"] {
+        if !seen.iter().any(|s| s == needed) {
+            bail!("it has no {needed} member");
+        }
+    }
+    Ok(())
+}
+
+/// A `.tar` member's reader, decompressed by its suffix (`""`, `.gz`, `.xz`, `.zst`).
+fn decompressed<'a>(member: Box<dyn Read + 'a>, compression: &str) -> anyhow::Result<Box<dyn Read + 'a>> {
+    Ok(match compression {
+        "" => member,
+        ".gz" => Box::new(flate2::read::MultiGzDecoder::new(member)),
+        ".xz" => Box::new(liblzma::read::XzDecoder::new(member)),
+        ".zst" => Box::new(zstd::stream::read::Decoder::new(member)?),
+        other => bail!("unknown member compression `{other}`"),
+    })
+}
+
 /// The `control` file of a `.deb` (ar archive; `control.tar` uncompressed, gzip, xz or zstd).
 fn deb_control(path: &Path) -> anyhow::Result<String> {
     let mut archive = ar::Archive::new(std::fs::File::open(path)?);
@@ -138,14 +179,7 @@ fn deb_control(path: &Path) -> anyhow::Result<String> {
         let entry = entry?;
         let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
         let Some(compression) = name.strip_prefix("control.tar") else { continue };
-        let reader: Box<dyn Read> = match compression {
-            "" => Box::new(entry),
-            ".gz" => Box::new(flate2::read::MultiGzDecoder::new(entry)),
-            ".xz" => Box::new(liblzma::read::XzDecoder::new(entry)),
-            ".zst" => Box::new(zstd::stream::read::Decoder::new(entry)?),
-            other => bail!("unknown control member compression `{other}`"),
-        };
-        let mut tar = tar::Archive::new(reader);
+        let mut tar = tar::Archive::new(decompressed(Box::new(entry), compression)?);
         for file in tar.entries()? {
             let mut file = file?;
             if file.path()?.to_string_lossy().trim_start_matches("./") == "control" {

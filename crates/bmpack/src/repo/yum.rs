@@ -51,7 +51,8 @@ pub fn sign(files: &[PathBuf], signer: &Signer) -> anyhow::Result<()> {
 pub fn index(root: &Path, suite: &str, signer: &Signer) -> anyhow::Result<()> {
     let dir = root.join(repo_dir(suite));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut t = Tool::new("createrepo_c").args(["--quiet", "--checksum", "sha256", "--general-compress-type", "gz"]);
+    // No sqlite databases: dnf reads the XML metadata (yum on RHEL 7 makes its own cache).
+    let mut t = Tool::new("createrepo_c").args(["--quiet", "--no-database", "--checksum", "sha256", "--general-compress-type", "gz"]);
     if dir.join("repodata/repomd.xml").exists() {
         // The previous generations' hash-named metadata stay, the newest by mtime (which the
         // staging copy preserves); `--compatibility` makes the number a count, not "all".
