@@ -3,9 +3,9 @@
 //! A repository directory holds, for each suite (`stable`, `testing`, …):
 //!
 //! ```text
-//! pool/<suite>/main/<package>/<package>_<version>_<arch>.deb
+//! pool/<suite>/main/<package>/[epoch-<N>/]<package>_<version>_<arch>.deb
 //! dists/<suite>/{Release,InRelease,Release.gpg}, dists/<suite>/main/binary-{all,amd64}/Packages{,.gz,.xz}
-//! rpm/<suite>/<package>-<version>-<release>.<arch>.rpm (signed), rpm/<suite>/repodata/ (+ repomd.xml.asc)
+//! rpm/<suite>/[epoch-<N>/]<package>-<version>-<release>.<arch>.rpm (signed), rpm/<suite>/repodata/ (+ repomd.xml.asc)
 //! bmpack-archive-keyring.gpg, RPM-GPG-KEY-bmpack, bmpack-<suite>.sources, bmpack-<suite>.repo
 //! ```
 //!
