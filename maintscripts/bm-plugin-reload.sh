@@ -167,7 +167,7 @@ bm_forget_state() {
     for bm_service in $(bm_services); do
         rm -f "$BM_RELOAD_STATE_DIR/$bm_service.transaction" "$BM_RELOAD_STATE_DIR/$bm_service.loaded"
     done
-    rm -f "$BM_RELOAD_STATE_DIR/due"
+    rm -f "$BM_RELOAD_STATE_DIR/due" "$BM_RELOAD_STATE_DIR/hooked"
     rmdir "$BM_RELOAD_STATE_DIR" 2>/dev/null || true
 }
 

@@ -259,7 +259,8 @@ impl Booted {
             cmd = Command::new("chroot");
             cmd.arg(&self.merged);
         }
-        cmd.args(["/bin/sh", "-c", script])
+        // env starts the shell in the root's /: the test's own folder does not exist in there.
+        cmd.args(["/usr/bin/env", "--chdir=/", "/bin/sh", "-c", script])
             .current_dir("/")
             .env_clear()
             .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")

@@ -7,7 +7,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bmpack::format::Format;
 use tempfile::TempDir;
@@ -52,8 +51,8 @@ pub struct Server {
     pub system: Booted,
     pub generation: Generation,
     pub family: Family,
-    /// When the transaction under test began (seconds since the epoch), for journalctl.
-    since: std::cell::Cell<u64>,
+    /// The journal's cursor when the transaction under test began.
+    since: std::cell::RefCell<String>,
 }
 
 impl Server {
@@ -76,7 +75,7 @@ impl Server {
                 .unwrap();
         };
         let system = if boot { Booted::boot(release, prepare) } else { Booted::unbooted(release, prepare) };
-        let server = Server { system, generation, family: Family::Deb, since: 0.into() };
+        let server = Server { system, generation, family: Family::Deb, since: String::new().into() };
         server.system.ok("apt-get update -qq");
         let v = generation.versions()[0];
         server.system.ok(&format!("apt-get install -y -q bm-core={v}-1 bm-webserver={v}-1"));
@@ -109,7 +108,7 @@ impl Server {
             .unwrap();
         };
         let system = if boot { Booted::boot(release, prepare) } else { Booted::unbooted(release, prepare) };
-        let server = Server { system, generation, family: Family::Rpm, since: 0.into() };
+        let server = Server { system, generation, family: Family::Rpm, since: String::new().into() };
         let base_name = base.file_name().unwrap().to_string_lossy().into_owned();
         server.system.ok(&format!("rpm --initdb && rpm -i --quiet /srv/{base_name}"));
         let v = generation.versions()[0];
@@ -135,10 +134,12 @@ impl Server {
     }
 
     fn mark_time(&self) {
-        // journalctl's --since has a resolution of one second: wait for the next one.
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1000 - u64::from(now.subsec_millis()) + 10));
-        self.since.set(now.as_secs() + 1);
+        if !self.system.booted() {
+            return;
+        }
+        let out = self.system.ok("journalctl --sync 2>/dev/null; journalctl -q -n 0 --show-cursor || true");
+        let cursor = out.lines().find_map(|l| l.strip_prefix("-- cursor: ")).unwrap_or_default();
+        *self.since.borrow_mut() = cursor.trim().to_string();
     }
 
     /// A step that prepares the scenario: it must succeed, and its starts are not counted.
@@ -160,9 +161,10 @@ impl Server {
 
     /// How many times systemd says it started `service` since the transaction began.
     pub fn journal_starts(&self, service: &str) -> usize {
+        let since = self.since.borrow();
+        let after = if since.is_empty() { String::new() } else { format!("'--after-cursor={since}'") };
         let out = self.system.ok(&format!(
-            "journalctl --sync 2>/dev/null; journalctl -q -o cat --no-pager -u {service}.service --since=@{} || true",
-            self.since.get()
+            "journalctl --sync 2>/dev/null; journalctl -q -o cat --no-pager -u {service}.service {after} || true"
         ));
         out.lines().filter(|l| l.starts_with("Started ")).count()
     }
