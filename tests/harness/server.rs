@@ -119,7 +119,7 @@ impl Server {
 
     /// `dnf` as an administrator runs it, on the local repository only.
     pub fn dnf(args: &str) -> String {
-        format!("dnf -y -q --disablerepo='*' --enablerepo=bmpack-tests --setopt=install_weak_deps=False {args}")
+        format!("dnf -y --disablerepo='*' --enablerepo=bmpack-tests --setopt=install_weak_deps=False {args}")
     }
 
     /// The services started by the setup are up; their starts are forgotten.
