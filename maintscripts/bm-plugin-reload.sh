@@ -27,6 +27,8 @@
 #   * /etc/bm/<service>.disabled exists: nothing (the administrator runs it elsewhere or not at all);
 #   * no running systemd (chroot, container, image build): the cache is emptied, a restart is due;
 #   * the service is stopped: the cache is emptied, the service stays stopped;
+#   * the service was left down by a restart that hit systemd's start limit during the
+#     transaction (BlueMind 5's bm-webserver restarts itself when triggered): it is started again;
 #   * the service runs on the current bundles already: nothing;
 #   * the unit is masked while it runs: it could not be started again, so it is not touched and
 #     the output says a restart is due;
@@ -243,6 +245,20 @@ bm_settle_service() {
         return 0
     fi
     bm_load=$(systemctl show -p LoadState --value "$bm_service.service" 2>/dev/null) || bm_load=
+    if ! systemctl --quiet is-active "$bm_service.service" 2>/dev/null &&
+        [ "$(systemctl show -p Result --value "$bm_service.service" 2>/dev/null)" = start-limit-hit ]; then
+        # It ran, and a restart in this transaction (BlueMind 5's bm-webserver restarts itself
+        # when triggered) came too soon after other starts: systemd refused it and left it down.
+        systemctl reset-failed "$bm_service.service" >/dev/null 2>&1 || true
+        bm_status=0
+        bm_service_action "$bm_service" start || bm_status=$?
+        if [ "$bm_status" = 0 ] && bm_runs_current_bundles "$bm_service"; then
+            bm_say "$bm_service: a restart had hit systemd's start limit and left it down; cache $bm_cache emptied, service started again"
+        else
+            bm_say "$bm_service: a restart had hit systemd's start limit and left it down, and it could not be started again: $(bm_look_at "$bm_service")"
+        fi
+        return 0
+    fi
     if ! systemctl --quiet is-active "$bm_service.service" 2>/dev/null; then
         bm_empty_cache "$bm_cache" || true
         if [ "$bm_load" = not-found ]; then
