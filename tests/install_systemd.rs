@@ -402,12 +402,14 @@ fn matrix(tool: Tool, release: Release) {
         }
         for (name, scenario, boot) in cases {
             let t = Instant::now();
+            let mut measured = String::new();
             let result = catch_unwind(AssertUnwindSafe(|| {
                 let s = server(tool, release, generation, boot);
                 scenario(&Case { s: &s, tool });
+                measured = SERVICES.map(|service| format!("{service} {}", s.starts(service).len())).join(", ");
             }));
             let verdict = if result.is_ok() { "ok" } else { "FAILED" };
-            eprintln!("{tool:?} {release:?} {generation:?} {name}: {verdict} in {:.1} s", t.elapsed().as_secs_f64());
+            eprintln!("{tool:?} {release:?} {generation:?} {name}: {verdict} in {:.1} s ({measured})", t.elapsed().as_secs_f64());
             if let Err(e) = result {
                 let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
                 failures.push(format!("{generation:?} / {name}: {}", msg.unwrap_or_default()));

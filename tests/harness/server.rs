@@ -173,7 +173,8 @@ impl Server {
 /// the stand-ins, and bm-core and bm-webserver installed and enabled, so that they start at boot
 /// as on a real server.
 fn layer(family: Family, release: Release, generation: Generation) -> PathBuf {
-    static LAYERS: Mutex<Vec<((Family, Release, Generation), TempDir)>> = Mutex::new(Vec::new());
+    type Layers = Vec<((Family, Release, Generation), TempDir)>;
+    static LAYERS: Mutex<Layers> = Mutex::new(Vec::new());
     let mut layers = LAYERS.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, dir)) = layers.iter().find(|(k, _)| *k == (family, release, generation)) {
         return dir.path().join("upper");
