@@ -17,6 +17,7 @@ mod select;
 mod services;
 mod status;
 mod status_php;
+mod url;
 mod webdav;
 mod webdav_address;
 
@@ -26,11 +27,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use exit::{EXIT_CODES_HELP, ExitClass, Failure};
+use exit::{ExitClass, Failure};
 use package_manager::PackageManager;
 
 #[derive(Parser)]
-#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = EXIT_CODES_HELP)]
+#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = exit::all_exit_codes_help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,12 +40,12 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the bm-nextcloudXX package the Nextcloud server needs, and the command that installs it.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = select_help())]
     Select(SelectArgs),
     /// Check that the Nextcloud server can serve BlueMind's connector, step by step, with the fix for
     /// each problem: address, status.php, login (PROPFIND), and an upload probe that catches servers
     /// storing uploads as 0 bytes (Apache mod_proxy_fcgi + PHP-FPM).
-    #[command(after_help = CHECK_HELP)]
+    #[command(after_help = check_help())]
     Check(CheckArgs),
     /// BlueMind before 4.2: put the plug-in jars into the extensions folders, empty the OSGi caches
     /// and restart the services that run (the vendor's manual procedure). From 4.2 on, install the packages.
@@ -111,21 +112,24 @@ impl DeployCommon {
     }
 }
 
-const CHECK_HELP: &str = concat!(
-        "The password is read from --password-file, else from the environment variable BMPACK_NEXTCLOUD_PASSWORD,\n",
-        "else asked on the terminal; never from the command line.\n",
-        "The upload probe writes two files of 1 MiB named .bmpack-probe-*.bin in the user's folder and deletes them.\n\n",
-        "Exit codes:\n",
-        "  0  ready (warnings may have been printed)\n",
-        "  1  other failure (unreadable local file, unexpected error)\n",
-        "  2  usage: wrong or missing option, malformed URL, no password\n",
-        "  3  network or TLS: host not found, connection refused, timeout, certificate not trusted\n",
-        "  4  server not usable: not Nextcloud (e.g. ownCloud), not installed, in maintenance,\n",
-        "     upgrade pending, version below 11, untrusted domain\n",
-        "  5  authentication: user or password refused (an app password may be needed)\n",
-        "  6  uploads lose data: a file was stored short or empty (Apache mod_proxy_fcgi + PHP-FPM)\n",
-        "  7  other WebDAV failure: wrong address, method refused, no write permission, quota"
-);
+fn check_help() -> String {
+    use ExitClass::*;
+    format!(
+        "The password is read from --password-file, else from the environment variable {},\n\
+         else asked on the terminal; never from the command line. It is sent only to the scheme, host and port\n\
+         of the address given (redirects are not followed, other hosts in the server's answers are refused).\n\
+         The upload probe writes two files of 1 MiB named .bmpack-probe-*.bin in the user's folder and deletes them.\n\n\
+         {}\n\n{}",
+        password::PASSWORD_ENV,
+        http::Limits::DEFAULT.help(),
+        exit::exit_codes_help("ready (warnings may have been printed)", &[Other, Usage, Network, ServerNotUsable, Authentication, UploadsLoseData, WebDav])
+    )
+}
+
+fn select_help() -> String {
+    use ExitClass::*;
+    exit::exit_codes_help("the package was chosen (warnings may have been printed)", &[Other, Usage, Network, ServerNotUsable, WebDav])
+}
 
 #[derive(Args)]
 struct CheckArgs {
@@ -205,7 +209,13 @@ fn finish(result: Result<(), Failure>) -> ExitCode {
 }
 
 fn run_check(args: CheckArgs) -> ExitCode {
-    let options = check::CheckOptions { url: args.url, user: args.user, tls: args.tls.options(), json: args.json };
+    let options = check::CheckOptions {
+        url: args.url,
+        user: args.user,
+        tls: args.tls.options(),
+        json: args.json,
+        limits: http::Limits::from_env(),
+    };
     let password_file = args.password_file;
     let user = options.user.clone();
     let code = check::run(&options, || password::obtain(password_file.as_deref(), &user));
