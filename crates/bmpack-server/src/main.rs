@@ -49,20 +49,25 @@ enum Command {
     Check(CheckArgs),
     /// BlueMind before 4.2: put the plug-in jars into the extensions folders, empty the OSGi caches
     /// and restart the services that run (the vendor's manual procedure). From 4.2 on, install the packages.
-    #[command(after_help = DEPLOY_HELP)]
+    #[command(after_help = deploy_help())]
     Deploy(DeployArgs),
     /// BlueMind before 4.2: take bmpack's plug-in jars (Nextcloud, StarLeaf) out of the extensions
     /// folders again, empty the caches and restart the services that run.
-    #[command(after_help = DEPLOY_HELP)]
+    #[command(after_help = deploy_help())]
     Undeploy(UndeployArgs),
 }
 
-const DEPLOY_HELP: &str = "\
+fn deploy_help() -> String {
+    format!(
+        "The lock (/var/lib/bmpack/deploy.lock under the root) is taken before the plan is made.
 Replaced jars are moved to /var/backups/bmpack/<time>-<command>/ first; if a copy or a restart fails,
 they are put back. Each running service is stopped, its cache (/var/lib/bm-core, /var/lib/bm-webserver)
 emptied and started again, once, with systemctl where systemd runs, else with service; a stopped
-service only gets its cache emptied and is never started; /etc/bm/<service>.disabled leaves it alone.
-Links are never followed out of the extensions folders.
+service only gets its cache emptied and is never started; /etc/bm/<service>.disabled leaves it alone;
+a service that cannot be stopped keeps its cache and is not restarted. With --root other than /, the
+host's services are never touched (see --service-tools). Links are never followed out of the
+extensions folders. An archive is refused when an entry name repeats, and unless it has
+{limits}.
 
 Exit codes:
   0  done (or nothing to do)
@@ -71,7 +76,10 @@ Exit codes:
      BlueMind 4.2 or later installed (use the packages instead, or --force),
      a jar to replace or remove belongs to an installed package (even with --force)
   8  failed; the previous jars were put back (the message says whether that worked)
-  9  another deploy/undeploy is running";
+  9  another deploy/undeploy is running",
+        limits = bmpack::archive::ArchiveLimits::default().describe()
+    )
+}
 
 #[derive(Args)]
 struct DeployArgs {
@@ -100,6 +108,11 @@ struct DeployCommon {
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// With --root: drive the services of that system with DIR/systemctl (or DIR/service where it
+    /// has no systemd), e.g. wrappers around `systemctl -M MACHINE`. Without it, the services of a
+    /// root other than / are never touched: their caches are emptied and a restart is said to be due.
+    #[arg(long, value_name = "DIR")]
+    service_tools: Option<PathBuf>,
     /// Act even though the installed bm-core is 4.2 or later, where the plug-ins are packages
     /// (`apt install` / `yum install`, see `bmpack select`).
     #[arg(long)]
@@ -108,7 +121,12 @@ struct DeployCommon {
 
 impl DeployCommon {
     fn options(&self) -> deploy::DeployOptions {
-        deploy::DeployOptions { root: self.root.clone(), dry_run: self.dry_run, force: self.force }
+        deploy::DeployOptions {
+            root: self.root.clone(),
+            dry_run: self.dry_run,
+            force: self.force,
+            service_tools: self.service_tools.clone(),
+        }
     }
 }
 
