@@ -1,42 +1,74 @@
 # shellcheck shell=sh
 #
-# Shell functions shared by the bm-plugin-reload maintainer scripts (debian/) and scriptlets
-# (rpm/). bmpack copies this file into each script in place of its functions placeholder line, so every
-# script is self-contained: the Debian postrm and the RPM %postun run after the package's own
-# files are gone and could not source a file from it. (See crates/bmpack/src/scripts.rs.)
+# Shell functions shared by the bm-plugin-reload maintainer scripts (debian/), scriptlets (rpm/)
+# and its helper program (/usr/lib/bm-plugin-reload/bm-plugin-reload). bmpack copies this file
+# into each of them in place of the functions placeholder line, after a generated function,
+# bm_targets, that prints one line per extensions folder of [targets] in packaging/bmpack.toml:
+# `<service> <extensions folder> <cache folder>`. Every script is self-contained: the Debian
+# postrm and the RPM %postun run after the package's own files are gone. (See
+# crates/bmpack/src/scripts.rs.)
 #
 # Before the functions, each script sets BM_INIT_HELPER: `invoke-rc.d` on Debian (so that
 # policy-rc.d is honoured) or `systemctl` on RPM.
 #
-# What one reload of a service does, whatever the package manager:
+# How the new bundles get loaded, whoever restarts the service:
+#   * bm-plugin-reload installs a systemd drop-in for each service, whose ExecStartPre runs
+#     `bm-plugin-reload prestart <service>`: when the extensions folder is not what it was at
+#     the service's last start (its fingerprint: names, inodes, sizes, times of its entries), the
+#     cache is emptied before the service starts, and the new fingerprint is kept in
+#     /var/lib/bm-plugin-reload/<service>.loaded. So a restart by BlueMind's own package (BlueMind
+#     5's bm-webserver restarts itself when triggered), by bmctl or by a reboot loads the new
+#     bundles too;
+#   * at the end of a transaction, each service whose extensions changed is settled once
+#     (bm_settle_service): a running service that has not been started on the current bundles
+#     yet is restarted, once; if its own package did it already, nothing more is done.
+#
+# What settling a service does, the one place where the policy is decided:
 #   * /etc/bm/<service>.disabled exists: nothing (the administrator runs it elsewhere or not at all);
 #   * no running systemd (chroot, container, image build): the cache is emptied, a restart is due;
 #   * the service is stopped: the cache is emptied, the service stays stopped;
-#   * the service runs: it is stopped, its cache emptied, and it is started again;
-#   * at most once per service and transaction (see bm_first_time_in_transaction);
-#   * a failure is printed with what to look at, and never fails the package operation.
+#   * the service runs on the current bundles already: nothing;
+#   * the unit is masked while it runs: it could not be started again, so it is not touched and
+#     the output says a restart is due;
+#   * otherwise: one restart (`invoke-rc.d restart` / `systemctl restart`), with systemd's start
+#     counter reset first, so that BlueMind's StartLimitBurst=2 in 30 s, meant for crash loops,
+#     never refuses this single deliberate restart;
+#   * a refusal by policy-rc.d or a failure is printed with what to do, and never fails the
+#     package operation.
 
 BM_RELOAD_STATE_DIR=/var/lib/bm-plugin-reload
+BM_HELPER=/usr/lib/bm-plugin-reload/bm-plugin-reload
+BM_DROPIN_NAME=bm-plugin-reload.conf
 
 bm_say() {
     printf 'bm-plugin-reload: %s\n' "$*"
 }
 
+# The services of [targets], in their stable order.
+bm_services() {
+    bm_targets | while read -r bm_s _ _; do echo "$bm_s"; done
+}
+
 # The service that loads the bundles of an extensions folder (or of a file in it).
 bm_service_of_path() {
-    case $1 in
-        /usr/share/bm-core/extensions | /usr/share/bm-core/extensions/*) echo bm-core ;;
-        /usr/share/bm-webserver/extensions | /usr/share/bm-webserver/extensions/*) echo bm-webserver ;;
-    esac
+    bm_targets | while read -r bm_s bm_e _; do
+        case $1 in
+            "$bm_e" | "$bm_e"/*) echo "$bm_s" ;;
+        esac
+    done
 }
 
 bm_extensions_of() {
-    echo "/usr/share/$1/extensions"
+    bm_targets | while read -r bm_s bm_e _; do
+        if [ "$bm_s" = "$1" ]; then echo "$bm_e"; fi
+    done
 }
 
 # The OSGi cache of a service: what must be emptied when its bundles change.
 bm_cache_of() {
-    echo "/var/lib/$1"
+    bm_targets | while read -r bm_s _ bm_c; do
+        if [ "$bm_s" = "$1" ]; then echo "$bm_c"; fi
+    done
 }
 
 # Removes everything inside the cache folder but keeps the folder (its owner and mode).
@@ -55,25 +87,71 @@ bm_empty_cache() {
     find -H "$bm_cache" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
 }
 
-# The package manager process running this script (dpkg, rpm, or dnf, which runs rpm in its own
-# process): its pid plus its start time names one transaction, even after the pid is reused.
-bm_transaction_key() {
+# What the extensions folder of a service holds now, as one line: its entries' names, inodes,
+# sizes and modification times (a reinstalled jar has a new inode), or "absent".
+bm_fingerprint() {
+    bm_ext=$(bm_extensions_of "$1")
+    if [ -d "$bm_ext" ]; then
+        find -H "$bm_ext" -mindepth 1 -maxdepth 1 -printf '%f %i %s %T@\n' 2>/dev/null | LC_ALL=C sort | cksum
+    else
+        echo absent
+    fi
+}
+
+# The fingerprint of the extensions the service last started with (kept by bm_prestart).
+bm_loaded_fingerprint() {
+    cat "$BM_RELOAD_STATE_DIR/$1.loaded" 2>/dev/null || true
+}
+
+# Run by the drop-in's ExecStartPre, just before the service starts: empties the cache when the
+# extensions changed since the last start.
+bm_prestart() {
+    bm_now=$(bm_fingerprint "$1")
+    if [ "$bm_now" != "$(bm_loaded_fingerprint "$1")" ]; then
+        bm_cache=$(bm_cache_of "$1")
+        if bm_empty_cache "$bm_cache"; then
+            bm_say "$1: its extensions changed since it last started: cache $bm_cache emptied"
+        fi
+        mkdir -p "$BM_RELOAD_STATE_DIR"
+        printf '%s\n' "$bm_now" >"$BM_RELOAD_STATE_DIR/$1.loaded"
+    fi
+    return 0
+}
+
+# The services whose extensions folder is not what they last started with.
+bm_stale_services() {
+    for bm_service in $(bm_services); do
+        if [ "$(bm_fingerprint "$bm_service")" != "$(bm_loaded_fingerprint "$bm_service")" ]; then
+            echo "$bm_service"
+        fi
+    done
+}
+
+# A process as "<pid>.<start time>": names one process even after its pid is reused.
+bm_process_key() {
+    bm_pid=$1
     bm_start=
-    if [ -r "/proc/$PPID/stat" ]; then
-        bm_stat=$(cat "/proc/$PPID/stat" 2>/dev/null) || bm_stat=
+    if [ -r "/proc/$bm_pid/stat" ]; then
+        bm_stat=$(cat "/proc/$bm_pid/stat" 2>/dev/null) || bm_stat=
         # The command name (field 2) may hold spaces: keep what follows its closing parenthesis;
         # the start time is field 22, the 20th after it.
         bm_stat=${bm_stat##*) }
         # shellcheck disable=SC2086 # split into fields on purpose
         set -- $bm_stat
-        [ $# -ge 20 ] && eval "bm_start=\${20}"
+        if [ $# -ge 20 ]; then eval "bm_start=\${20}"; fi
     fi
-    echo "$PPID.$bm_start"
+    echo "$bm_pid.$bm_start"
+}
+
+# The package manager process running this script (dpkg, rpm, or dnf, which runs rpm in its own
+# process): its key names one transaction.
+bm_transaction_key() {
+    bm_process_key "$PPID"
 }
 
 # Succeeds the first time it is called for a service in a transaction, fails afterwards.
-# rpm runs %transfiletriggerin and %transfiletriggerpostun both on an upgrade, and the
-# package's own scripts may act too: this is what makes the restart happen once.
+# rpm runs %transfiletriggerin and %transfiletriggerpostun both on an upgrade: this keeps the
+# second from printing the first one's news again.
 bm_first_time_in_transaction() {
     bm_key=$(bm_transaction_key)
     bm_mark="$BM_RELOAD_STATE_DIR/$1.transaction"
@@ -85,11 +163,16 @@ bm_first_time_in_transaction() {
     return 0
 }
 
-bm_forget_transactions() {
-    for bm_service in bm-core bm-webserver; do
-        rm -f "$BM_RELOAD_STATE_DIR/$bm_service.transaction"
+bm_forget_state() {
+    for bm_service in $(bm_services); do
+        rm -f "$BM_RELOAD_STATE_DIR/$bm_service.transaction" "$BM_RELOAD_STATE_DIR/$bm_service.loaded"
     done
+    rm -f "$BM_RELOAD_STATE_DIR/due" "$BM_RELOAD_STATE_DIR/hooked"
     rmdir "$BM_RELOAD_STATE_DIR" 2>/dev/null || true
+}
+
+bm_systemd_runs() {
+    [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1
 }
 
 # Runs one service action through the platform's helper: invoke-rc.d on Debian (it asks
@@ -106,106 +189,143 @@ bm_look_at() {
     echo "see 'systemctl status $1' and 'journalctl -u $1'"
 }
 
-# Empties the cache of one service and restarts it if it runs (see the top of this file).
-bm_reload_service() {
+# Whether the drop-in that empties the cache at start is what systemd will run (after a
+# daemon-reload when unit files changed on disk: when this package was installed or removed).
+bm_dropin_active() {
+    if [ "$(systemctl show -p NeedDaemonReload --value "$1.service" 2>/dev/null)" = yes ]; then
+        systemctl daemon-reload >/dev/null 2>&1 || true
+    fi
+    [ -x "$BM_HELPER" ] || return 1
+    case $(systemctl show -p DropInPaths --value "$1.service" 2>/dev/null) in
+        *"/$1.service.d/$BM_DROPIN_NAME"*) return 0 ;;
+    esac
+    return 1
+}
+
+# The running service started after its extensions last changed: it loaded the current bundles.
+bm_runs_current_bundles() {
+    systemctl --quiet is-active "$1.service" 2>/dev/null &&
+        [ "$(bm_fingerprint "$1")" = "$(bm_loaded_fingerprint "$1")" ]
+}
+
+# Restarts a running service so that it starts on an emptied cache. Exit status as
+# bm_service_action.
+bm_restart() {
+    bm_service=$1
+    # One deliberate restart of a healthy service is not a crash loop: clear the start counter
+    # that StartLimitBurst counts, so that systemd does not refuse it.
+    systemctl reset-failed "$bm_service.service" >/dev/null 2>&1 || true
+    if bm_dropin_active "$bm_service"; then
+        # One restart job: the service is never left stopped by a start that is refused.
+        bm_service_action "$bm_service" restart
+        return
+    fi
+    # Without the drop-in (this package is being removed): stop, empty, start.
+    bm_status=0
+    bm_service_action "$bm_service" stop || bm_status=$?
+    [ "$bm_status" = 0 ] || return "$bm_status"
+    bm_empty_cache "$(bm_cache_of "$bm_service")" || true
+    mkdir -p "$BM_RELOAD_STATE_DIR" && bm_fingerprint "$bm_service" >"$BM_RELOAD_STATE_DIR/$bm_service.loaded"
+    bm_service_action "$bm_service" start
+}
+
+# Makes a service run on the current bundles, or says why it does not (see the top of this file).
+bm_settle_service() {
     bm_service=$1
     bm_cache=$(bm_cache_of "$bm_service")
     if [ -e "/etc/bm/$bm_service.disabled" ]; then
         bm_say "$bm_service: disabled by /etc/bm/$bm_service.disabled, left alone"
         return 0
     fi
-    if [ ! -d /run/systemd/system ] || ! command -v systemctl >/dev/null 2>&1; then
+    if ! bm_systemd_runs; then
         bm_empty_cache "$bm_cache" || true
         bm_say "$bm_service: cache $bm_cache emptied; no running init system, so a restart is due: run 'systemctl restart $bm_service' once the system is up"
         return 0
     fi
+    bm_load=$(systemctl show -p LoadState --value "$bm_service.service" 2>/dev/null) || bm_load=
     if ! systemctl --quiet is-active "$bm_service.service" 2>/dev/null; then
         bm_empty_cache "$bm_cache" || true
-        bm_say "$bm_service: not running, cache $bm_cache emptied, left stopped"
+        if [ "$bm_load" = not-found ]; then
+            bm_say "$bm_service: no such service here, cache $bm_cache emptied"
+        else
+            bm_say "$bm_service: not running, cache $bm_cache emptied, left stopped"
+        fi
+        return 0
+    fi
+    if bm_runs_current_bundles "$bm_service"; then
+        bm_say "$bm_service: already restarted on the new bundles (by its own package), nothing more to do"
+        return 0
+    fi
+    if [ "$bm_load" = masked ]; then
+        bm_say "$bm_service: masked while it runs, so it could not be started again: left running on the old bundles; a restart is due: run 'systemctl unmask $bm_service' then 'systemctl restart $bm_service'"
         return 0
     fi
     bm_status=0
-    bm_service_action "$bm_service" stop || bm_status=$?
-    if [ "$bm_status" = 101 ]; then
-        bm_say "$bm_service: the local policy (policy-rc.d) refused to stop it: a restart is due; empty $bm_cache and run 'systemctl restart $bm_service' when allowed"
-        return 0
-    elif [ "$bm_status" != 0 ]; then
-        bm_say "$bm_service: could not be stopped, cache $bm_cache left as is: $(bm_look_at "$bm_service")"
-        return 0
-    fi
-    if ! bm_empty_cache "$bm_cache"; then
-        bm_say "$bm_service: could not empty $bm_cache; starting it anyway"
-    fi
-    bm_status=0
-    bm_service_action "$bm_service" start || bm_status=$?
-    if [ "$bm_status" = 0 ]; then
+    bm_restart "$bm_service" || bm_status=$?
+    if [ "$bm_status" = 0 ] && bm_runs_current_bundles "$bm_service"; then
         bm_say "$bm_service: cache $bm_cache emptied, service restarted"
     elif [ "$bm_status" = 101 ]; then
-        bm_say "$bm_service: stopped and cache $bm_cache emptied, but the local policy (policy-rc.d) refused to start it: run 'systemctl start $bm_service' when allowed"
+        bm_say "$bm_service: the local policy (policy-rc.d) refused to restart it, so it still runs the old bundles: run 'systemctl restart $bm_service' when allowed (its cache is emptied when it starts)"
+    elif systemctl --quiet is-active "$bm_service.service" 2>/dev/null; then
+        bm_say "$bm_service: could not be restarted and still runs the old bundles: $(bm_look_at "$bm_service")"
     else
         bm_say "$bm_service: cache $bm_cache emptied, but it failed to start again: $(bm_look_at "$bm_service")"
     fi
     return 0
 }
 
-# Succeeds when $1 was modified after $2, to the nanosecond: a removal can follow a restart
-# within the second. `stat -c %y` (coreutils and busybox alike) prints an ISO date with
-# nanoseconds, which sorts as text.
-bm_newer() {
-    bm_a=$(stat -c %y "$1" 2>/dev/null) || return 1
-    bm_b=$(stat -c %y "$2" 2>/dev/null) || return 1
-    [ "$bm_a" != "$bm_b" ] && [ "$(printf '%s\n%s\n' "$bm_a" "$bm_b" | sort | tail -n 1)" = "$bm_a" ]
-}
-
-# The services whose extensions folder changed after their cache was last filled: the cache
-# folder gets its entries when the service starts on an emptied cache, the extensions folder
-# changes when a jar is added or removed, and disappears with the last package that ships it.
-# Used where the package manager no longer says what changed: when bm-plugin-reload itself is
-# removed, after the last plug-ins in the same run.
-bm_stale_services() {
-    for bm_service in bm-core bm-webserver; do
-        bm_extensions=$(bm_extensions_of "$bm_service")
-        bm_cache=$(bm_cache_of "$bm_service")
-        [ -d "$bm_cache" ] || continue
-        if [ -d "$bm_extensions" ]; then
-            if bm_newer "$bm_extensions" "$bm_cache"; then
-                echo "$bm_service"
-            fi
-        elif [ -n "$(ls -A "$bm_cache" 2>/dev/null)" ]; then
-            echo "$bm_service"
-        fi
-    done
-}
-
-# Newer bm-core packages declare a trigger on their own extensions folder and restart themselves
-# when it changes: then the reload is theirs, and doing it here too would restart twice.
-bm_package_reloads_itself() {
-    bm_folder=$(bm_extensions_of "$1")
-    if [ "$BM_INIT_HELPER" = invoke-rc.d ]; then
-        bm_triggers=$(dpkg-query --control-path "$1" triggers 2>/dev/null) || return 1
-        [ -n "$bm_triggers" ] && [ -f "$bm_triggers" ] &&
-            grep -Eq "^[[:space:]]*interest(-await|-noawait)?[[:space:]]+$bm_folder/?[[:space:]]*\$" "$bm_triggers"
-    else
-        command -v rpm >/dev/null 2>&1 &&
-            rpm -q --qf '[%{TRANSFILETRIGGERNAME}\n][%{FILETRIGGERNAME}\n]' "$1" 2>/dev/null |
-            grep -Eq "^$bm_folder/?\$"
-    fi
-}
-
-# Reloads each named service once in this transaction, in a stable order, each at most once.
-bm_reload_services() {
-    for bm_wanted in bm-core bm-webserver; do
+# Settles each named service once in this transaction, in the stable order of [targets].
+bm_settle_services() {
+    for bm_wanted in $(bm_services); do
         for bm_named in "$@"; do
             if [ "$bm_named" = "$bm_wanted" ]; then
-                if ! bm_first_time_in_transaction "$bm_wanted"; then
-                    : # done earlier in this transaction
-                elif bm_package_reloads_itself "$bm_wanted"; then
-                    bm_say "$bm_wanted: its own package reloads it when $(bm_extensions_of "$bm_wanted") changes, nothing more to do"
-                else
-                    bm_reload_service "$bm_wanted"
+                if bm_first_time_in_transaction "$bm_wanted"; then
+                    bm_settle_service "$bm_wanted"
                 fi
                 break
             fi
         done
     done
+}
+
+# Debian: the dpkg hooks that call `bm-plugin-reload post-invoke` at the end of every dpkg run.
+# shellcheck disable=SC2034 # used by the Debian postinst and postrm
+BM_DPKG_HOOKS=/etc/dpkg/dpkg.cfg.d/bm-plugin-reload
+
+# Whether the dpkg run of this maintainer script calls the post-invoke hook at its end: its
+# pre-invoke hook ran (dpkg reads its configuration when it starts, so not in the run that
+# installed this package).
+bm_hooked_run() {
+    [ -f "$BM_RELOAD_STATE_DIR/hooked" ] && [ "$(cat "$BM_RELOAD_STATE_DIR/hooked" 2>/dev/null)" = "$(bm_transaction_key)" ]
+}
+
+# Notes services to settle at the end of this dpkg run.
+bm_mark_due() {
+    mkdir -p "$BM_RELOAD_STATE_DIR"
+    for bm_service in "$@"; do
+        printf '%s\n' "$bm_service" >>"$BM_RELOAD_STATE_DIR/due"
+    done
+}
+
+# Settles the services noted in this dpkg run, but for one whose own package still has
+# triggers to process (apt runs those in a later dpkg run): that one waits for the run after.
+bm_settle_due() {
+    [ -s "$BM_RELOAD_STATE_DIR/due" ] || return 0
+    bm_now=
+    bm_later=
+    # shellcheck disable=SC2013 # one service name per line, no spaces
+    for bm_service in $(LC_ALL=C sort -u "$BM_RELOAD_STATE_DIR/due"); do
+        case $(dpkg-query -W -f='${db:Status-Status}' "$bm_service" 2>/dev/null) in
+            triggers-pending | triggers-awaited) bm_later="$bm_later $bm_service" ;;
+            *) bm_now="$bm_now $bm_service" ;;
+        esac
+    done
+    if [ -n "$bm_later" ]; then
+        # shellcheck disable=SC2086 # one word per service
+        printf '%s\n' $bm_later >"$BM_RELOAD_STATE_DIR/due"
+    else
+        rm -f "$BM_RELOAD_STATE_DIR/due"
+    fi
+    # shellcheck disable=SC2086 # one word per service
+    bm_settle_services $bm_now
 }

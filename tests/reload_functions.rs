@@ -9,8 +9,12 @@ use bmpack_tests::tools::{project_root, require_tool};
 
 /// Runs `script` after sourcing the functions, with `sh` = `shell` (a list: program and args).
 fn run(shell: &[&str], script: &str) -> String {
-    let functions = project_root().join("maintscripts/bm-plugin-reload.sh");
-    let full = format!(". '{}'\n{script}", functions.display());
+    let root = project_root();
+    let functions = root.join("maintscripts/bm-plugin-reload.sh");
+    // The prelude bmpack writes before the functions: bm_targets, from [targets].
+    let catalog = bmpack::catalog::Catalog::load(&root).unwrap();
+    let prelude = bmpack::scripts::prelude("bm-plugin-reload", &catalog.targets);
+    let full = format!("{prelude}. '{}'\n{script}", functions.display());
     let out = Command::new(shell[0]).args(&shell[1..]).arg("-c").arg(full).output().unwrap();
     assert!(out.status.success(), "{shell:?}: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_string()

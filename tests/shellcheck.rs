@@ -23,7 +23,8 @@ fn maintainer_scripts_pass_shellcheck() {
     let root = project_root();
     let set = "bm-plugin-reload";
     let catalog = bmpack::catalog::Catalog::load(&root).unwrap();
-    let scripts = bmpack::scripts::load(&root, set, &catalog.targets).unwrap();
+    let loaded = bmpack::scripts::load(&root, set, &catalog.targets).unwrap();
+    let scripts = &loaded.scripts;
     let mut checked = Vec::new();
     let d = &scripts.deb;
     for (name, text) in [("preinst", &d.preinst), ("postinst", &d.postinst), ("prerm", &d.prerm), ("postrm", &d.postrm)] {
@@ -49,6 +50,11 @@ fn maintainer_scripts_pass_shellcheck() {
         for (i, t) in triggers.iter().enumerate() {
             checked.push((format!("rpm-{kind}-{i}"), format!("#!/bin/sh\n{}", t.script)));
         }
+    }
+    // The helper program the package installs (a shell script with the same functions).
+    for f in loaded.files.iter().filter(|f| f.mode & 0o111 != 0) {
+        let text = String::from_utf8(f.source.read().unwrap().to_vec()).unwrap();
+        checked.push((f.dest.trim_start_matches('/').replace('/', "-"), text));
     }
     let functions = bmpack::scripts::functions_path(&root, set);
     checked.push(("functions.sh".into(), std::fs::read_to_string(&functions).unwrap()));

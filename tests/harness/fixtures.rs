@@ -40,19 +40,26 @@ pub const CORE_SELF_RELOADING: [&str; 2] = ["6.0.0", "6.1.0"];
 pub const WEBSERVER: [&str; 2] = ["5.0.0", "5.1.0"];
 pub const FILEHOSTING: &str = "bm-plugin-core-filehosting-filesystem";
 
-/// Writes every test package in `format` into `dir`; returns their paths.
-pub fn write_all(format: Format, dir: &Path) -> Vec<PathBuf> {
+/// Writes our packages at both releases in `format` into `dir`; returns their paths.
+pub fn write_ours(format: Format, dir: &Path) -> Vec<PathBuf> {
     std::fs::create_dir_all(dir).unwrap();
-    let mut packages = Vec::new();
+    let mut packages: Vec<Package> = Vec::new();
     for release in [OLD, NEW] {
         for p in our_packages(release) {
             // The fixed-version packages (bm-plugin-reload, …) come out the same for both.
-            if release == NEW && packages.iter().any(|q: &Package| q.name == p.name && q.version == p.version) {
-                continue;
+            if !packages.iter().any(|q| q.name == p.name && q.version == p.version) {
+                packages.push(p);
             }
-            packages.push(p);
         }
     }
+    packages.iter().map(|p| write_package(format, p, dir)).collect()
+}
+
+/// Writes every test package in `format` into `dir` (ours, and the stand-ins for BlueMind's
+/// packages made with bmpack's writer); returns their paths.
+pub fn write_all(format: Format, dir: &Path) -> Vec<PathBuf> {
+    let mut paths = write_ours(format, dir);
+    let mut packages = Vec::new();
     for v in CORE_PLAIN {
         packages.push(service_standin(format, "bm-core", v, false));
     }
@@ -63,7 +70,8 @@ pub fn write_all(format: Format, dir: &Path) -> Vec<PathBuf> {
         packages.push(service_standin(format, "bm-webserver", v, false));
     }
     packages.push(filehosting_standin());
-    packages.iter().map(|p| write_package(format, p, dir)).collect()
+    paths.extend(packages.iter().map(|p| write_package(format, p, dir)));
+    paths
 }
 
 /// Writes one package with bmpack's own `format` writer into `dir`; returns its path.

@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use crate::bundle::BundleSet;
 use crate::model::{
-    Arch, FileKind, FileSource, MaintainerScripts, Op, Package, PayloadFile, Relation, Relations,
+    Arch, FileKind, FileSource, Op, Package, PayloadFile, Relation, Relations,
     VersionRef,
 };
 use crate::nextcloud::{NextcloudMatrix, NextcloudRelease, select_connector_package};
@@ -484,6 +484,7 @@ impl Catalog {
                 }
                 relations.depends.insert(0, Relation::with(common.clone(), Op::Eq, VersionRef::Package(version.clone())));
             }
+            let set = self.script_set_of(d)?;
             packages.push(Package {
                 name: d.name.clone(),
                 version,
@@ -497,9 +498,9 @@ impl Catalog {
                 vendor: self.defaults.vendor.clone(),
                 section: self.defaults.section.clone(),
                 rpm_group: self.defaults.rpm_group.clone(),
-                files: payloads.remove(&d.name).unwrap_or_default(),
+                files: payloads.remove(&d.name).unwrap_or_default().into_iter().chain(set.files).collect(),
                 relations,
-                scripts: self.scripts_for(d)?,
+                scripts: set.scripts,
             });
         }
         let unused_bundles = bundles
@@ -511,9 +512,9 @@ impl Catalog {
         Ok(Resolved { packages, unused_bundles })
     }
 
-    fn scripts_for(&self, d: &Declaration) -> anyhow::Result<MaintainerScripts> {
+    fn script_set_of(&self, d: &Declaration) -> anyhow::Result<crate::scripts::ScriptSet> {
         match &d.scripts {
-            None => Ok(MaintainerScripts::default()),
+            None => Ok(crate::scripts::ScriptSet::default()),
             Some(set) => crate::scripts::load(&self.root, set, &self.targets)
                 .with_context(|| format!("{}: package `{}`, field `scripts`", d.origin, d.name)),
         }
