@@ -6,6 +6,7 @@ extern crate bmpack; // outln!/errln! (bmpack::console) in every module
 mod builtin_catalog;
 mod check;
 mod deploy;
+mod doctor;
 mod exit;
 mod http;
 mod lock;
@@ -51,6 +52,12 @@ enum Command {
     /// and restart the services that run (the vendor's manual procedure). From 4.2 on, install the packages.
     #[command(after_help = deploy_help())]
     Deploy(DeployArgs),
+    /// Tell whether the plug-ins on this server are really in effect: BlueMind's release and the
+    /// plug-in packages meant for it, every jar in the extensions folders and who owns it, two jars
+    /// for one bundle, extensions shadowed by core bundles, each service's state and whether a
+    /// restart is due, and with --url the Nextcloud connector; each finding with the command that fixes it.
+    #[command(after_help = doctor::help())]
+    Doctor(DoctorArgs),
     /// BlueMind before 4.2: take bmpack's plug-in jars (Nextcloud, StarLeaf) out of the extensions
     /// folders again, empty the caches and restart the services that run.
     #[command(after_help = deploy_help())]
@@ -168,6 +175,25 @@ struct CheckArgs {
 }
 
 #[derive(Args)]
+struct DoctorArgs {
+    /// The Nextcloud WebDAV address given to BlueMind: check that the installed bm-nextcloudXX is the
+    /// one that server needs (status.php is read, no login).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Read the system under this folder instead of / (its services only with --service-tools).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Query the services of the system under --root with DIR/systemctl (or DIR/service).
+    #[arg(long, value_name = "DIR")]
+    service_tools: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Print one JSON object (every finding, the jars, the services) for scripts and fleet tools.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
 #[command(group = clap::ArgGroup::new("source").required(true).multiple(false))]
 struct SelectArgs {
     /// The Nextcloud version, as on its admin page or in `occ status` (e.g. 25.0.3).
@@ -210,8 +236,29 @@ impl TlsArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // `doctor`'s codes 1 and 2 are severities: its usage errors have their own code.
+            let code = match (error.use_stderr(), std::env::args().nth(1).as_deref()) {
+                (false, _) => 0,
+                (true, Some("doctor")) => doctor::CANNOT_RUN,
+                (true, _) => ExitClass::Usage.code(),
+            };
+            return ExitCode::from(code as u8);
+        }
+    };
     match cli.command {
+        Command::Doctor(args) => ExitCode::from(
+            doctor::run(&doctor::DoctorOptions {
+                root: args.root,
+                url: args.url,
+                tls: args.tls.options(),
+                json: args.json,
+                service_tools: args.service_tools,
+            }) as u8,
+        ),
         Command::Select(args) => run_select(args),
         Command::Check(args) => run_check(args),
         Command::Deploy(args) => finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref())),
