@@ -121,12 +121,19 @@ impl Seeded {
         std::fs::write(db.join("status"), status).unwrap();
     }
 
-    /// What `systemctl show` says of `service`: started `ago` before now.
+    /// What `systemctl show` says of `service`: started `ago` before now, `Restart=no`.
     fn service(&self, service: &str, active: &str, sub: &str, result: &str, ago: Duration) {
+        self.service_restarting(service, active, sub, result, ago, "no");
+    }
+
+    fn service_restarting(&self, service: &str, active: &str, sub: &str, result: &str, ago: Duration, restart: &str) {
         let started = monotonic_us().saturating_sub(ago.as_micros() as u64);
         std::fs::write(
             self.dir.path().join("root/state").join(format!("{service}.show")),
-            format!("LoadState=loaded\nActiveState={active}\nSubState={sub}\nResult={result}\nExecMainStartTimestampMonotonic={started}\nConditionResult=yes\n"),
+            format!(
+                "LoadState=loaded\nActiveState={active}\nSubState={sub}\nResult={result}\nExecMainStartTimestampMonotonic={started}\n\
+                 ConditionResult=yes\nRestart={restart}\nNRestarts=1\nStartLimitBurst=2\nStartLimitIntervalUSec=30s\n"
+            ),
         )
         .unwrap();
     }
@@ -170,7 +177,8 @@ fn a_healthy_server_is_ok() {
     assert_line(&run, "ok    bluemind: bm-core 4.9.0-1, bm-webserver 4.9.0-1 (dpkg-query); the plug-ins are packages", None);
     assert_line(&run, "ok    package: bm-nextcloud12 4.9.0-1: meant for bm-core >= 4.2, bm-webserver >= 4.2", None);
     assert_line(&run, &format!("ok    extensions: {CORE_EXT}/{NC12}-4.9.0.jar: {NC12} 4.9.0 (package bm-nextcloud12)"), None);
-    assert_line(&run, "ok    service bm-core: running since 0 s ago, after its extensions last changed", None);
+    assert_line(&run, "ok    service bm-core: running since ", None);
+    assert!(run.stdout.contains(" s ago, after its extensions last changed"), "{}", run.all());
     assert!(!run.stdout.contains("warn") && !run.stdout.contains("FAIL"), "{}", run.all());
     let json = s.doctor(&["--json"]);
     assert_eq!(json.code, 0, "{}", json.all());
@@ -240,8 +248,14 @@ fn failed_services_and_the_start_limit() {
     s.service("bm-webserver", "failed", "failed", "exit-code", Duration::from_secs(60));
     let run = s.doctor(&[]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert_line(&run, "FAIL  service bm-core: held by systemd's start limit (Result=start-limit-hit", Some("systemctl reset-failed bm-core && systemctl start bm-core"));
+    assert_line(&run, "FAIL  service bm-core: held by systemd's start limit (2 starts in 30s; Result=start-limit-hit)", Some("systemctl reset-failed bm-core && systemctl start bm-core"));
     assert_line(&run, "FAIL  service bm-webserver: failed (Result=exit-code)", Some("journalctl -u bm-webserver -n 200`, then: systemctl restart bm-webserver"));
+    // With Restart=on-failure, systemd keeps the first failure's result when its start limit
+    // stops the restarts (systemd 252: "Start request repeated too quickly", Result=exit-code):
+    // a failed unit that is no longer restarted is held by the limit.
+    s.service_restarting("bm-core", "failed", "failed", "exit-code", Duration::from_secs(60), "on-failure");
+    let run = s.doctor(&[]);
+    assert_line(&run, "FAIL  service bm-core: held by systemd's start limit (2 starts in 30s; Result=exit-code)", Some("systemctl reset-failed bm-core && systemctl start bm-core"));
 }
 
 /// Only warnings: exit 1.
@@ -311,4 +325,69 @@ fn help_and_usage_errors() {
     assert!(run.stdout.contains("FAIL  bluemind: no package database"), "{}", run.all());
     assert!(run.stdout.contains("not queried"), "another root's services are not queried without --service-tools:\n{}", run.all());
     let _ = Path::new("/");
+}
+
+/// The same findings on a booted Debian 12 with real systemd as PID 1 (tests/harness/booted.rs)
+/// and the install tests' BlueMind stand-ins, the plug-ins installed with apt: doctor runs
+/// inside, as an administrator runs it, and reads the real `systemctl show`.
+#[test]
+fn doctor_on_a_booted_bluemind_server_with_real_systemd() {
+    use bmpack_tests::bluemind::{Generation, make_starts_fail};
+    use bmpack_tests::booted::Release;
+    use bmpack_tests::server::Server;
+    let server = Server::debian(Release::Bookworm, Generation::InterestOnly);
+    let system = &server.system;
+    system.ok("apt-get install -y -q bm-nextcloud-common bm-nextcloud12 >/dev/null");
+    // The install tests' packages carry placeholder jars: give them real manifests, as the
+    // vendor's jars have, then restart both services the packages' way.
+    for jar in system.ok("dpkg -L bm-nextcloud-common bm-nextcloud12 | grep '\\.jar$'").lines() {
+        let (name, version) = jar.rsplit('/').next().unwrap().trim_end_matches(".jar").rsplit_once('-').unwrap();
+        let path = system.join(jar);
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+        zip.start_file("META-INF/MANIFEST.MF", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(format!("Manifest-Version: 1.0\r\nBundle-SymbolicName: {name}\r\nBundle-Version: {version}\r\n\r\n").as_bytes()).unwrap();
+        zip.finish().unwrap();
+    }
+    // (reset-failed clears systemd's start counter: this test starts bm-core faster than an
+    // administrator would, and StartLimitBurst=2 in 30 s would refuse the third start.)
+    system.ok(&format!("systemctl reset-failed bm-core bm-webserver && {RESTART_CORE} && systemctl stop bm-webserver && find /var/lib/bm-webserver -mindepth 1 -delete && systemctl start bm-webserver"));
+    std::fs::copy(server_support::bmpack_binary(), system.join("/usr/local/bin/bmpack")).unwrap();
+    let doctor = || {
+        let out = system.sh("bmpack doctor --json");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let json: serde_json::Value = serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}\n{}", String::from_utf8_lossy(&out.stderr)));
+        (out.status.code().unwrap_or(-1), json)
+    };
+    let line = |json: &serde_json::Value, step: &str, says: &str| -> Option<serde_json::Value> {
+        json["checks"].as_array().unwrap().iter().find(|c| c["step"] == step && c["message"].as_str().unwrap().contains(says)).cloned()
+    };
+    // Installed and restarted: nothing is due (the stand-ins have no bundles.info: a warning).
+    let (code, json) = doctor();
+    assert!(code <= 1, "no FAIL expected after apt install: {json:#}");
+    for service in ["bm-core", "bm-webserver"] {
+        assert!(line(&json, &format!("service {service}"), "after its extensions last changed").is_some(), "{json:#}");
+    }
+    assert!(line(&json, "extensions", "(package bm-nextcloud12)").is_some(), "{json:#}");
+    // A jar copied by hand afterwards: no package owns it, and bm-core has not seen it.
+    system.ok(&format!("cp {CORE_EXT}/{NC12}-*.jar /tmp/copy.jar && mv /tmp/copy.jar {CORE_EXT}/{NC12}-4.0.0.jar"));
+    let (code, json) = doctor();
+    assert_eq!(code, 2, "{json:#}");
+    assert!(line(&json, "extensions", "no package owns it").is_some(), "{json:#}");
+    assert!(line(&json, "extensions", &format!("2 jars for bundle {NC12}")).is_some(), "{json:#}");
+    let due = line(&json, "service bm-core", "a restart is due").unwrap_or_else(|| panic!("{json:#}"));
+    assert_eq!(due["fix"], RESTART_CORE);
+    system.ok(&format!("rm {CORE_EXT}/{NC12}-4.0.0.jar && systemctl reset-failed bm-core && {RESTART_CORE}"));
+    let (code, json) = doctor();
+    assert!(code <= 1, "{json:#}");
+    // bm-core fails to start, again and again: systemd's start limit holds it.
+    make_starts_fail(system, "bm-core");
+    // One start fails; Restart=on-failure tries again until systemd's limit refuses (a few seconds).
+    let _ = system.sh(
+        "systemctl restart bm-core; for i in $(seq 50); do \
+         [ \"$(systemctl show -p Result --value bm-core)\" = start-limit-hit ] && break; sleep 0.2; done",
+    );
+    let (code, json) = doctor();
+    assert_eq!(code, 2, "{json:#}");
+    let held = line(&json, "service bm-core", "start limit").unwrap_or_else(|| panic!("{json:#}"));
+    assert!(held["fix"].as_str().unwrap().contains("systemctl reset-failed bm-core"), "{json:#}");
 }

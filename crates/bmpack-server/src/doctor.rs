@@ -464,7 +464,17 @@ fn ago(when: SystemTime) -> String {
     }
 }
 
-const SHOW: &[&str] = &["LoadState", "ActiveState", "SubState", "Result", "ExecMainStartTimestampMonotonic", "ConditionResult"];
+const SHOW: &[&str] = &[
+    "LoadState",
+    "ActiveState",
+    "SubState",
+    "Result",
+    "ExecMainStartTimestampMonotonic",
+    "ConditionResult",
+    "Restart",
+    "StartLimitBurst",
+    "StartLimitIntervalUSec",
+];
 
 fn services_step(report: &mut Report, catalog: &Catalog, root: &Path, manager: &ServiceManager) -> Vec<Value> {
     let services: BTreeSet<&str> = catalog.targets.values().map(|t| t.service.as_str()).collect();
@@ -521,13 +531,23 @@ fn services_step(report: &mut Report, catalog: &Catalog, root: &Path, manager: &
         facts["state"] = json!(active);
         facts["sub_state"] = json!(sub);
         facts["result"] = json!(result);
+        // Held by the start limit: `Result=start-limit-hit` when a start was refused outright; a
+        // unit that restarts on failure keeps its first failure's result when the limit stops the
+        // restarts ("Start request repeated too quickly"), and stays failed: nothing else stops
+        // those restarts.
+        let restarts = !matches!(get("Restart"), "" | "no");
         if get("LoadState") == "not-found" {
             report.line(Level::Fail, area, format!("there is no {service} unit: {service} is not installed"), None);
-        } else if result == "start-limit-hit" {
+        } else if result == "start-limit-hit" || (active == "failed" && restarts) {
+            facts["start_limit_hit"] = json!(true);
             report.line(
                 Level::Fail,
                 area,
-                format!("held by systemd's start limit (Result=start-limit-hit, {active}): it failed to start too often in a short time, and systemd refuses to start it again"),
+                format!(
+                    "held by systemd's start limit ({} starts in {}; Result={result}): it failed to start too often in a short time, and systemd refuses to start it again",
+                    get("StartLimitBurst"),
+                    get("StartLimitIntervalUSec")
+                ),
                 Some(format!("see why with `journalctl -u {service} -n 200`, then: systemctl reset-failed {service} && systemctl start {service}")),
             );
         } else if active == "failed" {
