@@ -93,9 +93,12 @@ pub fn exit_codes_help(success: &str, classes: &[ExitClass]) -> String {
     out
 }
 
-/// The table of `bmpack --help`: every class.
+/// The table of `bmpack --help`: every class (doctor's codes are severities, in its own help).
 pub fn all_exit_codes_help() -> String {
-    exit_codes_help("success (warnings may have been printed)", &ExitClass::ALL)
+    format!(
+        "{}\n`bmpack doctor` exits by the severity of its findings instead: see `bmpack doctor --help`.",
+        exit_codes_help("success (warnings may have been printed)", &ExitClass::ALL)
+    )
 }
 
 /// A failure with its class, message and, when known, the fix.

@@ -1,5 +1,6 @@
-//! `bmpack`, the tool administrators run on a BlueMind server: pick the Nextcloud connector
-//! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
+//! `bmpack`, the tool administrators run on a BlueMind server: tell whether the plug-ins are in
+//! effect (doctor), pick the Nextcloud connector package, check the Nextcloud server, deploy the
+//! plug-ins by hand before BlueMind 4.2.
 
 #[macro_use]
 extern crate bmpack; // outln!/errln! (bmpack::console) in every module
@@ -32,7 +33,7 @@ use exit::{ExitClass, Failure};
 use package_manager::PackageManager;
 
 #[derive(Parser)]
-#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = exit::all_exit_codes_help())]
+#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: tell whether they are in effect, pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = exit::all_exit_codes_help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
