@@ -332,7 +332,10 @@ fn scenarios(tool: Tool) -> Vec<(&'static str, Scenario)> {
         }),
         ("two transactions within 30 s", |c| {
             let out = c.s.when(&c.install("bm-nextcloud-common bm-nextcloud11", None));
-            let out2 = c.s.when(&c.install("bm-nextcloud12", None));
+            let out2 = c.s.when(&match c.tool {
+                Tool::Dnf => Server::dnf("swap bm-nextcloud11 bm-nextcloud12"),
+                _ => c.install("bm-nextcloud12", None),
+            });
             let out = format!("{out}{out2}");
             c.expect_starts(&out, "bm-core", 2..=2);
             assert_ne!(c.s.system.unit_property("bm-core", "Result"), "start-limit-hit", "{out}");

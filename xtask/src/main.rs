@@ -8,6 +8,7 @@ mod bench;
 mod lint;
 mod package;
 mod publish;
+mod test;
 
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Add the built packages to a signed apt and yum repository (see docs/publishing.md)
     Publish(publish::PublishOptions),
+    /// Install what the tests need when it is missing (as root), then run them (--fast: the quick tier)
+    Test(test::TestArgs),
 }
 
 fn main() {
@@ -39,6 +42,7 @@ fn main() {
         Command::Lint(args) => lint::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Publish(opts) => publish::publish(&opts),
+        Command::Test(args) => test::run(&args),
     };
     if let Err(e) = result {
         errln!("error: {e:#}");
