@@ -37,6 +37,8 @@ pub struct Selection {
     pub manager: Option<PackageManager>,
     pub os_description: String,
     pub warnings: Vec<String>,
+    /// What the server said of its state (not for a version typed by hand).
+    pub server: Option<ServerStatus>,
 }
 
 impl Selection {
@@ -84,6 +86,14 @@ impl Selection {
                 .map(|(m, c)| (m.name().to_string(), serde_json::Value::String(c)))
                 .collect::<serde_json::Map<_, _>>(),
             "warnings": self.warnings,
+            // The state that `occ status -e` turns into its exit code (1 maintenance, 2 upgrade pending).
+            "server": self.server.as_ref().map(|s| json!({
+                "installed": s.installed,
+                "maintenance": s.maintenance,
+                "needs_db_upgrade": s.needs_db_upgrade,
+                "version": s.version,
+                "versionstring": s.version_string,
+            })),
         })
     }
 }
@@ -94,8 +104,9 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
         Source::Version(v) => (v.clone(), "--nextcloud-version".to_string(), None),
         Source::Url(url) => {
             let address = WebdavAddress::parse(url)?;
-            let agent = http::agent(&options.tls, true)?;
-            let status = crate::status_php::fetch(&agent, &address)?;
+            let limits = http::Limits::from_env();
+            let agent = http::agent(&options.tls, true, &limits)?;
+            let status = crate::status_php::fetch(&agent, &address, limits.request)?.status;
             (status.numeric_version().to_string(), address.status_url(), Some(status))
         }
         Source::OccStatus(file) => {
@@ -126,6 +137,7 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
         manager: options.package_manager.or(detected.manager),
         os_description: detected.description,
         warnings,
+        server: status,
     })
 }
 
