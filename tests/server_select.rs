@@ -246,3 +246,26 @@ fn the_table_of_real_status_outputs() {
         }
     }
 }
+
+/// BlueMind before 4.2 (from the package database under --root): select still names the
+/// connector, and warns that the packages are for BlueMind 4.2 and later, with the way out.
+#[test]
+fn select_says_when_the_packages_are_not_for_the_installed_bluemind() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/lib/dpkg")).unwrap();
+    let status = |version: &str| {
+        format!("Package: bm-core\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\nDescription: BlueMind core\n\n")
+    };
+    std::fs::write(root.path().join("var/lib/dpkg/status"), status("4.1.3-1")).unwrap();
+    let old = run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
+    assert_eq!(old.code, 0, "{}", old.all());
+    assert!(
+        old.stderr.contains("bm-nextcloud-common is for BlueMind >= 4.2 and this server runs BlueMind 4.1.3")
+            && old.stderr.contains("bmpack deploy"),
+        "{}",
+        old.all()
+    );
+    std::fs::write(root.path().join("var/lib/dpkg/status"), status("4.8.2-1")).unwrap();
+    let current = run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
+    assert!(!current.stderr.contains("is for BlueMind"), "{}", current.all());
+}

@@ -127,6 +127,7 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
     let release = NextcloudRelease::parse(&version_text).map_err(|e| select_failure(e, status.is_some()))?;
     let choice = select_connector_package(&matrix, &release).map_err(|e| select_failure(e, status.is_some()))?;
     let packages = vec![matrix.connector.requires.clone(), choice.package.clone()];
+    warnings.extend(bluemind_range_warnings(options.root, &packages));
     let detected = package_manager::detect(options.root);
     Ok(Selection {
         release: shown_version,
@@ -139,6 +140,35 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
         warnings,
         server: status,
     })
+}
+
+/// Where the package database under `root` knows bm-core: one warning per package of
+/// `packages` that is not meant for that BlueMind (the ranges are the packages' `depends` on
+/// bm-core in packaging/bmpack.toml), since apt and yum would refuse it.
+fn bluemind_range_warnings(root: &Path, packages: &[String]) -> Vec<String> {
+    let Some((installed, _)) = crate::installed_bluemind::bm_core_version(root) else {
+        return Vec::new();
+    };
+    let Ok((catalog, _dir)) = crate::builtin_catalog::load() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for package in packages {
+        let constraints = catalog.constraints_on(package, "bm-core");
+        if constraints.iter().any(|(op, v)| !bmpack::version::satisfies(&installed, *op, v)) {
+            let range: Vec<String> = constraints.iter().map(|(op, v)| format!("{} {v}", op.rpm())).collect();
+            out.push(format!(
+                "{package} is for BlueMind {} and this server runs BlueMind {installed}: apt and yum will refuse it{}",
+                range.join(", "),
+                if constraints.iter().any(|(op, _)| *op == bmpack::model::Op::Ge) {
+                    " (before 4.2, `bmpack deploy` does the vendor's manual procedure)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    out
 }
 
 fn select_failure(error: SelectError, from_server: bool) -> Failure {
