@@ -27,6 +27,9 @@
 #   * /etc/bm/<service>.disabled exists: nothing (the administrator runs it elsewhere or not at all);
 #   * no running systemd (chroot, container, image build): the cache is emptied, a restart is due;
 #   * the service is stopped: the cache is emptied, the service stays stopped;
+#   * the service ran before the transaction and a restart during it left it down (BlueMind 5's
+#     bm-webserver restarts itself when triggered, and StartLimitBurst may refuse that): it is
+#     started again;
 #   * the service runs on the current bundles already: nothing;
 #   * the unit is masked while it runs: it could not be started again, so it is not touched and
 #     the output says a restart is due;
@@ -167,7 +170,7 @@ bm_forget_state() {
     for bm_service in $(bm_services); do
         rm -f "$BM_RELOAD_STATE_DIR/$bm_service.transaction" "$BM_RELOAD_STATE_DIR/$bm_service.loaded"
     done
-    rm -f "$BM_RELOAD_STATE_DIR/due"
+    rm -f "$BM_RELOAD_STATE_DIR/due" "$BM_RELOAD_STATE_DIR/hooked" "$BM_RELOAD_STATE_DIR/running"
     rmdir "$BM_RELOAD_STATE_DIR" 2>/dev/null || true
 }
 
@@ -229,6 +232,16 @@ bm_restart() {
     bm_service_action "$bm_service" start
 }
 
+# A service that is down now but ran before the transaction: it hit systemd's start limit, or
+# the dpkg run's pre-invoke hook saw it running (BM_RUNNING_BEFORE, set by the post-invoke hook).
+bm_left_down() {
+    [ "$(systemctl show -p Result --value "$1.service" 2>/dev/null)" = start-limit-hit ] && return 0
+    for bm_ran in ${BM_RUNNING_BEFORE:-}; do
+        [ "$bm_ran" = "$1" ] && return 0
+    done
+    return 1
+}
+
 # Makes a service run on the current bundles, or says why it does not (see the top of this file).
 bm_settle_service() {
     bm_service=$1
@@ -243,6 +256,19 @@ bm_settle_service() {
         return 0
     fi
     bm_load=$(systemctl show -p LoadState --value "$bm_service.service" 2>/dev/null) || bm_load=
+    if ! systemctl --quiet is-active "$bm_service.service" 2>/dev/null && bm_left_down "$bm_service"; then
+        # It ran, and a restart during the transaction (BlueMind 5's bm-webserver restarts itself
+        # when triggered) failed: a third start within 30 s is refused by StartLimitBurst=2.
+        systemctl reset-failed "$bm_service.service" >/dev/null 2>&1 || true
+        bm_status=0
+        bm_service_action "$bm_service" start || bm_status=$?
+        if [ "$bm_status" = 0 ] && bm_runs_current_bundles "$bm_service"; then
+            bm_say "$bm_service: a restart during this transaction had left it down; cache $bm_cache emptied, service started again"
+        else
+            bm_say "$bm_service: a restart during this transaction had left it down, and it could not be started again: $(bm_look_at "$bm_service")"
+        fi
+        return 0
+    fi
     if ! systemctl --quiet is-active "$bm_service.service" 2>/dev/null; then
         bm_empty_cache "$bm_cache" || true
         if [ "$bm_load" = not-found ]; then

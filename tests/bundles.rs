@@ -580,3 +580,211 @@ fn tar_entries_escaping_the_folder_refuse_the_whole_archive() {
         assert_unsafe(&archive, name, reason);
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Manifests read as java.util.jar.Manifest reads them (BlueMind's startup uses it to find each
+// extension's Bundle-SymbolicName), compared case by case with Java itself.
+
+/// Manifests where a loose reader and Java disagree, each compared with `java.util.jar.Manifest`.
+const MANIFEST_CASES: &[(&str, &[u8])] = &[
+    ("header repeated in another case: Java keeps the last", b"Manifest-Version: 1.0\r\nBundle-SymbolicName: net.first\r\nbundle-symbolicname: net.second\r\nBundle-Version: 1.0.0\r\n\r\n"),
+    ("no space after the colon", b"Manifest-Version: 1.0\r\nBundle-SymbolicName:net.x\r\nBundle-Version: 1.0.0\r\n"),
+    ("a tab after the colon", b"Manifest-Version: 1.0\r\nBundle-SymbolicName:\tnet.x\r\nBundle-Version: 1.0.0\r\n"),
+    ("a colon ending the line", b"Manifest-Version: 1.0\r\nBundle-SymbolicName:\r\nBundle-Version: 1.0.0\r\n"),
+    ("an empty value", b"Manifest-Version: 1.0\r\nBundle-SymbolicName: \r\nBundle-Version: 1.0.0\r\n"),
+    ("the last line without a line break", b"Manifest-Version: 1.0\r\nBundle-Version: 1.0.0\r\nBundle-SymbolicName: net.x"),
+    ("a byte order mark", b"\xEF\xBB\xBFManifest-Version: 1.0\r\nBundle-SymbolicName: net.x\r\nBundle-Version: 1.0.0\r\n"),
+    ("a name of 71 characters", b"Manifest-Version: 1.0\r\nBundle-SymbolicName: net.x\r\nXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX: y\r\n"),
+    ("a continuation line first", b" Manifest-Version: 1.0\r\nBundle-SymbolicName: net.x\r\n"),
+    ("CR line breaks and a continuation", b"Manifest-Version: 1.0\rBundle-SymbolicName: net.bluemind.filehosting.nextc\r loud12;singleton:=true\rBundle-Version: 4.1.0\r"),
+    ("invalid UTF-8 in a value", b"Manifest-Version: 1.0\nBundle-SymbolicName: net.x\nBundle-Version: 1.0.\xff\n"),
+    ("a section after a blank line", b"Manifest-Version: 1.0\n\nName: a/b\nBundle-SymbolicName: net.x\n"),
+];
+
+/// `OK <hex of Bundle-SymbolicName or -> <hex of Bundle-Version or ->` or `ERR`, as Java or we read it.
+fn manifest_outcome(result: Result<(Option<String>, Option<String>), ()>) -> String {
+    let hex = |v: Option<String>| v.map_or("-".to_string(), |v| v.bytes().map(|b| format!("{b:02x}")).collect());
+    match result {
+        Ok((name, version)) => format!("OK {} {}", hex(name), hex(version)),
+        Err(()) => "ERR".to_string(),
+    }
+}
+
+#[test]
+fn manifests_are_read_as_java_util_jar_reads_them() {
+    let dir = temp();
+    let program = dir.path().join("JavaManifest.java");
+    fs::write(
+        &program,
+        "import java.nio.charset.StandardCharsets;\n\
+         public class JavaManifest { static String hex(String v) { if (v == null) return \"-\";\n\
+         StringBuilder b = new StringBuilder(); for (byte x : v.getBytes(StandardCharsets.UTF_8)) b.append(String.format(\"%02x\", x)); return b.toString(); }\n\
+         public static void main(String[] a) throws Exception { for (String p : a) { try (var in = new java.io.FileInputStream(p)) {\n\
+         var m = new java.util.jar.Manifest(in).getMainAttributes();\n\
+         System.out.println(\"OK \" + hex(m.getValue(\"Bundle-SymbolicName\")) + \" \" + hex(m.getValue(\"Bundle-Version\")));\n\
+         } catch (java.io.IOException e) { System.out.println(\"ERR\"); } } } }\n",
+    )
+    .unwrap();
+    let mut args = vec![program.to_str().unwrap().to_string()];
+    for (i, (_, bytes)) in MANIFEST_CASES.iter().enumerate() {
+        let file = dir.path().join(format!("case{i}.mf"));
+        fs::write(&file, bytes).unwrap();
+        args.push(file.to_str().unwrap().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = run("java", &args, "default-jdk-headless");
+    assert_tool_ok(&output, "java JavaManifest.java");
+    let java: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(String::from).collect();
+    assert_eq!(java.len(), MANIFEST_CASES.len());
+    for ((label, bytes), java) in MANIFEST_CASES.iter().zip(&java) {
+        let ours = manifest_outcome(
+            Manifest::parse(bytes)
+                .map(|m| (m.get("Bundle-SymbolicName").map(String::from), m.get("Bundle-Version").map(String::from)))
+                .map_err(|_| ()),
+        );
+        assert_eq!(&ours, java, "{label}: bmpack and java.util.jar.Manifest disagree");
+    }
+}
+
+#[test]
+fn manifest_errors_say_what_java_does() {
+    let dir = temp();
+    let jar = dir.path().join("x/no-space.jar");
+    write_jar_with_manifest(&jar, "Manifest-Version: 1.0\r\nBundle-SymbolicName:net.x\r\nBundle-Version: 1.0.0\r\n");
+    let (error, message) = load_error(dir.path(), dir.path());
+    assert!(matches!(error, BundleError::BadManifest { .. }), "{message}");
+    assert_mentions(&message, &[jar.to_str().unwrap(), "line 2", "no space after its `:`", "java.util.jar refuses it", "Bundle-SymbolicName: value"]);
+
+    let dir = temp();
+    let jar = dir.path().join("x/unterminated.jar");
+    write_jar_with_manifest(&jar, "Manifest-Version: 1.0\r\nBundle-Version: 1.0.0\r\nBundle-SymbolicName: net.x");
+    let (error, message) = load_error(dir.path(), dir.path());
+    assert!(matches!(error, BundleError::NoSymbolicName { .. }), "{message}");
+    assert_mentions(&message, &["`Bundle-SymbolicName: net.x`, has no line break", "Java ignores such a line"]);
+
+    // The name BlueMind's startup opens is exact: another case is skipped there.
+    let dir = temp();
+    let jar = dir.path().join("x/lower.jar");
+    fs::create_dir_all(jar.parent().unwrap()).unwrap();
+    write_zip(&jar, &[("meta-inf/manifest.mf", b"Manifest-Version: 1.0\r\nBundle-SymbolicName: net.x\r\nBundle-Version: 1\r\n")]);
+    let (error, message) = load_error(dir.path(), dir.path());
+    assert!(matches!(error, BundleError::BadManifest { .. }), "{message}");
+    assert_mentions(&message, &["`meta-inf/manifest.mf`", "exact name META-INF/MANIFEST.MF", "bmpack is as strict"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Duplicate entries and archive bombs: refused with the limits named, nothing left in scratch.
+
+#[test]
+fn a_zip_with_an_entry_name_given_twice_is_refused() {
+    let dir = temp();
+    let jar_bytes = fs::read(small_samples(&dir.path().join("s")).remove(0)).unwrap();
+    let archive = dir.path().join("twice.zip");
+    // The zip crate's writer refuses a second entry of one name: write two archives and join
+    // their central directories by hand would be long; Python's zipfile writes it as asked.
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    for (second, what) in [("net.x/a.jar", "the same jar twice"), ("README.txt", "a README twice")] {
+        let script = format!(
+            "import zipfile, warnings\nwarnings.simplefilter('ignore')\nz = zipfile.ZipFile({archive:?}, 'w')\n\
+             z.writestr('net.x/a.jar', open({jar:?}, 'rb').read())\nz.writestr('README.txt', b'first')\n\
+             z.writestr({second:?}, b'second copy')\nz.close()\n",
+            archive = archive.display().to_string(),
+            jar = dir.path().join("jar").display().to_string(),
+        );
+        fs::write(dir.path().join("jar"), &jar_bytes).unwrap();
+        assert_tool_ok(&run(&python, &["-c", &script], "python3"), "python3 zipfile");
+        let scratch = temp();
+        let (error, message) = load_error(&archive, scratch.path());
+        assert!(matches!(error, BundleError::UnsafeEntry { .. }), "{what}: {message}");
+        assert_mentions(&message, &[archive.to_str().unwrap(), &format!("entry `{second}`"), "appears twice", "whole archive is refused"]);
+        assert_empty(scratch.path());
+    }
+    // Two names for one file: `./a/b.txt` and `a\b.txt`.
+    let archive = dir.path().join("aliases.zip");
+    write_zip(&archive, &[("a/b.txt", b"one"), ("./a\\b.txt", b"two")]);
+    let scratch = temp();
+    let (_, message) = load_error(&archive, scratch.path());
+    assert_mentions(&message, &["entry `./a\\b.txt`", "names the same file as entry `a/b.txt`"]);
+    assert_empty(scratch.path());
+}
+
+#[test]
+fn a_tar_with_a_file_given_twice_is_refused() {
+    let dir = temp();
+    let archive = dir.path().join("twice.tar.gz");
+    let gz = flate2::write::GzEncoder::new(fs::File::create(&archive).unwrap(), flate2::Compression::fast());
+    let mut tar = tar::Builder::new(gz);
+    for content in [&b"first"[..], b"second"] {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(content.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, "docs/README.txt", content).unwrap();
+    }
+    tar.into_inner().unwrap().finish().unwrap();
+    let scratch = temp();
+    let (error, message) = load_error(&archive, scratch.path());
+    assert!(matches!(error, BundleError::UnsafeEntry { .. }), "{message}");
+    assert_mentions(&message, &["entry `docs/README.txt`", "appears twice"]);
+    assert_empty(scratch.path());
+}
+
+fn assert_too_large(archive: &Path, parts: &[&str]) {
+    let scratch = temp();
+    let (error, message) = load_error(archive, scratch.path());
+    assert!(matches!(error, BundleError::TooLarge { .. }), "{message}");
+    assert_mentions(&message, &[archive.to_str().unwrap(), "over bmpack's limit", "at most 10000 entries, 1024 MiB unpacked and a compression ratio of 100:1", "nothing is kept"]);
+    assert_mentions(&message, parts);
+    assert_empty(scratch.path());
+}
+
+#[test]
+fn zip_bombs_are_refused_with_the_limits_in_the_message() {
+    let dir = temp();
+    // Too many entries.
+    let many = dir.path().join("many.zip");
+    let names: Vec<String> = (0..10_001).map(|i| format!("d/{i}.txt")).collect();
+    let entries: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b""[..])).collect();
+    write_zip(&many, &entries);
+    assert_too_large(&many, &["10001 entries", "limit of 10000 entries"]);
+    // One entry that inflates a thousandfold: 64 MiB of zeros.
+    let ratio = dir.path().join("ratio.zip");
+    write_zip(&ratio, &[("net.x/bomb.jar", &vec![0u8; 64 << 20])]);
+    assert_too_large(&ratio, &["entry `net.x/bomb.jar` unpacks to 67108864 bytes", "limit of a ratio of 100:1"]);
+    // Declared sizes past the total: a stored entry whose central directory claims 600 MiB, twice.
+    let lying = dir.path().join("lying.zip");
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    let mut zip = zip::ZipWriter::new(fs::File::create(&lying).unwrap());
+    for name in ["a/one.jar", "a/two.jar"] {
+        zip.start_file(name, stored).unwrap();
+        zip.write_all(b"0123456789").unwrap();
+    }
+    zip.finish().unwrap();
+    let mut bytes = fs::read(&lying).unwrap();
+    let mut at = 0;
+    while let Some(found) = bytes[at..].windows(4).position(|w| w == b"PK\x01\x02") {
+        let entry = at + found;
+        for field in [20, 24] {
+            bytes[entry + field..entry + field + 4].copy_from_slice(&(600u32 << 20).to_le_bytes());
+        }
+        at = entry + 4;
+    }
+    fs::write(&lying, &bytes).unwrap();
+    assert_too_large(&lying, &["unpack to more than 1024 MiB", "limit of 1024 MiB unpacked"]);
+}
+
+#[test]
+fn tar_gz_bombs_are_refused_with_the_limits_in_the_message() {
+    let dir = temp();
+    let bomb = dir.path().join("bomb.tar.gz");
+    let gz = flate2::write::GzEncoder::new(fs::File::create(&bomb).unwrap(), flate2::Compression::best());
+    let mut tar = tar::Builder::new(gz);
+    let content = vec![0u8; 32 << 20];
+    let mut header = tar::Header::new_gnu();
+    header.set_size(content.len() as u64);
+    header.set_mode(0o644);
+    header.set_cksum();
+    tar.append_data(&mut header, "net.x/bomb.jar", &content[..]).unwrap();
+    tar.into_inner().unwrap().finish().unwrap();
+    assert_too_large(&bomb, &["the archive unpacks to more than", "limit of a ratio of 100:1"]);
+}

@@ -720,7 +720,7 @@ fn a_publish_interrupted_at_any_point_by_sigint_or_sigterm_leaves_the_repository
         let child = xtask_publish("022", &args).env("TMPDIR", &child_tmp).stderr(std::process::Stdio::piped()).process_group(0).spawn().unwrap();
         std::thread::sleep(full * i / points);
         let (signal, target) = if i % 2 == 0 { ("-TERM", child.id().to_string()) } else { ("-INT", format!("-{}", child.id())) };
-        let _ = Command::new("kill").args([signal, "--", &target]).status();
+        let _ = Command::new("sh").arg("-c").arg(format!("kill {signal} -- {target}")).status();
         let out = child.wait_with_output().unwrap();
         let said = String::from_utf8_lossy(&out.stderr).into_owned();
         let delay = full * i / points;

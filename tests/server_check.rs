@@ -5,7 +5,10 @@
 #[path = "server_support/mod.rs"]
 mod server_support;
 
-use server_support::webdav_servers::{DavServer, Front, PASSWORD, STATUS_JSON, USER, start_php_stack, start_wsgidav};
+use std::time::Duration;
+
+use server_support::hostile::{self, BOUND, SLACK, run_bounded};
+use server_support::webdav_servers::{DavServer, Front, PASSWORD, STATUS_JSON, USER, make_certificates, start_php_stack, start_wsgidav};
 use server_support::{Run, bmpack_binary, free_port};
 
 const ENV: &str = "BMPACK_NEXTCLOUD_PASSWORD";
@@ -99,9 +102,10 @@ fn password_sources_and_refusals() {
 #[test]
 fn wrong_address_and_unusable_servers() {
     let server = start_wsgidav(STATUS_JSON, false);
+    // A wrong Nextcloud root is a wrong address, exit 7 as --help files it (not "server not usable").
     let wrong_root = check_with_password(&format!("{}/nextcloud-elsewhere/remote.php/webdav/", server.base), &[]);
-    assert_eq!(wrong_root.code, 4, "no status.php under a wrong root:\n{}", wrong_root.all());
-    assert!(wrong_root.stdout.contains("HTTP 404"), "{}", wrong_root.all());
+    assert_eq!(wrong_root.code, 7, "no status.php under a wrong root:\n{}", wrong_root.all());
+    assert!(wrong_root.stdout.contains("HTTP 404") && wrong_root.stdout.contains("wrong address"), "{}", wrong_root.all());
     // No WebDAV folder for this user: PROPFIND 404 → wrong address.
     let wrong_user = check(&["check", "--url", &format!("{}/remote.php/dav/files/bob", server.base), "--user", "bob"], &[(ENV, PASSWORD)]);
     assert_eq!(wrong_user.code, 7, "{}", wrong_user.all());
@@ -193,7 +197,7 @@ fn nginx_with_php_fpm_passes() {
 fn help_documents_the_exit_codes() {
     let run = check(&["check", "--help"], &[]);
     assert_eq!(run.code, 0, "{}", run.all());
-    for row in ["2  usage", "3  network or TLS", "4  server not usable", "5  authentication", "6  uploads lose data", "7  other WebDAV failure", ENV] {
+    for row in ["2  usage", "3  network or TLS", "4  server not usable", "5  authentication", "6  uploads lose data", "7  wrong address", ENV, "check ends within 120 s (2 minutes)"] {
         assert!(run.stdout.contains(row), "`{row}` missing from check --help:\n{}", run.stdout);
     }
 }
@@ -256,4 +260,113 @@ fn the_password_prompt_does_not_echo() {
     assert_eq!(status.code(), Some(0), "{output}");
     assert!(output.contains("ok    propfind"), "{output}");
     assert!(!output.contains(PASSWORD), "the password was echoed:\n{output}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile or broken servers (tests/server_support/hostile_nextcloud.py).
+
+fn check_bounded(url: &str, extra: &[&str]) -> (Run, Duration) {
+    let mut args = vec!["check", "--url", url, "--user", USER];
+    args.extend(extra);
+    run_bounded(&args, &[(ENV, PASSWORD)])
+}
+
+/// The trash listing may name anything: only items directly in the user's trash folder, on the
+/// origin and scheme the user gave, are deleted, and the password goes nowhere else.
+#[test]
+fn the_password_goes_only_to_the_origin_and_scheme_given() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = make_certificates(certs.path());
+    let recorder = hostile::start(hostile::Options { mode: "record", ..Default::default() });
+    let port = server_support::free_port();
+    let trash = "/remote.php/dav/trashbin/alice/trash";
+    let r = recorder.port;
+    let hrefs = vec![
+        format!("http://127.0.0.1:{port}{trash}/.bmpack-probe-downgraded.d1"),
+        format!("http://127.0.0.1:{r}{trash}/.bmpack-probe-elsewhere.d1"),
+        format!("@127.0.0.1:{r}{trash}/.bmpack-probe-glued.d1"),
+        format!("//127.0.0.1:{r}{trash}/.bmpack-probe-scheme-relative.d1"),
+        "/remote.php/dav/files/alice/.bmpack-probe-users-own-file.bin".to_string(),
+        format!("{trash}/%2E%2E/%2E%2E/files/alice/.bmpack-probe-dot-dot.bin"),
+        format!("{trash}/.bmpack-probe-old.d1"),
+        ".bmpack-probe-relative.d2".to_string(),
+    ];
+    // The hostile server must listen on the port its hrefs name: start it there.
+    let server = hostile::start_on(port, hostile::Options { tls: Some((cert, key)), trash_hrefs: hrefs, ..Default::default() });
+    let (run, _) = check_bounded(&server.webdav_url("https"), &["--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let plain: Vec<_> = server.requests().into_iter().filter(|r| r["tls"] == false).collect();
+    assert!(plain.is_empty(), "requests downgraded to http://: {plain:?}\n{}", run.all());
+    assert!(recorder.requests().is_empty(), "another origin was contacted: {:?}\n{}", recorder.requests(), run.all());
+    let deleted: Vec<String> = server.requests().into_iter().filter(|r| r["method"] == "DELETE").map(|r| r["path"].as_str().unwrap().to_string()).collect();
+    for outside in ["/remote.php/dav/files/alice/.bmpack-probe-users-own-file.bin", "/remote.php/dav/files/alice/.bmpack-probe-dot-dot.bin"] {
+        assert!(!deleted.iter().any(|d| d.contains(outside) || d.contains("%2E%2E")), "{outside} deleted: {deleted:?}\n{}", run.all());
+    }
+    // Resolved as URLs: the absolute path and the relative reference both name trash items.
+    for inside in [format!("{trash}/.bmpack-probe-old.d1"), format!("{trash}/.bmpack-probe-relative.d2")] {
+        assert!(deleted.contains(&inside), "{inside} not deleted: {deleted:?}\n{}", run.all());
+    }
+    assert!(run.stdout.contains("warn  cleanup: the trash bin listing named items outside"), "{}", run.all());
+    assert!(run.stdout.contains(".bmpack-probe-elsewhere.d1"), "the refused hrefs are named:\n{}", run.all());
+}
+
+/// A server that never answers, one that accepts an upload and never answers it, one that stops
+/// reading the upload and one that answers a byte at a time: each ends with the network exit
+/// code within the documented bound, and no further probe is sent after the network failure.
+#[test]
+fn every_network_step_has_a_total_time_limit() {
+    for (mode, puts) in [("never-answers", 0), ("hang-put", 1), ("stop-reading", 1), ("drip-put", 1)] {
+        let server = hostile::start(hostile::Options { mode, ..Default::default() });
+        let (run, elapsed) = check_bounded(&server.webdav_url("http"), &["--json"]);
+        assert_eq!(run.code, 3, "{mode}: {}", run.all());
+        assert_eq!(run.json()["class"], "network", "{mode}: {}", run.all());
+        assert!(elapsed <= BOUND + SLACK, "{mode}: took {elapsed:?}, over the documented bound ({BOUND:?} with the test's divisor)\n{}", run.all());
+        let sent = server.requests().iter().filter(|r| r["method"] == "PUT").count();
+        assert_eq!(sent, puts, "{mode}: after a network failure no other probe is sent\n{}", run.all());
+    }
+}
+
+/// A reset in the middle of the upload, right after status.php and PROPFIND worked: the advice
+/// is about what cuts uploads, not about reaching the address.
+#[test]
+fn a_connection_cut_during_the_upload_gets_advice_that_fits() {
+    let server = hostile::start(hostile::Options { mode: "reset-put", ..Default::default() });
+    let (run, _) = check_bounded(&server.webdav_url("http"), &[]);
+    assert_eq!(run.code, 3, "{}", run.all());
+    assert!(!run.stdout.contains("check that the address is reachable"), "{}", run.all());
+    for phrase in ["the connection was closed during the upload", "answered status.php and PROPFIND at this address", "client_max_body_size", "LimitRequestBody", "upload_max_filesize"] {
+        assert!(run.stdout.contains(phrase), "`{phrase}` missing:\n{}", run.all());
+    }
+    assert_eq!(server.requests().iter().filter(|r| r["method"] == "PUT").count(), 1, "{}", run.all());
+}
+
+/// nginx with `fastcgi_request_buffering off` loses chunked uploads as Apache's mod_proxy_fcgi
+/// does; the server says `Server: nginx`, so the diagnosis names nginx and gives its fix first.
+#[test]
+fn nginx_without_request_buffering_is_diagnosed_as_nginx() {
+    let server = start_php_stack(Front::NginxUnbuffered, STATUS_JSON);
+    let run = check_with_password(&server.webdav_url(), &[]);
+    assert_eq!(run.code, 6, "{}\n{}", run.all(), server.logs_text());
+    assert!(run.stdout.contains("the server says `Server: nginx"), "{}", run.all());
+    assert!(!run.stdout.contains("Apache bug 57087"), "not the Apache problem:\n{}", run.all());
+    let first_fix = run.stdout.lines().skip_while(|l| !l.starts_with("FAIL  upload:")).find(|l| l.trim_start().starts_with("fix:")).unwrap_or_default();
+    assert!(first_fix.contains("fastcgi_request_buffering on;"), "nginx's fix comes first: `{first_fix}`\n{}", run.all());
+    assert_no_probe_left(&server, &run);
+}
+
+/// What the server says about itself (productname, versionstring, Location) reaches the
+/// terminal escaped: no escape sequence, no forged line.
+#[test]
+fn server_text_is_printed_escaped() {
+    let status = r#"{"installed":true,"maintenance":false,"needsDbUpgrade":false,"version":"28.0.14.1","versionstring":"28.0.14\r\nok    upload: forged","edition":"","productname":"Evil\u001b[31mCloud\u001b]0;owned\u0007"}"#;
+    let server = hostile::start(hostile::Options { status: Some(status), propfind_location: Some("http://127.0.0.1:1/\u{9b}2J\u{202e}"), ..Default::default() });
+    let (run, _) = check_bounded(&server.webdav_url("http"), &[]);
+    assert_eq!(run.code, 7, "the redirect is refused:\n{}", run.all());
+    let select = server_support::run_bmpack(&["select", "--url", &server.webdav_url("http")], None, &[]);
+    for (what, output) in [("check", &run.stdout), ("select", &select.stdout), ("select", &select.stderr)] {
+        assert!(!output.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']), "{what} printed raw control characters:\n{output:?}");
+        assert!(!output.lines().any(|l| l.starts_with("ok    upload: forged")), "{what} printed a forged line:\n{output}");
+    }
+    assert!(run.stdout.contains("Evil\\u{1b}[31mCloud"), "{}", run.all());
+    assert!(run.stdout.contains("\\u{9b}2J\\u{202e}"), "the Location is shown, escaped:\n{}", run.all());
 }

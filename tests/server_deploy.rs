@@ -59,7 +59,8 @@ impl Machine {
             r#"echo "systemctl $*" >> "$SHIM_LOG"
 case "$1" in
   is-active) [ -e "$SHIM_STATE/$3.running" ] ;;
-  stop) rm -f "$SHIM_STATE/$2.running" ;;
+  stop) [ ! -e "$SHIM_STATE/$2.fail-stop" ] || { echo "Job for $2.service canceled." >&2; exit 1; }
+        rm -f "$SHIM_STATE/$2.running" ;;
   start) [ ! -e "$SHIM_STATE/$2.fail-start" ] || { echo "Job for $2.service failed." >&2; exit 1; }
          touch "$SHIM_STATE/$2.running" ;;
   *) exit 0 ;;
@@ -99,6 +100,15 @@ esac"#,
     }
 
     fn bmpack_printing_to(&self, args: &[&str], stdout: Stdio) -> Run {
+        let mut with_tools: Vec<&str> = args.to_vec();
+        let shims = self.shims.to_string_lossy().into_owned();
+        with_tools.extend(["--service-tools", &shims]);
+        self.bmpack_raw(&with_tools, stdout, &[])
+    }
+
+    /// `bmpack ARGS --root ROOT` with the shims first on PATH (as if they were the host's
+    /// `systemctl` and `service`) and `env`.
+    fn bmpack_raw(&self, args: &[&str], stdout: Stdio, env: &[(&str, &Path)]) -> Run {
         let mut full: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         full.extend(["--root".into(), self.root().to_string_lossy().into_owned()]);
         let path = format!("{}:{}", self.shims.display(), std::env::var("PATH").unwrap_or_default());
@@ -107,6 +117,7 @@ esac"#,
             .env("PATH", path)
             .env("SHIM_LOG", &self.log)
             .env("SHIM_STATE", &self.state)
+            .envs(env.iter().map(|(k, v)| (*k, *v)))
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(Stdio::piped())
@@ -120,9 +131,14 @@ esac"#,
         }
     }
 
-    /// Neither the root nor a service changed since `before` was taken.
+    /// Neither the root nor a service changed since `before` was taken (bmpack's own lock file,
+    /// taken before the plan that led to the refusal, aside).
     fn assert_untouched_since(&self, before: &BTreeMap<String, String>, what: &str) {
-        assert_eq!(&snapshot(&self.root()), before, "{what} changed the root");
+        let mut now = snapshot(&self.root());
+        now.retain(|path, _| !path.starts_with("var/lib/bmpack"));
+        let mut before = before.clone();
+        before.retain(|path, _| !path.starts_with("var/lib/bmpack"));
+        assert_eq!(now, before, "{what} changed the root");
         assert!(self.actions().is_empty(), "{what} touched a service: {:?}", self.calls());
     }
 
@@ -575,4 +591,109 @@ fn an_rpm_database_says_which_bluemind_runs_and_which_jars_are_packaged() {
 fn require_dpkg_query() {
     let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("dpkg-query").is_file());
     assert!(found, "dpkg-query is needed: apt-get install dpkg");
+}
+
+/// Holds the deploy lock from another process until dropped (`flock` keeps it while its input is open).
+struct LockHolder(std::process::Child);
+
+impl LockHolder {
+    fn new(m: &Machine) -> LockHolder {
+        let lock = m.root().join("var/lib/bmpack/deploy.lock");
+        std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+        std::fs::write(&lock, "").unwrap();
+        let flock = server_support::require_program("flock", "apt-get install util-linux");
+        let mut holder = Command::new(flock).arg(&lock).args(["-c", "echo held; cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut first_line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut first_line).unwrap();
+        assert_eq!(first_line.trim(), "held");
+        LockHolder(holder)
+    }
+}
+
+impl Drop for LockHolder {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+/// The plan is made under the lock: while another run holds it, nothing is planned or printed
+/// as a plan (it could be stale by the time the lock is free), and a dry run is refused too.
+#[test]
+fn the_lock_is_taken_before_the_plan() {
+    let m = Machine::new(true);
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let holder = LockHolder::new(&m);
+    let before = snapshot(&m.root());
+    for extra in [&[][..], &["--dry-run"][..]] {
+        let mut args = vec!["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"];
+        args.extend(extra);
+        let run = m.bmpack(&args);
+        assert_eq!(run.code, 9, "{}", run.all());
+        assert!(!run.stdout.contains("plan"), "no plan is made without the lock:\n{}", run.all());
+        assert_eq!(snapshot(&m.root()), before, "{}", run.all());
+    }
+    let undeploy = m.bmpack(&["undeploy"]);
+    assert_eq!(undeploy.code, 9, "{}", undeploy.all());
+    assert!(m.actions().is_empty(), "{:?}", m.calls());
+    drop(holder);
+}
+
+/// A service whose stop fails is still running: its cache is never emptied under it, it is not
+/// started, and no restart is claimed for it, on the way in or on the way back.
+#[test]
+fn a_service_that_cannot_be_stopped_keeps_its_cache_and_no_restart_is_claimed() {
+    let m = Machine::new(true);
+    m.set("bm-webserver.fail-stop");
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let before = extensions_snapshot(&m);
+    let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
+    assert_eq!(run.code, 8, "{}", run.all());
+    assert!(run.stderr.contains("`systemctl stop bm-webserver` failed"), "{}", run.all());
+    assert!(run.stderr.contains("bm-webserver could not be stopped, so it was not restarted and its cache"), "{}", run.all());
+    assert!(!run.stderr.contains("bm-webserver restarted") && !run.stdout.contains("bm-webserver: stopped"), "no restart claimed:\n{}", run.all());
+    assert!(m.root().join("var/lib/bm-webserver/cache/x").exists(), "the cache of a running service is never emptied:\n{}", run.all());
+    assert!(!m.calls().contains(&"systemctl start bm-webserver".to_string()), "{:?}", m.calls());
+    assert_eq!(extensions_snapshot(&m), before, "{}", run.all());
+    // bm-core was reloaded on the new jars, and again on the old ones.
+    assert!(run.stderr.contains("bm-core restarted"), "{}", run.all());
+}
+
+/// With --root the system under it is not the running one: the host's `systemctl` and `service`
+/// (here the shims, first on PATH) are never run; caches are emptied and a restart is due.
+#[test]
+fn another_root_never_touches_the_hosts_services() {
+    let m = Machine::new(true);
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let run = m.bmpack_raw(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"], Stdio::piped(), &[]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(m.calls().is_empty(), "the host's service manager was run: {:?}\n{}", m.calls(), run.all());
+    assert!(run.stdout.contains("is not the running system, so its services are not touched: a restart is due there (`systemctl restart bm-core`)"), "{}", run.all());
+    assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "{}", run.all());
+    assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
+    let undo = m.bmpack_raw(&["undeploy"], Stdio::piped(), &[]);
+    assert_eq!(undo.code, 0, "{}", undo.all());
+    assert!(m.calls().is_empty(), "{:?}", m.calls());
+}
+
+/// A zip bomb given to deploy (which runs as root) is refused with the limits, and leaves nothing
+/// in the temporary folder.
+#[test]
+fn an_archive_bomb_is_refused_and_leaves_nothing_in_scratch() {
+    use std::io::Write;
+    let m = Machine::new(true);
+    let scratch = m.dir.path().join("tmp");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let bomb = m.dir.path().join("marketplace.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&bomb).unwrap());
+    zip.start_file(format!("{NC12}/{NC12}-4.1.0.jar"), zip::write::SimpleFileOptions::default()).unwrap();
+    zip.write_all(&vec![0u8; 48 << 20]).unwrap();
+    zip.finish().unwrap();
+    let before = snapshot(&m.root());
+    let run = m.bmpack_raw(&["deploy", "--bundles", bomb.to_str().unwrap(), "--nextcloud-version", "25.0.3"], Stdio::piped(), &[("TMPDIR", &scratch)]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("marketplace.zip") && run.stderr.contains("a ratio of 100:1") && run.stderr.contains("1024 MiB unpacked"), "the limits are in the message:\n{}", run.all());
+    let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().flatten().map(|e| e.path()).collect();
+    assert!(left.is_empty(), "left in the temporary folder: {left:?}");
+    assert_eq!(snapshot(&m.root()), before);
 }

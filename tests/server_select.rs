@@ -79,7 +79,7 @@ fn status_php_across_releases_and_products() {
     let port = serve_status_fixtures(fixtures("nextcloud/status-php"));
     let cases = [
         ("nc09", Refused { code: 4, says: "supported are Nextcloud 11, 12 and later" }),
-        ("nc10", Refused { code: 4, says: "supported are Nextcloud 11, 12 and later" }),
+        ("nc10-internal-9-1", Refused { code: 4, says: "Nextcloud 10.0.1 is too old" }),
         ("nc11", Package { package: "bm-nextcloud11", version: "11.0.8", warning: None }),
         ("nc12", Package { package: "bm-nextcloud12", version: "12.0.13", warning: None }),
         ("nc15", Package { package: "bm-nextcloud12", version: "15.0.14", warning: None }),
@@ -99,7 +99,7 @@ fn status_php_across_releases_and_products() {
         ("owncloud8", Refused { code: 4, says: "a different product" }),
         ("untrusted-domain", Refused { code: 4, says: "untrusted domain" }),
         ("portal-login", Refused { code: 4, says: "not a Nextcloud status" }),
-        ("no-such-case", Refused { code: 4, says: "HTTP 404" }),
+        ("no-such-case", Refused { code: 7, says: "HTTP 404" }),
     ];
     for (case, expect) in &cases {
         // Both WebDAV forms lead to the same status.php.
@@ -193,4 +193,79 @@ fn unreachable_server_and_bad_addresses() {
     }
     let neither = run_bmpack(&["select"], None, &[]);
     assert_eq!(neither.code, 2, "{}", neither.all());
+}
+
+/// Real answers that a reader of `version` alone gets wrong, and `occ status` before and after it
+/// gained `maintenance`/`needsDbUpgrade` (2021), with the exit code `occ status -e` gives for each
+/// (0 normal, 1 maintenance, 2 upgrade pending; Nextcloud 26 and later).
+#[test]
+fn the_table_of_real_status_outputs() {
+    struct Row {
+        source: &'static str,
+        /// The package, the version shown, the product shown; or a refusal.
+        expect: Expect,
+        product: &'static str,
+        /// What `occ status -e` exits with on that server.
+        occ_exit: i32,
+    }
+    let row = |source, expect, product, occ_exit| Row { source, expect, product, occ_exit };
+    let port = serve_status_fixtures(fixtures("nextcloud/status-php"));
+    let occ = fixtures("nextcloud/occ-status");
+    let rows = [
+        // Nextcloud 10 reports its internal version 9.1.x: the release is 10, too old, not 9.
+        row("status.php nc10-internal-9-1", Refused { code: 4, says: "Nextcloud 10.0.1 is too old" }, "", 0),
+        row("occ nc10-plain-before-2021.txt", Refused { code: 4, says: "Nextcloud 10.0.1 is too old" }, "", 0),
+        // The first 11 alphas report 9.2.x: they need the connector for 11.
+        row("status.php nc11-alpha-internal-9-2", Package { package: "bm-nextcloud11", version: "11.0 alpha", warning: None }, "Nextcloud", 0),
+        row("status.php nc21-enterprise", Package { package: "bm-nextcloud12", version: "21.0.3 Enterprise", warning: None }, "Nextcloud", 0),
+        row("status.php nc27-themed", Package { package: "bm-nextcloud12", version: "27.1.11", warning: None }, "Cloud de la Mairie", 0),
+        row("occ nc20-before-2021.json", Package { package: "bm-nextcloud12", version: "20.0.7", warning: None }, "Nextcloud", 0),
+        row("occ nc20-plain-before-2021.txt", Package { package: "bm-nextcloud12", version: "20.0.7", warning: None }, "Nextcloud", 0),
+        row("occ nc23-after-2021.json", Package { package: "bm-nextcloud12", version: "23.0.0", warning: None }, "Nextcloud", 0),
+        row("occ nc26-e-exit0.json", Package { package: "bm-nextcloud12", version: "26.0.13", warning: None }, "Nextcloud", 0),
+        row("occ nc26-e-exit1-maintenance.txt", Package { package: "bm-nextcloud12", version: "26.0.13", warning: Some("maintenance mode") }, "Nextcloud", 1),
+        row("occ nc27-e-exit2-upgrade.txt", Package { package: "bm-nextcloud12", version: "27.1.4", warning: Some("occ upgrade") }, "Nextcloud", 2),
+    ];
+    for row in &rows {
+        let (kind, name) = row.source.split_once(' ').unwrap();
+        let args: Vec<String> = match kind {
+            "status.php" => vec!["select".into(), "--url".into(), format!("http://127.0.0.1:{port}/{name}/remote.php/webdav/")],
+            _ => vec!["select".into(), "--occ-status".into(), occ.join(name).to_string_lossy().into_owned()],
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        check_case(&args, None, &row.expect);
+        if let Package { .. } = row.expect {
+            let mut json_args = args.clone();
+            json_args.push("--json");
+            let run = run_bmpack(&json_args, None, &[]);
+            let json = run.json();
+            assert_eq!(json["product"], row.product, "{}: {}", row.source, run.all());
+            let server = &json["server"];
+            let occ_exit = if server["maintenance"] == true { 1 } else if server["needs_db_upgrade"] == true { 2 } else { 0 };
+            assert_eq!(occ_exit, row.occ_exit, "{}: the state `occ status -e` reports:\n{}", row.source, run.all());
+        }
+    }
+}
+
+/// BlueMind before 4.2 (from the package database under --root): select still names the
+/// connector, and warns that the packages are for BlueMind 4.2 and later, with the way out.
+#[test]
+fn select_says_when_the_packages_are_not_for_the_installed_bluemind() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/lib/dpkg")).unwrap();
+    let status = |version: &str| {
+        format!("Package: bm-core\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\nDescription: BlueMind core\n\n")
+    };
+    std::fs::write(root.path().join("var/lib/dpkg/status"), status("4.1.3-1")).unwrap();
+    let old = run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
+    assert_eq!(old.code, 0, "{}", old.all());
+    assert!(
+        old.stderr.contains("bm-nextcloud-common is for BlueMind >= 4.2 and this server runs BlueMind 4.1.3")
+            && old.stderr.contains("bmpack deploy"),
+        "{}",
+        old.all()
+    );
+    std::fs::write(root.path().join("var/lib/dpkg/status"), status("4.8.2-1")).unwrap();
+    let current = run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
+    assert!(!current.stderr.contains("is for BlueMind"), "{}", current.all());
 }

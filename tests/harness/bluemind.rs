@@ -319,14 +319,13 @@ fn rpmbuild(dir: &Path, spec_text: &str, name: &str) -> PathBuf {
             .args(["--define", "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm", "--quiet", "-bb"])
             .arg(&spec),
     );
-    let built = std::fs::read_dir(dir)
+    std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .map(|e| e.path())
         .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(&format!("{name}-")))
         .max_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap())
-        .expect("rpmbuild wrote a package");
-    built
+        .expect("rpmbuild wrote a package")
 }
 
 /// What a Debian system provides that an RPM package may require (rpm's database in a Debian
@@ -342,7 +341,9 @@ fn rpm_system_provides(dir: &Path) -> PathBuf {
 /// The RPM stand-ins of a generation (bm-core and bm-webserver at both versions, the file
 /// store at the first) and the package that tells rpm what the Debian system provides.
 pub fn rpms(generation: Generation) -> (PathBuf, Vec<PathBuf>) {
-    static BUILT: Mutex<Vec<(Generation, TempDir, PathBuf, Vec<PathBuf>)>> = Mutex::new(Vec::new());
+    /// Per generation: the folder, the system package and the stand-ins.
+    type Built = (Generation, TempDir, PathBuf, Vec<PathBuf>);
+    static BUILT: Mutex<Vec<Built>> = Mutex::new(Vec::new());
     let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, _, base, rpms)) = built.iter().find(|(g, _, _, _)| *g == generation) {
         return (base.clone(), rpms.clone());

@@ -136,7 +136,9 @@ static BOOT: Mutex<()> = Mutex::new(());
 /// (kills its PID namespace) and removes the overlay.
 pub struct Booted {
     pub release: Release,
-    dir: TempDir,
+    /// Holds the upper layer, the work folder, the mount point and the console log; `None`
+    /// once [`Booted::freeze`] took it.
+    dir: Option<TempDir>,
     merged: PathBuf,
     nspawn: Option<Child>,
     /// The container's init on the host; 0 for an unbooted root.
@@ -148,7 +150,12 @@ pub struct Booted {
 impl Booted {
     /// A fresh overlay of `release`'s root; `prepare` writes into it (host paths) before boot.
     pub fn boot(release: Release, prepare: impl FnOnce(&Path)) -> Booted {
-        let mut booted = Self::mount(release);
+        Self::boot_on(release, None, prepare)
+    }
+
+    /// The same, on top of a layer that [`Booted::freeze`] made.
+    pub fn boot_on(release: Release, layer: Option<&Path>, prepare: impl FnOnce(&Path)) -> Booted {
+        let mut booted = Self::mount(release, layer);
         prepare(&booted.merged);
         booted.start();
         booted
@@ -156,8 +163,8 @@ impl Booted {
 
     /// The same root, not booted: commands run in it with `chroot`, as in an image build or a
     /// container without an init system.
-    pub fn unbooted(release: Release, prepare: impl FnOnce(&Path)) -> Booted {
-        let mut root = Self::mount(release);
+    pub fn unbooted(release: Release, layer: Option<&Path>, prepare: impl FnOnce(&Path)) -> Booted {
+        let mut root = Self::mount(release, layer);
         prepare(&root.merged);
         root.proc = Some(ProcMount::new(&root.merged));
         root
@@ -167,24 +174,29 @@ impl Booted {
         self.leader != 0
     }
 
-    fn mount(release: Release) -> Booted {
-        let lower = image(release);
+    fn mount(release: Release, layer: Option<&Path>) -> Booted {
+        let image = image(release);
+        let lower = match layer {
+            Some(layer) => format!("{}:{}", layer.display(), image.display()),
+            None => image.display().to_string(),
+        };
         let dir = TempDir::new_in(cache_dir()).unwrap();
         let (upper, work, merged) = (dir.path().join("upper"), dir.path().join("work"), dir.path().join("root"));
         for d in [&upper, &work, &merged] {
             std::fs::create_dir(d).unwrap();
         }
         let _one_at_a_time = BOOT.lock().unwrap_or_else(|e| e.into_inner());
-        let options = format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
+        let options = format!("lowerdir={lower},upperdir={},workdir={}", upper.display(), work.display());
         run_ok(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &options]).arg(&merged));
-        Booted { release, dir, merged, nspawn: None, leader: 0, proc: None }
+        Booted { release, dir: Some(dir), merged, nspawn: None, leader: 0, proc: None }
     }
 
     fn start(&mut self) {
         let booted = self;
         let _one_at_a_time = BOOT.lock().unwrap_or_else(|e| e.into_inner());
-        let machine = format!("bm{}", booted.dir.path().file_name().unwrap().to_string_lossy().replace(['.', '_'], ""));
-        let log = File::create(booted.dir.path().join("console.log")).unwrap();
+        let dir = booted.dir.as_ref().unwrap().path();
+        let machine = format!("bm{}", dir.file_name().unwrap().to_string_lossy().replace(['.', '_'], ""));
+        let log = File::create(dir.join("console.log")).unwrap();
         let child = Command::new("systemd-nspawn")
             .args(["--quiet", "--boot", "--register=no", "--keep-unit", "--private-network", "--console=pipe"])
             .arg(format!("--machine={}", &machine[..machine.len().min(60)]))
@@ -236,7 +248,7 @@ impl Booted {
     }
 
     fn console(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("console.log")).unwrap_or_default()
+        self.dir.as_ref().and_then(|d| std::fs::read_to_string(d.path().join("console.log")).ok()).unwrap_or_default()
     }
 
     /// The root as seen from the host.
@@ -259,7 +271,8 @@ impl Booted {
             cmd = Command::new("chroot");
             cmd.arg(&self.merged);
         }
-        cmd.args(["/bin/sh", "-c", script])
+        // env starts the shell in the root's /: the test's own folder does not exist in there.
+        cmd.args(["/usr/bin/env", "--chdir=/", "/bin/sh", "-c", script])
             .current_dir("/")
             .env_clear()
             .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
@@ -300,8 +313,16 @@ impl Booted {
     }
 }
 
-impl Drop for Booted {
-    fn drop(&mut self) {
+impl Booted {
+    /// Stops the system and keeps what it changed as a layer to boot others on
+    /// ([`Booted::boot_on`]): the folder returned holds it as `upper/`.
+    pub fn freeze(mut self) -> TempDir {
+        self.sh("sync");
+        self.shut_down();
+        self.dir.take().unwrap()
+    }
+
+    fn shut_down(&mut self) {
         if self.leader != 0 {
             // SIGKILL to a PID namespace's init ends every process in it at once.
             unsafe_kill(self.leader);
@@ -314,11 +335,20 @@ impl Drop for Booted {
             let _ = child.kill();
             let _ = child.wait();
         }
+        self.leader = 0;
         drop(self.proc.take());
-        let out = Command::new("umount").arg(&self.merged).output();
-        if !out.is_ok_and(|o| o.status.success()) {
-            let _ = Command::new("umount").arg("-l").arg(&self.merged).output();
+        if self.dir.is_some() {
+            let out = Command::new("umount").arg(&self.merged).output();
+            if !out.is_ok_and(|o| o.status.success()) {
+                let _ = Command::new("umount").arg("-l").arg(&self.merged).output();
+            }
         }
+    }
+}
+
+impl Drop for Booted {
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 

@@ -33,11 +33,10 @@ pub const FOUR_PLUGINS: [&str; 4] = [
     "bm-plugin-admin-console-videoconferencing-starleaf",
 ];
 
-/// Stand-in BlueMind releases. `bm-core` 5.x ignores its extensions folder; 6.x declares its
-/// own trigger on it and restarts itself, as newer BlueMind releases do.
-pub const CORE_PLAIN: [&str; 2] = ["5.0.0", "5.1.0"];
-pub const CORE_SELF_RELOADING: [&str; 2] = ["6.0.0", "6.1.0"];
-pub const WEBSERVER: [&str; 2] = ["5.0.0", "5.1.0"];
+/// Stand-in BlueMind releases for the repository and server-tool tests (4.x, where every plug-in
+/// installs). The install tests use the faithful stand-ins of tests/harness/bluemind.rs.
+pub const CORE_PLAIN: [&str; 2] = ["4.8.0", "4.9.0"];
+pub const WEBSERVER: [&str; 2] = ["4.8.0", "4.9.0"];
 pub const FILEHOSTING: &str = "bm-plugin-core-filehosting-filesystem";
 
 /// Writes our packages at both releases in `format` into `dir`; returns their paths.
@@ -62,9 +61,6 @@ pub fn write_all(format: Format, dir: &Path) -> Vec<PathBuf> {
     let mut packages = Vec::new();
     for v in CORE_PLAIN {
         packages.push(service_standin(format, "bm-core", v, false));
-    }
-    for v in CORE_SELF_RELOADING {
-        packages.push(service_standin(format, "bm-core", v, true));
     }
     for v in WEBSERVER {
         packages.push(service_standin(format, "bm-webserver", v, false));

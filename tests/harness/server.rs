@@ -6,8 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, OnceLock};
 
 use bmpack::format::Format;
 use tempfile::TempDir;
@@ -19,7 +18,7 @@ use crate::rpm_tools::run_ok;
 use crate::tools::require_tool;
 
 /// The package family a server runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Family {
     Deb,
     Rpm,
@@ -52,8 +51,8 @@ pub struct Server {
     pub system: Booted,
     pub generation: Generation,
     pub family: Family,
-    /// When the transaction under test began (seconds since the epoch), for journalctl.
-    since: std::cell::Cell<u64>,
+    /// The journal's cursor when the transaction under test began.
+    since: std::cell::RefCell<String>,
 }
 
 impl Server {
@@ -65,25 +64,7 @@ impl Server {
     /// The same, unbooted when `boot` is false: dpkg and apt run with `chroot`, as in an image
     /// build, and no init system runs.
     pub fn debian_with(release: Release, generation: Generation, boot: bool) -> Server {
-        require_tool("apt-ftparchive", "apt-utils");
-        let prepare = |root: &Path| {
-            let repo = root.join("srv/repo");
-            copy_into(ours(Format::Deb), &repo);
-            copy_into(&bluemind::debs(generation), &repo);
-            let packages = run_ok(Command::new("apt-ftparchive").arg("packages").arg(".").current_dir(&repo));
-            std::fs::write(repo.join("Packages"), packages).unwrap();
-            std::fs::write(root.join("etc/apt/sources.list.d/bmpack-tests.list"), "deb [trusted=yes] file:/srv/repo ./\n")
-                .unwrap();
-        };
-        let system = if boot { Booted::boot(release, prepare) } else { Booted::unbooted(release, prepare) };
-        let server = Server { system, generation, family: Family::Deb, since: 0.into() };
-        server.system.ok("apt-get update -qq");
-        let v = generation.versions()[0];
-        server.system.ok(&format!("apt-get install -y -q bm-core={v}-1 bm-webserver={v}-1"));
-        // The administrator keeps BlueMind itself at its release; `apt-get upgrade` moves the plug-ins.
-        server.system.ok("apt-mark hold bm-core bm-webserver >/dev/null");
-        server.settled();
-        server
+        Self::on_layer(Family::Deb, release, generation, boot)
     }
 
     /// A running RPM server of `generation`'s BlueMind: rpm and dnf of `release` in a booted
@@ -93,34 +74,24 @@ impl Server {
     }
 
     pub fn rpm_with(release: Release, generation: Generation, boot: bool) -> Server {
-        require_tool("createrepo_c", "createrepo-c");
-        let (base, standins) = bluemind::rpms(generation);
-        let prepare = |root: &Path| {
-            let repo = root.join("srv/rpms");
-            copy_into(ours(Format::Rpm), &repo);
-            copy_into(&standins, &repo);
-            copy_into(std::slice::from_ref(&base), &root.join("srv"));
-            run_ok(Command::new("createrepo_c").arg("--quiet").arg(&repo));
-            std::fs::create_dir_all(root.join("etc/yum.repos.d")).unwrap();
-            std::fs::write(
-                root.join("etc/yum.repos.d/bmpack-tests.repo"),
-                "[bmpack-tests]\nname=bmpack tests\nbaseurl=file:///srv/rpms\ngpgcheck=0\nmetadata_expire=0\n",
-            )
-            .unwrap();
+        Self::on_layer(Family::Rpm, release, generation, boot)
+    }
+
+    fn on_layer(family: Family, release: Release, generation: Generation, boot: bool) -> Server {
+        let layer = layer(family, release, generation);
+        let system = if boot {
+            Booted::boot_on(release, Some(&layer), |_| {})
+        } else {
+            Booted::unbooted(release, Some(&layer), |_| {})
         };
-        let system = if boot { Booted::boot(release, prepare) } else { Booted::unbooted(release, prepare) };
-        let server = Server { system, generation, family: Family::Rpm, since: 0.into() };
-        let base_name = base.file_name().unwrap().to_string_lossy().into_owned();
-        server.system.ok(&format!("rpm --initdb && rpm -i --quiet /srv/{base_name}"));
-        let v = generation.versions()[0];
-        server.system.ok(&format!("cd /srv/rpms && rpm -i --quiet bm-core-{v}-1.noarch.rpm bm-webserver-{v}-1.noarch.rpm"));
+        let server = Server { system, generation, family, since: String::new().into() };
         server.settled();
         server
     }
 
     /// `dnf` as an administrator runs it, on the local repository only.
     pub fn dnf(args: &str) -> String {
-        format!("dnf -y -q --disablerepo='*' --enablerepo=bmpack-tests --setopt=install_weak_deps=False {args}")
+        format!("dnf -y --disablerepo='*' --enablerepo=bmpack-tests --setopt=install_weak_deps=False {args}")
     }
 
     /// The services started by the setup are up; their starts are forgotten.
@@ -135,10 +106,12 @@ impl Server {
     }
 
     fn mark_time(&self) {
-        // journalctl's --since has a resolution of one second: wait for the next one.
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(1000 - u64::from(now.subsec_millis()) + 10));
-        self.since.set(now.as_secs() + 1);
+        if !self.system.booted() {
+            return;
+        }
+        let out = self.system.ok("journalctl --sync 2>/dev/null; journalctl -q -n 0 --show-cursor || true");
+        let cursor = out.lines().find_map(|l| l.strip_prefix("-- cursor: ")).unwrap_or_default();
+        *self.since.borrow_mut() = cursor.trim().to_string();
     }
 
     /// A step that prepares the scenario: it must succeed, and its starts are not counted.
@@ -160,9 +133,10 @@ impl Server {
 
     /// How many times systemd says it started `service` since the transaction began.
     pub fn journal_starts(&self, service: &str) -> usize {
+        let since = self.since.borrow();
+        let after = if since.is_empty() { String::new() } else { format!("'--after-cursor={since}'") };
         let out = self.system.ok(&format!(
-            "journalctl --sync 2>/dev/null; journalctl -q -o cat --no-pager -u {service}.service --since=@{} || true",
-            self.since.get()
+            "journalctl --sync 2>/dev/null; journalctl -q -o cat --no-pager -u {service}.service {after} || true"
         ));
         out.lines().filter(|l| l.starts_with("Started ")).count()
     }
@@ -192,4 +166,68 @@ impl Server {
             Family::Rpm => self.system.sh(&format!("rpm -q {package} >/dev/null")).status.success(),
         }
     }
+}
+
+/// A server's installed base, made once per test process and family, release and generation,
+/// and kept as an overlay layer that every scenario boots on: the repository of our packages and
+/// the stand-ins, and bm-core and bm-webserver installed and enabled, so that they start at boot
+/// as on a real server.
+fn layer(family: Family, release: Release, generation: Generation) -> PathBuf {
+    type Layers = Vec<((Family, Release, Generation), TempDir)>;
+    static LAYERS: Mutex<Layers> = Mutex::new(Vec::new());
+    let mut layers = LAYERS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, dir)) = layers.iter().find(|(k, _)| *k == (family, release, generation)) {
+        return dir.path().join("upper");
+    }
+    let v = generation.versions()[0];
+    let system = match family {
+        Family::Deb => {
+            require_tool("apt-ftparchive", "apt-utils");
+            let system = Booted::boot(release, |root| {
+                let repo = root.join("srv/repo");
+                copy_into(ours(Format::Deb), &repo);
+                copy_into(&bluemind::debs(generation), &repo);
+                let packages = run_ok(Command::new("apt-ftparchive").arg("packages").arg(".").current_dir(&repo));
+                std::fs::write(repo.join("Packages"), packages).unwrap();
+                std::fs::write(
+                    root.join("etc/apt/sources.list.d/bmpack-tests.list"),
+                    "deb [trusted=yes] file:/srv/repo ./\n",
+                )
+                .unwrap();
+            });
+            system.ok("apt-get update -qq");
+            system.ok(&format!("apt-get install -y -q bm-core={v}-1 bm-webserver={v}-1"));
+            // The administrator keeps BlueMind itself at its release; `apt-get upgrade` moves the plug-ins.
+            system.ok("apt-mark hold bm-core bm-webserver >/dev/null");
+            system
+        }
+        Family::Rpm => {
+            require_tool("createrepo_c", "createrepo-c");
+            let (base, standins) = bluemind::rpms(generation);
+            let system = Booted::boot(release, |root| {
+                let repo = root.join("srv/rpms");
+                copy_into(ours(Format::Rpm), &repo);
+                copy_into(&standins, &repo);
+                copy_into(std::slice::from_ref(&base), &root.join("srv"));
+                run_ok(Command::new("createrepo_c").arg("--quiet").arg(&repo));
+                std::fs::create_dir_all(root.join("etc/yum.repos.d")).unwrap();
+                std::fs::write(
+                    root.join("etc/yum.repos.d/bmpack-tests.repo"),
+                    "[bmpack-tests]\nname=bmpack tests\nbaseurl=file:///srv/rpms\ngpgcheck=0\nmetadata_expire=0\n",
+                )
+                .unwrap();
+            });
+            let base_name = base.file_name().unwrap().to_string_lossy().into_owned();
+            system.ok(&format!("rpm --initdb && rpm -i --quiet /srv/{base_name}"));
+            system.ok(&format!("cd /srv/rpms && rpm -i --quiet bm-core-{v}-1.noarch.rpm bm-webserver-{v}-1.noarch.rpm"));
+            // Fill dnf's cache of the repository once.
+            system.ok(&Server::dnf("makecache"));
+            system
+        }
+    };
+    system.ok("systemctl enable --quiet bluemind.target");
+    let dir = system.freeze();
+    let upper = dir.path().join("upper");
+    layers.push(((family, release, generation), dir));
+    upper
 }

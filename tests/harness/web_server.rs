@@ -150,16 +150,26 @@ http {{
         Ok(server)
     }
 
-    /// The users nginx's worker processes run as.
+    /// The users nginx's worker processes run as (read from `/proc`).
     pub fn worker_users(&self) -> Vec<String> {
-        let out = Command::new("ps")
-            .args(["-o", "user=", "--ppid", &self.master.id().to_string()])
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout)
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+        let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+        let user_of = |uid: &str| {
+            passwd.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                (f.get(2) == Some(&uid)).then(|| f[0].to_string())
+            })
+        };
+        let mut users = Vec::new();
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
+            let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.split_whitespace().next().unwrap_or("").to_string());
+            if field("PPid:").as_deref() == Some(self.master.id().to_string().as_str())
+                && let Some(uid) = field("Uid:")
+            {
+                users.push(user_of(&uid).unwrap_or(uid));
+            }
+        }
+        users
     }
 
     /// `GET path` (from `/`): the status code and the body.

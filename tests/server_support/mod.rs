@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 
+pub mod hostile;
 pub mod webdav_servers;
 
 pub fn workspace_root() -> PathBuf {

@@ -129,7 +129,7 @@ fn wsgidav_program() -> PathBuf {
 }
 
 /// A throwaway CA and a certificate for 127.0.0.1 signed by it: (ca.pem, cert.pem, key.pem).
-fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     let openssl = require_program("openssl", "apt-get install openssl");
     let run = |args: &[&str]| {
         let out = Command::new(&openssl).current_dir(dir).args(args).output().unwrap();
@@ -225,6 +225,8 @@ pub enum Front {
     ApacheProxyFcgiWithSendCl,
     /// nginx with its default `fastcgi_request_buffering on`.
     Nginx,
+    /// nginx with `fastcgi_request_buffering off`: chunked bodies reach PHP-FPM without a length.
+    NginxUnbuffered,
 }
 
 /// SabreDAV (`remote.php`, base `/remote.php/webdav/`, Basic auth) and `status.php` served by
@@ -295,7 +297,8 @@ $server->exec();
     let port = free_port();
     let (front_daemon, front_logs) = match front {
         Front::ApacheProxyFcgi | Front::ApacheProxyFcgiWithSendCl => start_apache(d, &www, &socket, port, front == Front::ApacheProxyFcgiWithSendCl),
-        Front::Nginx => start_nginx(d, &www, &socket, port),
+        Front::Nginx => start_nginx(d, &www, &socket, port, true),
+        Front::NginxUnbuffered => start_nginx(d, &www, &socket, port, false),
     };
     let mut logs = front_logs;
     logs.extend([d.join("php-fpm.log"), d.join("php-errors.log")]);
@@ -368,7 +371,8 @@ DocumentRoot "{www}"
     (daemon, vec![stderr, d.join("httpd-error.log")])
 }
 
-fn start_nginx(d: &Path, www: &Path, socket: &Path, port: u16) -> (Daemon, Vec<PathBuf>) {
+fn start_nginx(d: &Path, www: &Path, socket: &Path, port: u16, buffering: bool) -> (Daemon, Vec<PathBuf>) {
+    let buffering = if buffering { "on" } else { "off" };
     let conf = d.join("nginx.conf");
     let temp = d.join("nginx-temp");
     std::fs::create_dir_all(&temp).unwrap();
@@ -399,7 +403,7 @@ http {{
             include /etc/nginx/fastcgi_params;
             fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
             fastcgi_param PATH_INFO $fastcgi_path_info;
-            fastcgi_request_buffering on;
+            fastcgi_request_buffering {buffering};
             fastcgi_pass unix:{socket};
         }}
     }}

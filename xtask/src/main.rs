@@ -8,6 +8,7 @@ mod bench;
 mod bench_publish;
 mod lint;
 mod package;
+mod test;
 
 use clap::{Parser, Subcommand};
 pub use xtask::{default_out, project_root, publish};
@@ -30,6 +31,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Add the built packages to a signed apt and yum repository (see docs/publishing.md)
     Publish(publish::PublishOptions),
+    /// Install what the tests need when it is missing (as root), then run them (--fast: the quick tier)
+    Test(test::TestArgs),
 }
 
 fn main() {
@@ -39,6 +42,7 @@ fn main() {
         Command::Lint(args) => lint::run(&args),
         Command::Bench(args) => bench::run(&args),
         Command::Publish(opts) => publish::publish(&opts),
+        Command::Test(args) => test::run(&args),
     };
     xtask::finish(result)
 }

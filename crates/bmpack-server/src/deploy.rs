@@ -17,7 +17,8 @@ use bmpack::model::FileSource;
 use bmpack::nextcloud::NextcloudRelease;
 
 use crate::exit::{ExitClass, Failure};
-use crate::services::Manager;
+use crate::lock::DeployLock;
+use crate::services::ServiceManager;
 
 const NEXTCLOUD_GROUP: &str = "nextcloud";
 const BACKUPS: &str = "var/backups/bmpack";
@@ -27,6 +28,19 @@ pub struct DeployOptions {
     pub dry_run: bool,
     /// Act even where bm-core 4.2 or later is installed.
     pub force: bool,
+    /// `--service-tools DIR`: how to drive the services of another root.
+    pub service_tools: Option<PathBuf>,
+}
+
+/// One deploy/undeploy at a time, from before the plan is made until the services are back: a
+/// plan made while another run changes the folders would be stale. A dry run creates nothing,
+/// but is refused the same way while another run holds the lock.
+fn lock(options: &DeployOptions) -> Result<Option<DeployLock>, Failure> {
+    if options.dry_run {
+        crate::lock::check_free(&options.root)?;
+        return Ok(None);
+    }
+    crate::lock::acquire(&options.root).map(Some)
 }
 
 /// One extensions folder and what happens in it.
@@ -88,6 +102,7 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
         .resolve(&bundles, &ResolveOptions { nextcloud, only: others, ..ResolveOptions::default() })
         .map_err(|e| Failure::new(ExitClass::Usage, format!("{e:#}")))?;
 
+    let _lock = lock(options)?;
     let mut plans = target_plans(&catalog, &options.root)?;
     for package in &resolved.packages {
         for file in &package.files {
@@ -195,6 +210,7 @@ pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
     let (catalog, _catalog_dir) = crate::builtin_catalog::load()
         .map_err(|e| Failure::new(ExitClass::Other, format!("the compiled-in package declarations: {e:#}")))?;
     let declared = catalog.declared_bundles();
+    let _lock = lock(options)?;
     let mut plans = target_plans(&catalog, &options.root)?;
     for plan in &mut plans {
         plan.removals = entries(&plan.extensions)?
@@ -279,16 +295,16 @@ struct Journal {
     placed: Vec<PathBuf>,
 }
 
+/// Applies the plans; the caller holds the lock.
 fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Result<(), Failure> {
-    let manager = Manager::detect(&options.root);
+    let manager = ServiceManager::for_root(&options.root, options.service_tools.as_deref());
     let touched: Vec<&TargetPlan> = plans.iter().filter(|p| p.changes()).collect();
     refuse_package_files(options, &touched)?;
-    print_plan(&touched, manager, options.dry_run);
+    print_plan(&touched, &manager, options.dry_run);
     if options.dry_run {
         outln!("dry run: nothing changed");
         return Ok(());
     }
-    let _lock = crate::lock::acquire(&options.root)?;
     let stamp = timestamp();
     let backup = options.root.join(BACKUPS).join(format!("{stamp}-{verb}"));
     let mut journal = Journal::default();
@@ -302,6 +318,15 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
     for plan in &touched {
         if crate::services::is_disabled(&options.root, &plan.service) {
             outln!("{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)", plan.service, plan.service);
+        } else if !manager.drives_services() {
+            empty_cache(&plan.cache);
+            outln!(
+                "{}: cache {} emptied; {} is not the running system, so its services are not touched: a restart is due there (`{}`)",
+                plan.service,
+                plan.cache.display(),
+                options.root.display(),
+                manager.command(&plan.service, "restart")
+            );
         } else if manager.is_running(&plan.service) {
             running.push(*plan);
         } else {
@@ -311,31 +336,38 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
     }
     for (index, plan) in running.iter().enumerate() {
         let service = plan.service.as_str();
-        let result = manager.stop(service).and_then(|()| {
-            empty_cache(&plan.cache);
-            manager.start(service)
-        });
-        if let Err(error) = result {
-            let undo = rollback(&journal);
-            // Every service already reloaded, and the failed one, go back to the previous jars.
-            let again: Vec<String> = running[..=index]
-                .iter()
-                .map(|p| {
-                    let _ = manager.stop(&p.service);
-                    empty_cache(&p.cache);
-                    match manager.start(&p.service) {
-                        Ok(()) => format!("{} restarted", p.service),
-                        Err(e) => format!("{} still fails: {e}", p.service),
+        let (error, stopped) = match manager.stop(service) {
+            // Not stopped: its cache stays as it is (a running service's cache is never emptied).
+            Err(error) => (error, false),
+            Ok(()) => {
+                empty_cache(&plan.cache);
+                match manager.start(service) {
+                    Ok(()) => {
+                        outln!("{service}: stopped, cache {} emptied, started again ({})", plan.cache.display(), manager.command(service, "stop/start"));
+                        continue;
                     }
-                })
-                .collect();
-            return Err(Failure::new(
-                ExitClass::DeployFailed,
-                format!("{verb} failed: {error}; {undo}; with the previous jars: {}", again.join(", ")),
+                    Err(error) => (error, true),
+                }
+            }
+        };
+        let undo = rollback(&journal);
+        // Every service already reloaded, and the one whose start failed, go back to the previous
+        // jars the same way; each outcome is said as it is, a restart only when both the stop
+        // and the start worked. One that could not be stopped still runs what it had loaded.
+        let mut outcomes: Vec<String> = running[..index].iter().map(|p| reload_again(&manager, p)).collect();
+        outcomes.push(if stopped {
+            reload_again(&manager, plan)
+        } else {
+            format!(
+                "{service} could not be stopped, so it was not restarted and its cache {} was left as it was (it still runs the jars it had loaded)",
+                plan.cache.display()
             )
-            .with_fix(format!("look at `systemctl status {service}` and `journalctl -u {service}` (or /var/log/{service}/), then run the command again")));
-        }
-        outln!("{service}: stopped, cache {} emptied, started again ({})", plan.cache.display(), manager.command(service, "stop/start"));
+        });
+        return Err(Failure::new(
+            ExitClass::DeployFailed,
+            format!("{verb} failed: {error}; {undo}; with the previous jars: {}", outcomes.join(", ")),
+        )
+        .with_fix(format!("look at `systemctl status {service}` and `journalctl -u {service}` (or /var/log/{service}/), then run the command again")));
     }
     if journal.moved.is_empty() {
         let _ = std::fs::remove_dir_all(&backup);
@@ -346,7 +378,20 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
     Ok(())
 }
 
-fn print_plan(touched: &[&TargetPlan], manager: Manager, dry_run: bool) {
+/// Reloads a service that was already reloaded on the new jars, after they were taken back.
+fn reload_again(manager: &ServiceManager, plan: &TargetPlan) -> String {
+    let service = &plan.service;
+    if let Err(e) = manager.stop(service) {
+        return format!("{service} could not be stopped ({e}), so it was not restarted and its cache was left as it was: restart it by hand (`{}`)", manager.command(service, "restart"));
+    }
+    empty_cache(&plan.cache);
+    match manager.start(service) {
+        Ok(()) => format!("{service} restarted"),
+        Err(e) => format!("{service} still fails: {e}"),
+    }
+}
+
+fn print_plan(touched: &[&TargetPlan], manager: &ServiceManager, dry_run: bool) {
     if touched.is_empty() {
         outln!("nothing to change");
         return;
@@ -360,12 +405,16 @@ fn print_plan(touched: &[&TargetPlan], manager: Manager, dry_run: bool) {
             outln!("  install {} (from {})", plan.extensions.join(&install.name).display(), install.origin);
         }
         outln!("  empty   {}", plan.cache.display());
-        outln!(
-            "  restart {} if it runs ({} and {}; a stopped service stays stopped)",
-            plan.service,
-            manager.command(&plan.service, "stop"),
-            manager.command(&plan.service, "start")
-        );
+        if manager.drives_services() {
+            outln!(
+                "  restart {} if it runs ({} and {}; a stopped service stays stopped)",
+                plan.service,
+                manager.command(&plan.service, "stop"),
+                manager.command(&plan.service, "start")
+            );
+        } else {
+            outln!("  restart {} is due in that system (its services are not touched from here)", plan.service);
+        }
     }
 }
 

@@ -47,20 +47,59 @@ impl ExitClass {
     }
 }
 
-/// The exit-code table printed by `--help`.
-pub const EXIT_CODES_HELP: &str = "\
-Exit codes:
-  0  success (warnings may have been printed)
-  1  other failure (unreadable local file, unexpected error)
-  2  usage: wrong or missing option, malformed URL or version
-  3  network or TLS: host not found, connection refused, timeout, certificate not trusted
-  4  server not usable: not Nextcloud (e.g. ownCloud), not installed, in maintenance,
-     upgrade pending, version too old, untrusted domain
-  5  authentication: user or password refused (an app password may be needed)
-  6  uploads lose data: a file was stored short or empty (Apache mod_proxy_fcgi + PHP-FPM)
-  7  other WebDAV failure: wrong address, method refused, no write permission, quota
-  8  deploy/undeploy failed (previous jars put back)
-  9  another deploy/undeploy is running (lock held)";
+impl ExitClass {
+    pub const ALL: [ExitClass; 9] = [
+        ExitClass::Other,
+        ExitClass::Usage,
+        ExitClass::Network,
+        ExitClass::ServerNotUsable,
+        ExitClass::Authentication,
+        ExitClass::UploadsLoseData,
+        ExitClass::WebDav,
+        ExitClass::DeployFailed,
+        ExitClass::Locked,
+    ];
+
+    /// Its line in `--help`: the one place that says which failure gets which code.
+    pub fn help(self) -> &'static str {
+        match self {
+            ExitClass::Other => "other failure (unreadable local file, unexpected error)",
+            ExitClass::Usage => "usage: wrong or missing option, malformed URL or version, no password",
+            ExitClass::Network => {
+                "network or TLS: host not found, connection refused, timeout, connection cut,\n     certificate not trusted"
+            }
+            ExitClass::ServerNotUsable => {
+                "server not usable: not Nextcloud (e.g. ownCloud), not installed, in maintenance,\n     upgrade pending, version too old, untrusted domain"
+            }
+            ExitClass::Authentication => "authentication: user or password refused (an app password may be needed)",
+            ExitClass::UploadsLoseData => {
+                "uploads lose data: a file was stored short or empty (chunked uploads to PHP-FPM through\n     Apache mod_proxy_fcgi, or nginx with fastcgi_request_buffering off)"
+            }
+            ExitClass::WebDav => {
+                "wrong address (no status.php or no WebDAV folder there) or another WebDAV failure:\n     method refused, no write permission, quota"
+            }
+            ExitClass::DeployFailed => "deploy/undeploy failed (previous jars put back)",
+            ExitClass::Locked => "another deploy/undeploy is running (lock held)",
+        }
+    }
+}
+
+/// An exit-code table for `--help`: 0 with `success`, then `classes` with their lines.
+pub fn exit_codes_help(success: &str, classes: &[ExitClass]) -> String {
+    let mut out = format!("Exit codes:\n  0  {success}");
+    for class in classes {
+        out.push_str(&format!("\n  {}  {}", class.code(), class.help()));
+    }
+    out
+}
+
+/// The table of `bmpack --help`: every class (doctor's codes are severities, in its own help).
+pub fn all_exit_codes_help() -> String {
+    format!(
+        "{}\n`bmpack doctor` exits by the severity of its findings instead: see `bmpack doctor --help`.",
+        exit_codes_help("success (warnings may have been printed)", &ExitClass::ALL)
+    )
+}
 
 /// A failure with its class, message and, when known, the fix.
 #[derive(Debug)]

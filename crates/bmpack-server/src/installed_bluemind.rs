@@ -60,17 +60,38 @@ impl PackageDatabase {
 /// no package database under `root` knows bm-core (or its tool is missing).
 pub fn bm_core_version(root: &Path) -> Option<(String, PackageDatabase)> {
     let db = PackageDatabase::under(root)?;
-    let version = match db {
-        PackageDatabase::Dpkg => {
-            let out = db.query(root, &["-W", "-f=${db:Status-Status} ${Version}", "bm-core"])?;
-            String::from_utf8_lossy(&out.stdout).strip_prefix("installed ")?.trim().to_string()
-        }
-        PackageDatabase::Rpm => {
-            let out = db.query(root, &["-q", "--qf", "%{VERSION}", "bm-core"]).filter(|o| o.status.success())?;
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        }
-    };
+    let version = installed_versions(root, db, &["bm-core"]).remove("bm-core")?;
     Some((version, db))
+}
+
+/// The installed version of each of `names` that is installed (dpkg: `4.9.0-1`, rpm: the
+/// version without the release, `4.9.0`, as BlueMind's relations are written).
+pub fn installed_versions(root: &Path, db: PackageDatabase, names: &[&str]) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    if names.is_empty() {
+        return out;
+    }
+    let (format, prefix): (&str, &str) = match db {
+        PackageDatabase::Dpkg => ("-f=${Package} ${db:Status-Status} ${Version}\n", "installed"),
+        PackageDatabase::Rpm => ("%{NAME} installed %{VERSION}\n", "installed"),
+    };
+    let mut args: Vec<&str> = match db {
+        PackageDatabase::Dpkg => vec!["-W", format],
+        PackageDatabase::Rpm => vec!["-q", "--qf", format],
+    };
+    args.extend(names);
+    // Both tools print what they know and fail for the rest: the output is read either way.
+    let Some(output) = db.query(root, &args) else { return out };
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let mut words = line.split_whitespace();
+        if let (Some(name), Some(state), Some(version)) = (words.next(), words.next(), words.next())
+            && state == prefix
+            && names.contains(&name)
+        {
+            out.insert(name.to_string(), version.to_string());
+        }
+    }
+    out
 }
 
 /// The package that owns `absolute` (a path as the system under `root` sees it) according to

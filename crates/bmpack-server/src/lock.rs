@@ -13,6 +13,30 @@ pub struct DeployLock {
 
 pub const LOCK_FILE: &str = "var/lib/bmpack/deploy.lock";
 
+fn held(path: &Path) -> Failure {
+    let holder = std::fs::read_to_string(path).unwrap_or_default();
+    Failure::new(
+        ExitClass::Locked,
+        format!(
+            "another bmpack deploy/undeploy is running (lock {} held{})",
+            path.display(),
+            if holder.trim().is_empty() { String::new() } else { format!(" by process {}", holder.trim()) }
+        ),
+    )
+    .with_fix("wait for it to finish, then run the command again")
+}
+
+/// For a dry run: refuses while another run holds the lock, and creates nothing.
+pub fn check_free(root: &Path) -> Result<(), Failure> {
+    let path = root.join(LOCK_FILE);
+    let Ok(file) = std::fs::File::open(&path) else { return Ok(()) };
+    // SAFETY: flock on a descriptor owned by `file`; closing it releases the lock at once.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0 {
+        return Err(held(&path));
+    }
+    Ok(())
+}
+
 pub fn acquire(root: &Path) -> Result<DeployLock, Failure> {
     let path = root.join(LOCK_FILE);
     let other = |e: std::io::Error| Failure::new(ExitClass::Other, format!("lock {}: {e}", path.display()));
@@ -20,13 +44,7 @@ pub fn acquire(root: &Path) -> Result<DeployLock, Failure> {
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(other)?;
     // SAFETY: flock on a descriptor owned by `file`, which outlives the lock.
     if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        let holder = std::fs::read_to_string(&path).unwrap_or_default();
-        return Err(Failure::new(
-            ExitClass::Locked,
-            format!("another bmpack deploy/undeploy is running (lock {} held{})", path.display(),
-                if holder.trim().is_empty() { String::new() } else { format!(" by process {}", holder.trim()) }),
-        )
-        .with_fix("wait for it to finish, then run the command again"));
+        return Err(held(&path));
     }
     let _ = file.set_len(0);
     let _ = std::io::Write::write_all(&mut &file, format!("{}\n", std::process::id()).as_bytes());

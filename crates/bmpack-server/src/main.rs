@@ -1,11 +1,13 @@
-//! `bmpack`, the tool administrators run on a BlueMind server: pick the Nextcloud connector
-//! package, check the Nextcloud server, deploy the plug-ins by hand before BlueMind 4.2.
+//! `bmpack`, the tool administrators run on a BlueMind server: tell whether the plug-ins are in
+//! effect (doctor), pick the Nextcloud connector package, check the Nextcloud server, deploy the
+//! plug-ins by hand before BlueMind 4.2.
 
 #[macro_use]
 extern crate bmpack; // outln!/errln! (bmpack::console) in every module
 mod builtin_catalog;
 mod check;
 mod deploy;
+mod doctor;
 mod exit;
 mod http;
 mod lock;
@@ -17,6 +19,7 @@ mod select;
 mod services;
 mod status;
 mod status_php;
+mod url;
 mod webdav;
 mod webdav_address;
 
@@ -26,11 +29,11 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use serde_json::json;
 
-use exit::{EXIT_CODES_HELP, ExitClass, Failure};
+use exit::{ExitClass, Failure};
 use package_manager::PackageManager;
 
 #[derive(Parser)]
-#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = EXIT_CODES_HELP)]
+#[command(name = "bmpack", version, about = "BlueMind plug-ins on a BlueMind server: tell whether they are in effect, pick the Nextcloud connector, check the Nextcloud server, deploy by hand before BlueMind 4.2", after_help = exit::all_exit_codes_help())]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -39,29 +42,40 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print the bm-nextcloudXX package the Nextcloud server needs, and the command that installs it.
-    #[command(after_help = EXIT_CODES_HELP)]
+    #[command(after_help = select_help())]
     Select(SelectArgs),
     /// Check that the Nextcloud server can serve BlueMind's connector, step by step, with the fix for
     /// each problem: address, status.php, login (PROPFIND), and an upload probe that catches servers
     /// storing uploads as 0 bytes (Apache mod_proxy_fcgi + PHP-FPM).
-    #[command(after_help = CHECK_HELP)]
+    #[command(after_help = check_help())]
     Check(CheckArgs),
     /// BlueMind before 4.2: put the plug-in jars into the extensions folders, empty the OSGi caches
     /// and restart the services that run (the vendor's manual procedure). From 4.2 on, install the packages.
-    #[command(after_help = DEPLOY_HELP)]
+    #[command(after_help = deploy_help())]
     Deploy(DeployArgs),
+    /// Tell whether the plug-ins on this server are really in effect: BlueMind's release and the
+    /// plug-in packages meant for it, every jar in the extensions folders and who owns it, two jars
+    /// for one bundle, extensions shadowed by core bundles, each service's state and whether a
+    /// restart is due, and with --url the Nextcloud connector; each finding with the command that fixes it.
+    #[command(after_help = doctor::help())]
+    Doctor(DoctorArgs),
     /// BlueMind before 4.2: take bmpack's plug-in jars (Nextcloud, StarLeaf) out of the extensions
     /// folders again, empty the caches and restart the services that run.
-    #[command(after_help = DEPLOY_HELP)]
+    #[command(after_help = deploy_help())]
     Undeploy(UndeployArgs),
 }
 
-const DEPLOY_HELP: &str = "\
+fn deploy_help() -> String {
+    format!(
+        "The lock (/var/lib/bmpack/deploy.lock under the root) is taken before the plan is made.
 Replaced jars are moved to /var/backups/bmpack/<time>-<command>/ first; if a copy or a restart fails,
 they are put back. Each running service is stopped, its cache (/var/lib/bm-core, /var/lib/bm-webserver)
 emptied and started again, once, with systemctl where systemd runs, else with service; a stopped
-service only gets its cache emptied and is never started; /etc/bm/<service>.disabled leaves it alone.
-Links are never followed out of the extensions folders.
+service only gets its cache emptied and is never started; /etc/bm/<service>.disabled leaves it alone;
+a service that cannot be stopped keeps its cache and is not restarted. With --root other than /, the
+host's services are never touched (see --service-tools). Links are never followed out of the
+extensions folders. An archive is refused when an entry name repeats, and unless it has
+{limits}.
 
 Exit codes:
   0  done (or nothing to do)
@@ -70,7 +84,10 @@ Exit codes:
      BlueMind 4.2 or later installed (use the packages instead, or --force),
      a jar to replace or remove belongs to an installed package (even with --force)
   8  failed; the previous jars were put back (the message says whether that worked)
-  9  another deploy/undeploy is running";
+  9  another deploy/undeploy is running",
+        limits = bmpack::archive::ArchiveLimits::default().describe()
+    )
+}
 
 #[derive(Args)]
 struct DeployArgs {
@@ -99,6 +116,11 @@ struct DeployCommon {
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// With --root: drive the services of that system with DIR/systemctl (or DIR/service where it
+    /// has no systemd), e.g. wrappers around `systemctl -M MACHINE`. Without it, the services of a
+    /// root other than / are never touched: their caches are emptied and a restart is said to be due.
+    #[arg(long, value_name = "DIR")]
+    service_tools: Option<PathBuf>,
     /// Act even though the installed bm-core is 4.2 or later, where the plug-ins are packages
     /// (`apt install` / `yum install`, see `bmpack select`).
     #[arg(long)]
@@ -107,25 +129,33 @@ struct DeployCommon {
 
 impl DeployCommon {
     fn options(&self) -> deploy::DeployOptions {
-        deploy::DeployOptions { root: self.root.clone(), dry_run: self.dry_run, force: self.force }
+        deploy::DeployOptions {
+            root: self.root.clone(),
+            dry_run: self.dry_run,
+            force: self.force,
+            service_tools: self.service_tools.clone(),
+        }
     }
 }
 
-const CHECK_HELP: &str = concat!(
-        "The password is read from --password-file, else from the environment variable BMPACK_NEXTCLOUD_PASSWORD,\n",
-        "else asked on the terminal; never from the command line.\n",
-        "The upload probe writes two files of 1 MiB named .bmpack-probe-*.bin in the user's folder and deletes them.\n\n",
-        "Exit codes:\n",
-        "  0  ready (warnings may have been printed)\n",
-        "  1  other failure (unreadable local file, unexpected error)\n",
-        "  2  usage: wrong or missing option, malformed URL, no password\n",
-        "  3  network or TLS: host not found, connection refused, timeout, certificate not trusted\n",
-        "  4  server not usable: not Nextcloud (e.g. ownCloud), not installed, in maintenance,\n",
-        "     upgrade pending, version below 11, untrusted domain\n",
-        "  5  authentication: user or password refused (an app password may be needed)\n",
-        "  6  uploads lose data: a file was stored short or empty (Apache mod_proxy_fcgi + PHP-FPM)\n",
-        "  7  other WebDAV failure: wrong address, method refused, no write permission, quota"
-);
+fn check_help() -> String {
+    use ExitClass::*;
+    format!(
+        "The password is read from --password-file, else from the environment variable {},\n\
+         else asked on the terminal; never from the command line. It is sent only to the scheme, host and port\n\
+         of the address given (redirects are not followed, other hosts in the server's answers are refused).\n\
+         The upload probe writes two files of 1 MiB named .bmpack-probe-*.bin in the user's folder and deletes them.\n\n\
+         {}\n\n{}",
+        password::PASSWORD_ENV,
+        http::Limits::DEFAULT.help(),
+        exit::exit_codes_help("ready (warnings may have been printed)", &[Other, Usage, Network, ServerNotUsable, Authentication, UploadsLoseData, WebDav])
+    )
+}
+
+fn select_help() -> String {
+    use ExitClass::*;
+    exit::exit_codes_help("the package was chosen (warnings may have been printed)", &[Other, Usage, Network, ServerNotUsable, WebDav])
+}
 
 #[derive(Args)]
 struct CheckArgs {
@@ -141,6 +171,25 @@ struct CheckArgs {
     #[command(flatten)]
     tls: TlsArgs,
     /// Print one JSON object with every step instead of text lines.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct DoctorArgs {
+    /// The Nextcloud WebDAV address given to BlueMind: check that the installed bm-nextcloudXX is the
+    /// one that server needs (status.php is read, no login).
+    #[arg(long, value_name = "URL")]
+    url: Option<String>,
+    /// Read the system under this folder instead of / (its services only with --service-tools).
+    #[arg(long, value_name = "DIR", default_value = "/")]
+    root: PathBuf,
+    /// Query the services of the system under --root with DIR/systemctl (or DIR/service).
+    #[arg(long, value_name = "DIR")]
+    service_tools: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsArgs,
+    /// Print one JSON object (every finding, the jars, the services) for scripts and fleet tools.
     #[arg(long)]
     json: bool,
 }
@@ -188,8 +237,29 @@ impl TlsArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // `doctor`'s codes 1 and 2 are severities: its usage errors have their own code.
+            let code = match (error.use_stderr(), std::env::args().nth(1).as_deref()) {
+                (false, _) => 0,
+                (true, Some("doctor")) => doctor::CANNOT_RUN,
+                (true, _) => ExitClass::Usage.code(),
+            };
+            return ExitCode::from(code as u8);
+        }
+    };
     match cli.command {
+        Command::Doctor(args) => ExitCode::from(
+            doctor::run(&doctor::DoctorOptions {
+                root: args.root,
+                url: args.url,
+                tls: args.tls.options(),
+                json: args.json,
+                service_tools: args.service_tools,
+            }) as u8,
+        ),
         Command::Select(args) => run_select(args),
         Command::Check(args) => run_check(args),
         Command::Deploy(args) => finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref())),
@@ -205,7 +275,13 @@ fn finish(result: Result<(), Failure>) -> ExitCode {
 }
 
 fn run_check(args: CheckArgs) -> ExitCode {
-    let options = check::CheckOptions { url: args.url, user: args.user, tls: args.tls.options(), json: args.json };
+    let options = check::CheckOptions {
+        url: args.url,
+        user: args.user,
+        tls: args.tls.options(),
+        json: args.json,
+        limits: http::Limits::from_env(),
+    };
     let password_file = args.password_file;
     let user = options.user.clone();
     let code = check::run(&options, || password::obtain(password_file.as_deref(), &user));

@@ -1,5 +1,5 @@
-//! The lines `check` prints: `ok`, `warn` or `FAIL`, each with the fix when there is one;
-//! `--json` collects the same lines into one object printed at the end.
+//! The lines `check` and `doctor` print: `ok`, `warn` or `FAIL`, each with the fix when there is
+//! one; `--json` collects the same lines into one object printed at the end.
 
 use std::io::Write;
 
@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::exit::{ExitClass, Failure};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Ok,
     Warn,
@@ -15,7 +15,7 @@ pub enum Level {
 }
 
 impl Level {
-    fn word(self) -> &'static str {
+    pub fn word(self) -> &'static str {
         match self {
             Level::Ok => "ok",
             Level::Warn => "warn",
@@ -25,7 +25,7 @@ impl Level {
 }
 
 struct Line {
-    step: &'static str,
+    step: String,
     level: Level,
     message: String,
     fix: Option<String>,
@@ -42,16 +42,57 @@ impl Report {
         Report { json, lines: Vec::new() }
     }
 
-    pub fn ok(&mut self, step: &'static str, message: impl Into<String>) {
-        self.push(Line { step, level: Level::Ok, message: message.into(), fix: None, class: None });
+    pub fn ok(&mut self, step: impl Into<String>, message: impl Into<String>) {
+        self.push(Line { step: step.into(), level: Level::Ok, message: message.into(), fix: None, class: None });
     }
 
-    pub fn warn(&mut self, step: &'static str, message: impl Into<String>, fix: Option<String>) {
-        self.push(Line { step, level: Level::Warn, message: message.into(), fix, class: None });
+    pub fn warn(&mut self, step: impl Into<String>, message: impl Into<String>, fix: Option<String>) {
+        self.push(Line { step: step.into(), level: Level::Warn, message: message.into(), fix, class: None });
     }
 
-    pub fn fail(&mut self, step: &'static str, failure: Failure) {
-        self.push(Line { step, level: Level::Fail, message: failure.message, fix: failure.fix, class: Some(failure.class) });
+    pub fn fail(&mut self, step: impl Into<String>, failure: Failure) {
+        self.push(Line { step: step.into(), level: Level::Fail, message: failure.message, fix: failure.fix, class: Some(failure.class) });
+    }
+
+    /// A line of `level` (for `doctor`, whose FAIL lines have no exit class of their own).
+    pub fn line(&mut self, level: Level, step: impl Into<String>, message: impl Into<String>, fix: Option<String>) {
+        self.push(Line { step: step.into(), level, message: message.into(), fix, class: None });
+    }
+
+    /// The worst level reported.
+    pub fn worst(&self) -> Level {
+        self.lines.iter().map(|l| l.level).max().unwrap_or(Level::Ok)
+    }
+
+    fn lines_json(&self) -> Vec<serde_json::Value> {
+        self.lines
+            .iter()
+            .map(|l| json!({"step": l.step, "result": l.level.word(), "message": l.message, "fix": l.fix, "class": l.class.map(ExitClass::name)}))
+            .collect()
+    }
+
+    /// Prints the summary (or one JSON object: `extra`'s fields, the result, the exit code and
+    /// the lines) and gives the exit code of the worst level: 0 ok, 1 warn, 2 FAIL.
+    pub fn finish_by_severity(self, extra: serde_json::Value) -> i32 {
+        let worst = self.worst();
+        let code = match worst {
+            Level::Ok => 0,
+            Level::Warn => 1,
+            Level::Fail => 2,
+        };
+        if self.json {
+            let mut object = match extra {
+                serde_json::Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            object.insert("result".into(), json!(worst.word()));
+            object.insert("exit_code".into(), json!(code));
+            object.insert("checks".into(), json!(self.lines_json()));
+            outln!("{}", serde_json::Value::Object(object));
+        } else {
+            outln!("result: {} (exit code {code})", worst.word());
+        }
+        code
     }
 
     fn push(&mut self, line: Line) {
@@ -85,11 +126,7 @@ impl Report {
         };
         let code = failure.map_or(0, ExitClass::code);
         if self.json {
-            let lines: Vec<_> = self
-                .lines
-                .iter()
-                .map(|l| json!({"step": l.step, "result": l.level.word(), "message": l.message, "fix": l.fix, "class": l.class.map(ExitClass::name)}))
-                .collect();
+            let lines = self.lines_json();
             outln!(
                 "{}",
                 json!({"subject": subject, "result": result, "exit_code": code, "class": failure.map(ExitClass::name), "lines": lines})

@@ -37,6 +37,8 @@ pub struct Selection {
     pub manager: Option<PackageManager>,
     pub os_description: String,
     pub warnings: Vec<String>,
+    /// What the server said of its state (not for a version typed by hand).
+    pub server: Option<ServerStatus>,
 }
 
 impl Selection {
@@ -84,6 +86,14 @@ impl Selection {
                 .map(|(m, c)| (m.name().to_string(), serde_json::Value::String(c)))
                 .collect::<serde_json::Map<_, _>>(),
             "warnings": self.warnings,
+            // The state that `occ status -e` turns into its exit code (1 maintenance, 2 upgrade pending).
+            "server": self.server.as_ref().map(|s| json!({
+                "installed": s.installed,
+                "maintenance": s.maintenance,
+                "needs_db_upgrade": s.needs_db_upgrade,
+                "version": s.version,
+                "versionstring": s.version_string,
+            })),
         })
     }
 }
@@ -94,8 +104,9 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
         Source::Version(v) => (v.clone(), "--nextcloud-version".to_string(), None),
         Source::Url(url) => {
             let address = WebdavAddress::parse(url)?;
-            let agent = http::agent(&options.tls, true)?;
-            let status = crate::status_php::fetch(&agent, &address)?;
+            let limits = http::Limits::from_env();
+            let agent = http::agent(&options.tls, true, &limits)?;
+            let status = crate::status_php::fetch(&agent, &address, limits.request)?.status;
             (status.numeric_version().to_string(), address.status_url(), Some(status))
         }
         Source::OccStatus(file) => {
@@ -116,6 +127,7 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
     let release = NextcloudRelease::parse(&version_text).map_err(|e| select_failure(e, status.is_some()))?;
     let choice = select_connector_package(&matrix, &release).map_err(|e| select_failure(e, status.is_some()))?;
     let packages = vec![matrix.connector.requires.clone(), choice.package.clone()];
+    warnings.extend(bluemind_range_warnings(options.root, &packages));
     let detected = package_manager::detect(options.root);
     Ok(Selection {
         release: shown_version,
@@ -126,7 +138,37 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
         manager: options.package_manager.or(detected.manager),
         os_description: detected.description,
         warnings,
+        server: status,
     })
+}
+
+/// Where the package database under `root` knows bm-core: one warning per package of
+/// `packages` that is not meant for that BlueMind (the ranges are the packages' `depends` on
+/// bm-core in packaging/bmpack.toml), since apt and yum would refuse it.
+fn bluemind_range_warnings(root: &Path, packages: &[String]) -> Vec<String> {
+    let Some((installed, _)) = crate::installed_bluemind::bm_core_version(root) else {
+        return Vec::new();
+    };
+    let Ok((catalog, _dir)) = crate::builtin_catalog::load() else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for package in packages {
+        let constraints = catalog.constraints_on(package, "bm-core");
+        if constraints.iter().any(|(op, v)| !bmpack::version::satisfies(&installed, *op, v)) {
+            let range: Vec<String> = constraints.iter().map(|(op, v)| format!("{} {v}", op.rpm())).collect();
+            out.push(format!(
+                "{package} is for BlueMind {} and this server runs BlueMind {installed}: apt and yum will refuse it{}",
+                range.join(", "),
+                if constraints.iter().any(|(op, _)| *op == bmpack::model::Op::Ge) {
+                    " (before 4.2, `bmpack deploy` does the vendor's manual procedure)"
+                } else {
+                    ""
+                }
+            ));
+        }
+    }
+    out
 }
 
 fn select_failure(error: SelectError, from_server: bool) -> Failure {

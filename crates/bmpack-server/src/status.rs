@@ -4,8 +4,14 @@
 //! `"true"` on ownCloud 10 and very old releases; `needsDbUpgrade` appeared in 9.1/10;
 //! `productname` in 11 or 12 and follows the theme; later releases add keys (`extendedSupport`).
 //! Unknown keys are ignored. `occ status` prints JSON with `--output=json` (newer releases add a
-//! text line after it, older ones a warning before it) or a `  - key: value` list without it.
+//! text line after it, older ones a warning before it) or a `  - key: value` list without it;
+//! until 2021 (Nextcloud 23) it printed only `installed`, `version`, `versionstring` and
+//! `edition`, then the same keys as status.php. `version` is the internal version: Nextcloud 10
+//! says 9.1.x and the first 11 alphas 9.2.x, so the release is read from `versionstring`.
+//!
+//! Every text a server sends is kept escaped ([`printable`]): it is shown on terminals.
 
+use bmpack::console::printable;
 use serde_json::{Map, Value};
 
 use crate::exit::{ExitClass, Failure};
@@ -39,9 +45,19 @@ impl ServerStatus {
         self.version_string.as_deref().filter(|s| !s.trim().is_empty()).unwrap_or(&self.version)
     }
 
-    /// The version the selection rule reads: `version` is always numeric, `versionstring` is not.
+    /// The release the selection rule reads: the numbers `versionstring` starts with
+    /// (`21.0.3 Enterprise` → `21.0.3`, `11.0 alpha` → `11.0`), else `version`. Nextcloud 10
+    /// reports `version` 9.1.x, its first 11 alphas 9.2.x: the internal numbers of the
+    /// ownCloud code base, not the release.
     pub fn numeric_version(&self) -> &str {
-        &self.version
+        let from_string = self.version_string.as_deref().map(str::trim).map(|s| {
+            let end = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+            s[..end].trim_end_matches('.')
+        });
+        match from_string {
+            Some(numbers) if numbers.starts_with(|c: char| c.is_ascii_digit()) => numbers,
+            _ => &self.version,
+        }
     }
 
     pub fn product_name(&self) -> String {
@@ -62,17 +78,17 @@ pub fn from_json_object(object: &Map<String, Value>, origin: &str) -> Result<Ser
             Some(value) => flag_value(value).ok_or_else(|| {
                 Failure::new(
                     ExitClass::ServerNotUsable,
-                    format!("{origin}: key `{key}` is {value}, expected true or false"),
+                    format!("{origin}: key `{key}` is {}, expected true or false", printable(&value.to_string())),
                 )
             }),
         }
     };
     let version = match object.get("version") {
-        Some(Value::String(v)) if !v.trim().is_empty() => v.trim().to_string(),
+        Some(Value::String(v)) if !v.trim().is_empty() => printable(v.trim()),
         Some(other) => {
             return Err(Failure::new(
                 ExitClass::ServerNotUsable,
-                format!("{origin}: key `version` is {other}, expected a version such as \"25.0.3.2\""),
+                format!("{origin}: key `version` is {}, expected a version such as \"25.0.3.2\"", printable(&other.to_string())),
             ));
         }
         None => {
@@ -82,7 +98,7 @@ pub fn from_json_object(object: &Map<String, Value>, origin: &str) -> Result<Ser
     if !object.contains_key("installed") {
         return Err(not_a_status(origin, "it has no `installed` key"));
     }
-    let text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
+    let text = |key: &str| object.get(key).and_then(Value::as_str).map(printable);
     let product = product_of(text("productname").as_deref(), text("product").as_deref());
     Ok(ServerStatus {
         installed: flag("installed", false)?,
@@ -148,7 +164,7 @@ pub fn from_occ_output(text: &str, origin: &str) -> Result<ServerStatus, Failure
     let first_line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("(empty)");
     Err(Failure::new(
         ExitClass::Usage,
-        format!("{origin} is not the output of `occ status`: it starts with `{first_line}`"),
+        format!("{origin} is not the output of `occ status`: it starts with `{}`", printable(first_line)),
     )
     .with_fix(
         "on the Nextcloud host, run occ as the web server's user, e.g. \

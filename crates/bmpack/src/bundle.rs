@@ -13,7 +13,8 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use crate::archive::{self, ArchiveKind};
+use crate::archive::{self, ArchiveKind, ArchiveLimits};
+use crate::console::printable;
 use crate::manifest::{self, Manifest};
 
 /// Where the manifest is in a jar.
@@ -43,17 +44,24 @@ impl Bundle {
 
     /// Reads the identity of one jar. `origin` is how errors name it.
     pub fn read(jar: &Path, origin: &str) -> Result<Bundle, BundleError> {
-        let manifest = read_manifest(jar, origin)?;
+        let bytes = read_manifest_bytes(jar, origin)?;
+        let manifest = Manifest::parse(&bytes).map_err(|e| BundleError::BadManifest { file: origin.to_string(), reason: e.to_string() })?;
         let file = || origin.to_string();
+        // A header on an unterminated last line does not exist for Java: say so when it is missing.
+        let ignored = || {
+            manifest::unterminated_last_line(&bytes).map_or(String::new(), |line| {
+                format!(" (its last line, `{line}`, has no line break, and Java ignores such a line: end the manifest with a line break)")
+            })
+        };
         let Some(name_value) = manifest.get("Bundle-SymbolicName") else {
-            return Err(BundleError::NoSymbolicName { file: file() });
+            return Err(BundleError::NoSymbolicName { file: file(), ignored: ignored() });
         };
         let Some(symbolic_name) = manifest::symbolic_name_of(name_value) else {
-            return Err(BundleError::BadSymbolicName { file: file(), value: name_value.to_string() });
+            return Err(BundleError::BadSymbolicName { file: file(), value: printable(name_value) });
         };
         let version = manifest.get("Bundle-Version").map(str::trim).unwrap_or("");
         if version.is_empty() {
-            return Err(BundleError::NoVersion { file: file(), name: symbolic_name.to_string() });
+            return Err(BundleError::NoVersion { file: file(), name: symbolic_name.to_string(), ignored: ignored() });
         }
         Ok(Bundle {
             symbolic_name: symbolic_name.to_string(),
@@ -66,26 +74,42 @@ impl Bundle {
 
 /// The main section of a jar's `META-INF/MANIFEST.MF`. `origin` is how errors name the jar.
 pub fn read_manifest(jar: &Path, origin: &str) -> Result<Manifest, BundleError> {
+    let bytes = read_manifest_bytes(jar, origin)?;
+    Manifest::parse(&bytes).map_err(|e| BundleError::BadManifest { file: origin.to_string(), reason: e.to_string() })
+}
+
+/// The bytes of `META-INF/MANIFEST.MF`, found by its exact name as BlueMind's startup looks for
+/// it (a zip file system path, case-sensitive; `JarFile` would also take another case).
+fn read_manifest_bytes(jar: &Path, origin: &str) -> Result<Vec<u8>, BundleError> {
     let file = File::open(jar).map_err(|e| BundleError::Io { path: origin.to_string(), source: e })?;
     let mut zip = zip::ZipArchive::new(BufReader::new(file))
         .map_err(|e| BundleError::NotAZip { file: origin.to_string(), reason: e.to_string() })?;
-    // The spec's name is exact; a few old tools wrote it in another case.
-    let index = zip.index_for_name(MANIFEST_PATH).or_else(|| {
-        (0..zip.len()).find(|&i| {
-            zip.name_for_index(i).is_some_and(|n| n.is_ok_and(|n| n.eq_ignore_ascii_case(MANIFEST_PATH)))
-        })
-    });
-    let Some(index) = index else {
-        return Err(BundleError::NoManifest { file: origin.to_string() });
+    let Some(index) = zip.index_for_name(MANIFEST_PATH) else {
+        let other_case = (0..zip.len())
+            .filter_map(|i| zip.name_for_index(i).and_then(Result::ok).map(|n| n.to_string()))
+            .find(|n| n.eq_ignore_ascii_case(MANIFEST_PATH));
+        return Err(match other_case {
+            Some(found) => BundleError::BadManifest {
+                file: origin.to_string(),
+                reason: format!(
+                    "it is stored as `{}`; BlueMind's startup reads the exact name {MANIFEST_PATH} and skips this jar \
+                     (bmpack is as strict; java.util.jar.JarFile alone would take it)",
+                    printable(&found)
+                ),
+            },
+            None => BundleError::NoManifest { file: origin.to_string() },
+        });
     };
     let bad = |reason: String| BundleError::BadManifest { file: origin.to_string(), reason };
     let entry = zip.by_index(index).map_err(|e| bad(e.to_string()))?;
     let mut bytes = Vec::new();
     entry.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut bytes).map_err(|e| bad(e.to_string()))?;
     if bytes.len() as u64 > MAX_MANIFEST_BYTES {
-        return Err(bad(format!("it is larger than {MAX_MANIFEST_BYTES} bytes")));
+        return Err(bad(format!(
+            "it is larger than {MAX_MANIFEST_BYTES} bytes; real manifests are a few KB, and bmpack refuses larger ones (Java would read it)"
+        )));
     }
-    Manifest::parse(&bytes).map_err(|e| bad(e.to_string()))
+    Ok(bytes)
 }
 
 /// Every bundle found under `--bundles`, by symbolic name.
@@ -111,6 +135,8 @@ pub enum BundleError {
     BadArchive { path: String, kind: &'static str, reason: String },
     #[error("{archive}: entry `{entry}` {reason}, so the whole archive is refused and nothing is extracted from it: get the archive again from the vendor, or unpack and inspect it yourself and give the folder")]
     UnsafeEntry { archive: String, entry: String, reason: String },
+    #[error("{archive}: {what}, over bmpack's limit of {limit}, so the whole archive is refused and nothing is kept from it (bmpack takes archives of {limits}; a marketplace archive holds a few jars of a few MB): get the archive again from the vendor, or unpack and inspect it yourself and give the folder")]
+    TooLarge { archive: String, what: String, limit: String, limits: String },
     #[error("{path}: no .jar file in it: give the folder or the marketplace archive that holds the plug-in jars")]
     NoJars { path: String },
     #[error("{file}: not a jar: it is not a zip file ({reason}); replace it with the bundle's jar, or remove it from the bundles")]
@@ -119,12 +145,12 @@ pub enum BundleError {
     NoManifest { file: String },
     #[error("{file}: its {MANIFEST_PATH} cannot be read: {reason}; give the plug-in's jar as the vendor ships it, or remove this file from the bundles")]
     BadManifest { file: String, reason: String },
-    #[error("{file}: not an OSGi bundle: its {MANIFEST_PATH} has no Bundle-SymbolicName header; give the plug-in's jar as the vendor ships it, or remove this file from the bundles")]
-    NoSymbolicName { file: String },
+    #[error("{file}: not an OSGi bundle: its {MANIFEST_PATH} has no Bundle-SymbolicName header{ignored}; give the plug-in's jar as the vendor ships it, or remove this file from the bundles")]
+    NoSymbolicName { file: String, ignored: String },
     #[error("{file}: Bundle-SymbolicName `{value}` in {MANIFEST_PATH} does not start with a bundle name such as `net.bluemind.filehosting.nextcloud`; fix the bundle's manifest or remove this file from the bundles")]
     BadSymbolicName { file: String, value: String },
-    #[error("{file}: bundle `{name}` has no Bundle-Version in its {MANIFEST_PATH}, so its package version is unknown; rebuild the bundle with a version (e.g. `Bundle-Version: 4.8.2`)")]
-    NoVersion { file: String, name: String },
+    #[error("{file}: bundle `{name}` has no Bundle-Version in its {MANIFEST_PATH}{ignored}, so its package version is unknown; rebuild the bundle with a version (e.g. `Bundle-Version: 4.8.2`)")]
+    NoVersion { file: String, name: String, ignored: String },
     #[error("two jars for bundle `{name}`: {first} (Bundle-Version {first_version}) and {second} (Bundle-Version {second_version}); keep only one of them in the bundles")]
     Duplicate { name: String, first: String, first_version: String, second: String, second_version: String },
     #[error("{path}: {source}")]
@@ -153,6 +179,11 @@ impl BundleSet {
 
     /// [`BundleSet::load`] / [`BundleSet::load_in`] with the error's type kept.
     pub fn load_checked(path: &Path, scratch: Option<&Path>) -> Result<BundleSet, BundleError> {
+        Self::load_limited(path, scratch, &ArchiveLimits::default())
+    }
+
+    /// [`BundleSet::load_checked`] with other limits on what an archive may unpack to.
+    pub fn load_limited(path: &Path, scratch: Option<&Path>, limits: &ArchiveLimits) -> Result<BundleSet, BundleError> {
         let shown = path.display().to_string();
         let metadata = std::fs::metadata(path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => BundleError::NotFound { path: shown.clone() },
@@ -173,7 +204,7 @@ impl BundleSet {
                         path: format!("a temporary folder in {}", scratch.unwrap_or(&std::env::temp_dir()).display()),
                         source: e,
                     })?;
-                    let jars = archive::extract_jars(path, kind, temp.path())?;
+                    let jars = archive::extract_jars(path, kind, temp.path(), limits)?;
                     (jars, Some(temp))
                 }
                 None if has_extension(path, "jar") => return Err(BundleError::SingleJar { path: shown }),

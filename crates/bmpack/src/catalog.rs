@@ -394,6 +394,33 @@ impl Catalog {
         Ok(self.declarations.iter().filter(|d| wanted.contains(d.name.as_str())).collect())
     }
 
+    /// The version constraints `package` puts on `name` (bm-core, bm-webserver…), its own and
+    /// those of the packages of ours it needs (a connector needs bm-nextcloud-common), as
+    /// declared in `depends`: `bm-core >= 4.5.3` and `bm-core < 5~` give two. The BlueMind
+    /// releases a plug-in is meant for are derived from these, never declared twice.
+    pub fn constraints_on(&self, package: &str, name: &str) -> Vec<(Op, String)> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        let mut queue = vec![package.to_string()];
+        while let Some(current) = queue.pop() {
+            if !seen.insert(current.clone()) {
+                continue;
+            }
+            let Some(d) = self.declarations.iter().find(|d| d.name == current) else { continue };
+            for r in &d.depends {
+                if r.name == name {
+                    out.extend(parse_constraint(r).ok().flatten());
+                } else {
+                    queue.push(r.name.clone());
+                }
+            }
+            if let Some((_, common)) = &d.connector {
+                queue.push(common.clone());
+            }
+        }
+        out
+    }
+
     /// Matches bundles to the selected declarations and builds the packages.
     pub fn resolve(&self, bundles: &BundleSet, opts: &ResolveOptions) -> anyhow::Result<Resolved> {
         let revision = opts.revision.unwrap_or(1);
@@ -606,4 +633,61 @@ fn is_valid_package_name(name: &str) -> bool {
     name.len() >= 2
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+-.".contains(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A catalog of our own: StarLeaf for BlueMind 4.5.3 up to 4.x (two relations on one
+    /// name), Nextcloud for 4.2 and later, the connectors through bm-nextcloud-common.
+    #[test]
+    fn the_bluemind_range_comes_from_the_relations() {
+        let dir = tempfile::tempdir().unwrap();
+        let packaging = dir.path().join("packaging");
+        std::fs::create_dir_all(&packaging).unwrap();
+        std::fs::write(packaging.join("copyright"), "c").unwrap();
+        std::fs::write(packaging.join("nextcloud.toml"), crate::nextcloud::BUILTIN_MATRIX_TOML).unwrap();
+        std::fs::write(
+            packaging.join("bmpack.toml"),
+            r#"
+[defaults]
+maintainer = "m <m@x>"
+vendor = "v"
+license = "l"
+homepage = "h"
+section = "misc"
+rpm_group = "g"
+copyright_file = "copyright"
+
+[targets.core]
+extensions = "/usr/share/bm-core/extensions"
+service = "bm-core"
+cache = "/var/lib/bm-core"
+
+[[package]]
+name = "bm-nextcloud-common"
+group = "nextcloud"
+summary = "s"
+description = "d"
+bundles = [{ name = "net.bluemind.filehosting.nextcloud", target = "core" }]
+depends = [{ name = "bm-core", version = ">= 4.2" }]
+
+[[package]]
+name = "bm-plugin-core-videoconferencing-starleaf"
+summary = "s"
+description = "d"
+bundles = [{ name = "net.bluemind.videoconferencing.starleaf", target = "core" }]
+depends = [{ name = "bm-core", version = ">= 4.5.3" }, { name = "bm-core", version = "< 5~" }]
+"#,
+        )
+        .unwrap();
+        let catalog = Catalog::load(dir.path()).unwrap();
+        assert_eq!(
+            catalog.constraints_on("bm-plugin-core-videoconferencing-starleaf", "bm-core"),
+            [(Op::Ge, "4.5.3".to_string()), (Op::Lt, "5~".to_string())]
+        );
+        assert_eq!(catalog.constraints_on("bm-nextcloud12", "bm-core"), [(Op::Ge, "4.2".to_string())]);
+        assert!(catalog.constraints_on("bm-nextcloud12", "bm-webserver").is_empty());
+    }
 }

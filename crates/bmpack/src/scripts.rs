@@ -437,7 +437,9 @@ mod tests {
         );
         assert_eq!(
             s.deb.triggers.as_deref().unwrap(),
-            "interest-noawait /usr/share/bm-core/extensions\ninterest-noawait /usr/share/bm-webserver/extensions\n"
+            "interest-noawait /usr/share/bm-core/extensions\ninterest-noawait /usr/share/bm-webserver/extensions\n\
+             # What postinst activates on this package to act after the triggers of BlueMind's packages.\n\
+             interest-noawait bm-plugin-reload-settle\n"
         );
         let watched: Vec<_> = s.rpm.trans_file_trigger_in.iter().flat_map(|t| t.paths.clone()).collect();
         assert_eq!(watched, ["/usr/share/bm-core/extensions", "/usr/share/bm-webserver/extensions"]);

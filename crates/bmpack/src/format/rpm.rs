@@ -8,7 +8,8 @@
 //! * Directories are owned only when they are ours: a directory is ours when one of its path
 //!   components is the package name (`/usr/share/doc/<package>`). `/usr/share/bm-core/extensions`
 //!   and the like belong to the BlueMind packages and are only referenced, never owned, so that
-//!   removing a plug-in never removes them nor fights over their mode.
+//!   removing a plug-in never removes them nor fights over their mode. A systemd drop-in
+//!   folder holding `<package>.conf` is owned too (shared with any other package that owns it).
 //! * Scriptlets run with `/bin/sh`; a file trigger watching several paths is one trigger with one
 //!   script (as `%transfiletriggerin -- /a /b` in a spec file), so it runs once per transaction
 //!   however many of its paths were touched.
@@ -283,10 +284,19 @@ fn add_files(b: &mut PackageBuilder, pkg: &Package, source_date: u32) -> anyhow:
 }
 
 /// The parent directories of `dest` that this package owns: those at or below a path
-/// component named after the package (`/usr/share/doc/bm-nextcloud12`). The others belong to
-/// the system or to BlueMind's own packages.
+/// component named after the package (`/usr/share/doc/bm-nextcloud12`), and the `.d` folder
+/// of a drop-in named after it (`/usr/lib/systemd/system/bm-core.service.d/<package>.conf`),
+/// which rpm removes once no package that owns it is left. The others belong to the system or
+/// to BlueMind's own packages.
 fn our_directories(name: &str, dest: &str) -> Vec<String> {
     let components: Vec<&str> = dest.split('/').filter(|c| !c.is_empty()).collect();
+    if let [parents @ .., dir, file] = components.as_slice()
+        && dir.ends_with(".d")
+        && file.strip_suffix(".conf") == Some(name)
+        && !parents.contains(&name)
+    {
+        return vec![format!("/{}/{dir}", parents.join("/"))];
+    }
     let Some(first) = components.iter().position(|c| *c == name) else {
         return Vec::new();
     };
@@ -438,6 +448,10 @@ mod tests {
             vec!["/usr/lib/bm-x".to_string(), "/usr/lib/bm-x/a".to_string()]
         );
         assert!(our_directories("bm-x", "/usr/share/bm-core/extensions/bm-x.jar").is_empty());
+        assert_eq!(
+            our_directories("bm-x", "/usr/lib/systemd/system/bm-core.service.d/bm-x.conf"),
+            ["/usr/lib/systemd/system/bm-core.service.d"]
+        );
         assert!(our_directories("bm-x", "/usr/share/doc/bm-xy/copyright").is_empty());
     }
 
