@@ -161,8 +161,15 @@ http {{
         };
         let mut users = Vec::new();
         for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else { continue };
-            let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.split_whitespace().next().unwrap_or("").to_string());
+            let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+                continue;
+            };
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(|v| v.split_whitespace().next().unwrap_or("").to_string())
+            };
             if field("PPid:").as_deref() == Some(self.master.id().to_string().as_str())
                 && let Some(uid) = field("Uid:")
             {

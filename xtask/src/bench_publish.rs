@@ -49,20 +49,34 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
     fs::create_dir_all(&work)?;
     let key = BenchKey::generate(&work.join("gnupg"))?;
 
-    errln!("building {releases} releases of the package set (sample jars of {})", human_size(JAR_BYTES));
+    errln!(
+        "building {releases} releases of the package set (sample jars of {})",
+        human_size(JAR_BYTES)
+    );
     let built = build_releases(&root, &work.join("releases"), releases)?;
-    let files_per_release = fs::read_dir(built[0].join("deb"))?.count() + fs::read_dir(built[0].join("rpm"))?.count();
+    let files_per_release =
+        fs::read_dir(built[0].join("deb"))?.count() + fs::read_dir(built[0].join("rpm"))?.count();
 
     let mut competitors = vec![bmpack_competitor(&work, &key)];
     for (program, make) in [
-        ("aptly", aptly_competitor as fn(&Path, &BenchKey) -> anyhow::Result<Competitor>),
+        (
+            "aptly",
+            aptly_competitor as fn(&Path, &BenchKey) -> anyhow::Result<Competitor>,
+        ),
         ("reprepro", reprepro_competitor),
         ("createrepo_c", createrepo_competitor),
     ] {
         if which(program) {
             competitors.push(make(&work, &key)?);
         } else {
-            errln!("note: {program} is not installed (apt-get install {}): left out", if program == "createrepo_c" { "createrepo-c" } else { program });
+            errln!(
+                "note: {program} is not installed (apt-get install {}): left out",
+                if program == "createrepo_c" {
+                    "createrepo-c"
+                } else {
+                    program
+                }
+            );
         }
     }
 
@@ -71,10 +85,16 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
     for (i, release) in built.iter().enumerate() {
         for (c, competitor) in competitors.iter_mut().enumerate() {
             let started = Instant::now();
-            (competitor.publish)(release).with_context(|| format!("{} publishing release {}", competitor.name, i + 1))?;
+            (competitor.publish)(release)
+                .with_context(|| format!("{} publishing release {}", competitor.name, i + 1))?;
             times[c].push(started.elapsed());
             if verbose {
-                errln!("  release {:>3} {:<14} {:.3}s", i + 1, competitor.name, started.elapsed().as_secs_f64());
+                errln!(
+                    "  release {:>3} {:<14} {:.3}s",
+                    i + 1,
+                    competitor.name,
+                    started.elapsed().as_secs_f64()
+                );
             }
         }
     }
@@ -95,9 +115,18 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
     let mut removed = 0;
     for i in 0..SAMPLES {
         let copy = work.join(format!("bmpack-prune-{i}"));
-        check(Command::new("cp").arg("-a").arg(work.join("bmpack")).arg(&copy))?;
+        check(
+            Command::new("cp")
+                .arg("-a")
+                .arg(work.join("bmpack"))
+                .arg(&copy),
+        )?;
         let started = Instant::now();
-        let report = publish(&PublishRequest { prune: Some(3), repo: copy.clone(), ..bmpack_request(&work, &key, last) })?;
+        let report = publish(&PublishRequest {
+            prune: Some(3),
+            repo: copy.clone(),
+            ..bmpack_request(&work, &key, last)
+        })?;
         prunes.push(started.elapsed());
         removed = report.pruned.len();
         fs::remove_dir_all(&copy)?;
@@ -108,19 +137,44 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
 
     let names: Vec<&str> = competitors.iter().map(|c| c.name).collect();
     let width = 46;
-    outln!("{:<width$}  {}", "releases in the repository", names.iter().map(|n| format!("{n:>14}")).collect::<String>());
+    outln!(
+        "{:<width$}  {}",
+        "releases in the repository",
+        names.iter().map(|n| format!("{n:>14}")).collect::<String>()
+    );
     for &n in CHECKPOINTS.iter().filter(|&&n| n <= releases) {
-        outln!("{:<width$}  {}", n, times.iter().map(|t| format!("{:>13.3}s", at(t, n).as_secs_f64())).collect::<String>());
+        outln!(
+            "{:<width$}  {}",
+            n,
+            times
+                .iter()
+                .map(|t| format!("{:>13.3}s", at(t, n).as_secs_f64()))
+                .collect::<String>()
+        );
     }
     if !CHECKPOINTS.contains(&releases) {
-        outln!("{:<width$}  {}", releases, times.iter().map(|t| format!("{:>13.3}s", at(t, releases).as_secs_f64())).collect::<String>());
+        outln!(
+            "{:<width$}  {}",
+            releases,
+            times
+                .iter()
+                .map(|t| format!("{:>13.3}s", at(t, releases).as_secs_f64()))
+                .collect::<String>()
+        );
     }
     outln!(
         "{:<width$}  {}",
         format!("republishing release {releases}, nothing changed"),
-        again.iter().map(|t| format!("{:>13.3}s", t.as_secs_f64())).collect::<String>()
+        again
+            .iter()
+            .map(|t| format!("{:>13.3}s", t.as_secs_f64()))
+            .collect::<String>()
     );
-    outln!("{:<width$}  {:>13.3}s  ({removed} files removed)", format!("bmpack --prune 3 at {releases} releases"), prune.as_secs_f64());
+    outln!(
+        "{:<width$}  {:>13.3}s  ({removed} files removed)",
+        format!("bmpack --prune 3 at {releases} releases"),
+        prune.as_secs_f64()
+    );
     outln!(
         "\n{files_per_release} package files per release (the default set, .deb and .rpm; aptly and reprepro get the .deb \
          files, createrepo_c the .rpm files); each figure is one publish of that release into the repository holding \
@@ -133,7 +187,8 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
 }
 
 fn which(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 /// Releases 4.9.1, 4.9.2, …: the catalog's default set from sample jars, the fixed-version
@@ -150,14 +205,19 @@ fn build_releases(root: &Path, dir: &Path, count: usize) -> anyhow::Result<Vec<P
         spec.seed = i as u64;
         bmpack::samples::write_sample_bundles(&jars, &spec)?;
         let bundles = BundleSet::load(&jars)?;
-        let packages = catalog.resolve(&bundles, &ResolveOptions::default())?.packages;
+        let packages = catalog
+            .resolve(&bundles, &ResolveOptions::default())?
+            .packages;
         let dates = fixed.check(&catalog, &packages, None)?.dates;
         let out = dir.join(&version);
         let options = BuildOptions {
             out: out.clone(),
             formats: Format::ALL.to_vec(),
             jobs: 0,
-            write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 + i as u64 * 86_400 },
+            write: WriteOptions {
+                compression: Compression::Default,
+                source_date_epoch: 1_700_000_000 + i as u64 * 86_400,
+            },
         };
         build_all_dated(&packages, &dates, &options, &Silent)?;
         fs::remove_dir_all(&jars)?;
@@ -179,18 +239,44 @@ impl BenchKey {
         fs::create_dir_all(home)?;
         fs::set_permissions(home, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
         let gpg = |args: &[&str]| -> anyhow::Result<Vec<u8>> {
-            let out = Command::new("gpg").arg("--homedir").arg(home).args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""]).args(args).output()?;
+            let out = Command::new("gpg")
+                .arg("--homedir")
+                .arg(home)
+                .args(["--batch", "--pinentry-mode", "loopback", "--passphrase", ""])
+                .args(args)
+                .output()?;
             if !out.status.success() {
-                bail!("gpg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "gpg {args:?} failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             Ok(out.stdout)
         };
-        gpg(&["--quick-gen-key", "bmpack bench <bench@example.invalid>", "rsa3072", "sign", "never"])?;
+        gpg(&[
+            "--quick-gen-key",
+            "bmpack bench <bench@example.invalid>",
+            "rsa3072",
+            "sign",
+            "never",
+        ])?;
         let colons = String::from_utf8(gpg(&["--with-colons", "--list-secret-keys"])?)?;
-        let fingerprint = colons.lines().find_map(|l| l.strip_prefix("fpr:")).context("gpg made no key")?.trim_matches(':').to_string();
+        let fingerprint = colons
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .context("gpg made no key")?
+            .trim_matches(':')
+            .to_string();
         let secret_file = home.join("secret.asc");
-        fs::write(&secret_file, gpg(&["--armor", "--export-secret-keys", &fingerprint])?)?;
-        Ok(BenchKey { home: home.to_path_buf(), fingerprint, secret_file })
+        fs::write(
+            &secret_file,
+            gpg(&["--armor", "--export-secret-keys", &fingerprint])?,
+        )?;
+        Ok(BenchKey {
+            home: home.to_path_buf(),
+            fingerprint,
+            secret_file,
+        })
     }
 
     fn command(&self, program: &str) -> Command {
@@ -223,9 +309,15 @@ fn bmpack_competitor(work: &Path, key: &BenchKey) -> Competitor {
 }
 
 fn check(command: &mut Command) -> anyhow::Result<()> {
-    let out = command.output().with_context(|| format!("running {command:?}"))?;
+    let out = command
+        .output()
+        .with_context(|| format!("running {command:?}"))?;
     if !out.status.success() {
-        bail!("{command:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "{command:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
@@ -236,7 +328,13 @@ fn aptly_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor> {
     let dir = work.join("aptly");
     fs::create_dir_all(&dir)?;
     let config = dir.join("aptly.conf");
-    fs::write(&config, format!("{{\"rootDir\": \"{}\", \"gpgProvider\": \"gpg\"}}\n", dir.join("root").display()))?;
+    fs::write(
+        &config,
+        format!(
+            "{{\"rootDir\": \"{}\", \"gpgProvider\": \"gpg\"}}\n",
+            dir.join("root").display()
+        ),
+    )?;
     let fingerprint = key.fingerprint.clone();
     let key = key.clone();
     let aptly = move |args: &[&str]| {
@@ -244,7 +342,13 @@ fn aptly_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor> {
         c.arg(format!("-config={}", config.display())).args(args);
         c
     };
-    check(&mut aptly(&["repo", "create", "-distribution=stable", "-component=main", "bench"]))?;
+    check(&mut aptly(&[
+        "repo",
+        "create",
+        "-distribution=stable",
+        "-component=main",
+        "bench",
+    ]))?;
     let mut published = false;
     Ok(Competitor {
         name: "aptly",
@@ -252,9 +356,18 @@ fn aptly_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor> {
             check(aptly(&["repo", "add", "bench"]).arg(release.join("deb")))?;
             let gpg_key = format!("-gpg-key={fingerprint}");
             if published {
-                check(&mut aptly(&["publish", "update", "-batch", &gpg_key, "stable"]))?;
+                check(&mut aptly(&[
+                    "publish", "update", "-batch", &gpg_key, "stable",
+                ]))?;
             } else {
-                check(&mut aptly(&["publish", "repo", "-batch", &gpg_key, "-architectures=all,amd64", "bench"]))?;
+                check(&mut aptly(&[
+                    "publish",
+                    "repo",
+                    "-batch",
+                    &gpg_key,
+                    "-architectures=all,amd64",
+                    "bench",
+                ]))?;
                 published = true;
             }
             Ok(())
@@ -268,16 +381,28 @@ fn reprepro_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor
     fs::create_dir_all(dir.join("conf"))?;
     fs::write(
         dir.join("conf/distributions"),
-        format!("Codename: stable\nArchitectures: amd64\nComponents: main\nSignWith: {}\n", key.fingerprint),
+        format!(
+            "Codename: stable\nArchitectures: amd64\nComponents: main\nSignWith: {}\n",
+            key.fingerprint
+        ),
     )?;
     let key = key.clone();
     Ok(Competitor {
         name: "reprepro",
         publish: Box::new(move |release| {
-            let mut debs: Vec<PathBuf> = fs::read_dir(release.join("deb"))?.flatten().map(|e| e.path()).collect();
+            let mut debs: Vec<PathBuf> = fs::read_dir(release.join("deb"))?
+                .flatten()
+                .map(|e| e.path())
+                .collect();
             debs.sort();
             // A package already there with the same version is skipped, as bmpack does.
-            check(key.command("reprepro").args(["--silent", "-b"]).arg(&dir).args(["--ignore=wrongdistribution", "includedeb", "stable"]).args(&debs))
+            check(
+                key.command("reprepro")
+                    .args(["--silent", "-b"])
+                    .arg(&dir)
+                    .args(["--ignore=wrongdistribution", "includedeb", "stable"])
+                    .args(&debs),
+            )
         }),
     })
 }
@@ -306,7 +431,18 @@ fn createrepo_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competit
             }
             check(createrepo.arg(&dir))?;
             let _ = fs::remove_file(dir.join("repodata/repomd.xml.asc"));
-            check(key.command("gpg").args(["--batch", "--yes", "--armor", "--detach-sign", "--local-user", &key.fingerprint]).arg(dir.join("repodata/repomd.xml")))
+            check(
+                key.command("gpg")
+                    .args([
+                        "--batch",
+                        "--yes",
+                        "--armor",
+                        "--detach-sign",
+                        "--local-user",
+                        &key.fingerprint,
+                    ])
+                    .arg(dir.join("repodata/repomd.xml")),
+            )
         }),
     })
 }

@@ -27,7 +27,9 @@ pub fn default_out() -> PathBuf {
 pub fn finish(result: anyhow::Result<()>) -> ! {
     if let Err(e) = result {
         errln!("error: {e:#}");
-        let code = e.downcast_ref::<bmpack::repo::interrupt::Interrupted>().map_or(1, |i| i.exit_code());
+        let code = e
+            .downcast_ref::<bmpack::repo::interrupt::Interrupted>()
+            .map_or(1, |i| i.exit_code());
         std::process::exit(code);
     }
     std::process::exit(0)

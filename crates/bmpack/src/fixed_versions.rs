@@ -26,7 +26,8 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::model::{
-    DebScripts, FileTrigger, MaintainerScripts, Package, PayloadFile, Relation, Relations, RpmScripts, VersionRef,
+    DebScripts, FileTrigger, MaintainerScripts, Package, PayloadFile, Relation, Relations,
+    RpmScripts, VersionRef,
 };
 
 /// Relative to the project root.
@@ -66,7 +67,9 @@ impl FixedVersions {
         let path = root.join(RECORD_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FixedVersions::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(FixedVersions::default());
+            }
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         let versions = toml::from_str(&text).map_err(|e| {
@@ -77,11 +80,23 @@ impl FixedVersions {
 
     /// Checks each fixed-version package of `packages` against its record. With `record_date`,
     /// versions not recorded yet are recorded with that date (a recorded one is never changed).
-    pub fn check(&mut self, catalog: &Catalog, packages: &[Package], record_date: Option<u64>) -> anyhow::Result<Checked> {
+    pub fn check(
+        &mut self,
+        catalog: &Catalog,
+        packages: &[Package],
+        record_date: Option<u64>,
+    ) -> anyhow::Result<Checked> {
         let mut checked = Checked::default();
         for pkg in packages {
-            let Some(declaration) = catalog.declarations.iter().find(|d| d.name == pkg.name) else { continue };
-            let Some(version) = declaration.fixed_version().filter(|_| declaration.record_content) else { continue };
+            let Some(declaration) = catalog.declarations.iter().find(|d| d.name == pkg.name) else {
+                continue;
+            };
+            let Some(version) = declaration
+                .fixed_version()
+                .filter(|_| declaration.record_content)
+            else {
+                continue;
+            };
             let digest = content_digest(pkg)?;
             let entry = self.versions.entry(pkg.name.clone()).or_default();
             match (entry.get(version), record_date) {
@@ -98,7 +113,13 @@ impl FixedVersions {
                     next = next_version(version),
                 ),
                 (None, Some(date)) => {
-                    entry.insert(version.to_string(), Recorded { content: digest, date });
+                    entry.insert(
+                        version.to_string(),
+                        Recorded {
+                            content: digest,
+                            date,
+                        },
+                    );
                     checked.dates.insert(pkg.name.clone(), date);
                     checked.recorded.push(format!("{} {version}", pkg.name));
                 }
@@ -188,14 +209,29 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
         h.text(field, value);
     }
     for file in files {
-        let PayloadFile { dest, source, mode, kind } = file;
-        let bytes = source.read().with_context(|| format!("reading the file {dest} of {name}"))?;
+        let PayloadFile {
+            dest,
+            source,
+            mode,
+            kind,
+        } = file;
+        let bytes = source
+            .read()
+            .with_context(|| format!("reading the file {dest} of {name}"))?;
         h.text("file", dest);
         h.text("mode", &format!("{mode:o}"));
         h.text("kind", &format!("{kind:?}"));
         h.bytes("content", &bytes);
     }
-    let Relations { depends, provides, conflicts, deb_depends, deb_replaces, deb_pre_depends, rpm_obsoletes } = relations;
+    let Relations {
+        depends,
+        provides,
+        conflicts,
+        deb_depends,
+        deb_replaces,
+        deb_pre_depends,
+        rpm_obsoletes,
+    } = relations;
     for (field, list) in [
         ("depends", depends),
         ("provides", provides),
@@ -209,14 +245,31 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
             let constraint = match constraint {
                 None => String::new(),
                 Some((op, VersionRef::Literal(v))) => format!("{} {v}", op.deb()),
-                Some((op, VersionRef::Package(v))) => format!("{} {} / {}", op.deb(), v.deb(), v.rpm_evr()),
+                Some((op, VersionRef::Package(v))) => {
+                    format!("{} {} / {}", op.deb(), v.deb(), v.rpm_evr())
+                }
             };
             h.text(field, &format!("{name} {constraint}"));
         }
     }
     let MaintainerScripts { deb, rpm } = scripts;
-    let DebScripts { preinst, postinst, prerm, postrm, triggers } = deb;
-    let RpmScripts { pre, post, preun, postun, pretrans, posttrans, trans_file_trigger_in, trans_file_trigger_postun } = rpm;
+    let DebScripts {
+        preinst,
+        postinst,
+        prerm,
+        postrm,
+        triggers,
+    } = deb;
+    let RpmScripts {
+        pre,
+        post,
+        preun,
+        postun,
+        pretrans,
+        posttrans,
+        trans_file_trigger_in,
+        trans_file_trigger_postun,
+    } = rpm;
     for (field, script) in [
         ("preinst", preinst),
         ("postinst", postinst),
@@ -234,7 +287,10 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
             h.text(field, s);
         }
     }
-    for (field, triggers) in [("transfiletriggerin", trans_file_trigger_in), ("transfiletriggerpostun", trans_file_trigger_postun)] {
+    for (field, triggers) in [
+        ("transfiletriggerin", trans_file_trigger_in),
+        ("transfiletriggerpostun", trans_file_trigger_postun),
+    ] {
         for FileTrigger { paths, script } in triggers {
             h.text(field, &paths.join("\n"));
             h.text(field, script);

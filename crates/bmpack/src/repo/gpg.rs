@@ -36,13 +36,17 @@ pub struct Signer {
 impl Signer {
     /// The keys of `sources`, all from the user's keyring or all from key files.
     pub fn open_all(sources: &[KeySource]) -> anyhow::Result<Self> {
-        let Some(first) = sources.first() else { bail!("no signing key: give one with --key FINGERPRINT or --key-file FILE") };
+        let Some(first) = sources.first() else {
+            bail!("no signing key: give one with --key FINGERPRINT or --key-file FILE")
+        };
         let mut signer = Signer::open(first)?;
         for source in &sources[1..] {
             let fingerprint = match (source, &signer.homedir) {
                 (KeySource::Fingerprint(id), None) => signer.find_secret(id)?,
                 (KeySource::File(path), Some(_)) => signer.import(path)?,
-                _ => bail!("give every signing key the same way: all with --key (your keyring) or all with --key-file"),
+                _ => bail!(
+                    "give every signing key the same way: all with --key (your keyring) or all with --key-file"
+                ),
             };
             if signer.fingerprints.contains(&fingerprint) {
                 bail!("the key {fingerprint} is given twice: give each signing key once");
@@ -55,14 +59,22 @@ impl Signer {
     pub fn open(source: &KeySource) -> anyhow::Result<Self> {
         match source {
             KeySource::Fingerprint(id) => {
-                let mut signer = Signer { homedir: None, temp: None, fingerprints: Vec::new() };
+                let mut signer = Signer {
+                    homedir: None,
+                    temp: None,
+                    fingerprints: Vec::new(),
+                };
                 let fingerprint = signer.find_secret(id)?;
                 signer.fingerprints.push(fingerprint);
                 Ok(signer)
             }
             KeySource::File(path) => {
                 let temp = TempKeyring::new()?;
-                let mut signer = Signer { homedir: Some(temp.dir.path().to_path_buf()), temp: Some(temp), fingerprints: Vec::new() };
+                let mut signer = Signer {
+                    homedir: Some(temp.dir.path().to_path_buf()),
+                    temp: Some(temp),
+                    fingerprints: Vec::new(),
+                };
                 let fingerprint = signer.import(path)?;
                 signer.fingerprints.push(fingerprint);
                 Ok(signer)
@@ -74,34 +86,62 @@ impl Signer {
     fn find_secret(&self, id: &str) -> anyhow::Result<String> {
         let found = self.secret_keys(Some(id))?;
         Ok(match found.as_slice() {
-                    [one] => one.clone(),
-                    [] => bail!(
-                        "no secret key `{id}` in your gpg keyring ({}): list yours with `gpg --list-secret-keys`, \
+            [one] => one.clone(),
+            [] => bail!(
+                "no secret key `{id}` in your gpg keyring ({}): list yours with `gpg --list-secret-keys`, \
                          or give the key as a file with --key-file",
-                        std::env::var("GNUPGHOME").unwrap_or_else(|_| "~/.gnupg".into())
-                    ),
-                    many => bail!("`{id}` names {} secret keys ({}): give the full fingerprint of one", many.len(), many.join(", ")),
+                std::env::var("GNUPGHOME").unwrap_or_else(|_| "~/.gnupg".into())
+            ),
+            many => bail!(
+                "`{id}` names {} secret keys ({}): give the full fingerprint of one",
+                many.len(),
+                many.join(", ")
+            ),
         })
     }
 
     /// Imports the one secret key of a key file into the temporary keyring.
     fn import(&self, path: &Path) -> anyhow::Result<String> {
         if !path.is_file() {
-            bail!("the key file {} does not exist: give the file written by `gpg --export-secret-keys --armor FINGERPRINT`", path.display());
+            bail!(
+                "the key file {} does not exist: give the file written by `gpg --export-secret-keys --armor FINGERPRINT`",
+                path.display()
+            );
         }
         let before = self.secret_keys(None)?;
-        self.gpg().arg("--import").arg(path).run().with_context(|| format!("importing the key file {}", path.display()))?;
-        let new: Vec<String> = self.secret_keys(None)?.into_iter().filter(|f| !before.contains(f)).collect();
+        self.gpg()
+            .arg("--import")
+            .arg(path)
+            .run()
+            .with_context(|| format!("importing the key file {}", path.display()))?;
+        let new: Vec<String> = self
+            .secret_keys(None)?
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
         match new.as_slice() {
             [one] => Ok(one.clone()),
-            [] if !before.is_empty() && self.fingerprints_in(path)?.iter().any(|f| before.contains(f)) => {
-                bail!("the key file {} holds a key given already: give each signing key once", path.display())
+            [] if !before.is_empty()
+                && self
+                    .fingerprints_in(path)?
+                    .iter()
+                    .any(|f| before.contains(f)) =>
+            {
+                bail!(
+                    "the key file {} holds a key given already: give each signing key once",
+                    path.display()
+                )
             }
             [] => bail!(
                 "the key file {} holds no secret key: export one with `gpg --export-secret-keys --armor FINGERPRINT > FILE`",
                 path.display()
             ),
-            many => bail!("the key file {} holds {} secret keys ({}): export only the signing one", path.display(), many.len(), many.join(", ")),
+            many => bail!(
+                "the key file {} holds {} secret keys ({}): export only the signing one",
+                path.display(),
+                many.len(),
+                many.join(", ")
+            ),
         }
     }
 
@@ -170,7 +210,13 @@ impl Signer {
 
     /// A clearsigned copy of `input` (apt's `InRelease`).
     pub fn clearsign(&self, input: &Path, output: &Path) -> anyhow::Result<()> {
-        self.signing().arg("--clearsign").arg("--output").arg(output).arg(input).run().with_context(|| self.cannot_sign())?;
+        self.signing()
+            .arg("--clearsign")
+            .arg("--output")
+            .arg(output)
+            .arg(input)
+            .run()
+            .with_context(|| self.cannot_sign())?;
         Ok(())
     }
 
@@ -198,7 +244,11 @@ impl Signer {
 
     /// The primary-key fingerprints of the keys in a key file (binary or armored).
     pub fn fingerprints_in(&self, path: &Path) -> anyhow::Result<Vec<String>> {
-        let text = self.gpg().args(["--with-colons", "--show-keys"]).arg(path).run_text()?;
+        let text = self
+            .gpg()
+            .args(["--with-colons", "--show-keys"])
+            .arg(path)
+            .run_text()?;
         let mut fingerprints = Vec::new();
         let mut after_pub = false;
         for line in text.lines() {
@@ -221,7 +271,9 @@ impl Signer {
     pub fn export_public(&self, armored: bool) -> anyhow::Result<Vec<u8>> {
         let mut all = Vec::new();
         for fingerprint in &self.fingerprints {
-            let mut t = self.gpg().args(["--export-options", "export-minimal", "--export"]);
+            let mut t = self
+                .gpg()
+                .args(["--export-options", "export-minimal", "--export"]);
             if armored {
                 t = t.arg("--armor");
             }
@@ -261,28 +313,42 @@ struct TempKeyring {
 impl TempKeyring {
     fn new() -> anyhow::Result<TempKeyring> {
         remove_stale_keyrings();
-        let dir = tempfile::Builder::new().prefix(TEMP_KEYRING_PREFIX).tempdir().context("creating a temporary gpg keyring")?;
-        let in_use = std::fs::File::create(dir.path().join(IN_USE)).context("creating a temporary gpg keyring")?;
+        let dir = tempfile::Builder::new()
+            .prefix(TEMP_KEYRING_PREFIX)
+            .tempdir()
+            .context("creating a temporary gpg keyring")?;
+        let in_use = std::fs::File::create(dir.path().join(IN_USE))
+            .context("creating a temporary gpg keyring")?;
         in_use.lock().context("locking the temporary gpg keyring")?;
-        Ok(TempKeyring { dir, _in_use: in_use })
+        Ok(TempKeyring {
+            dir,
+            _in_use: in_use,
+        })
     }
 }
 
 /// Deletes the temporary keyrings of publishes that were killed (see [`TempKeyring`]).
 fn remove_stale_keyrings() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
-        if !entry.file_name().to_string_lossy().starts_with(TEMP_KEYRING_PREFIX) || !path.is_dir() {
+        if !entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(TEMP_KEYRING_PREFIX)
+            || !path.is_dir()
+        {
             continue;
         }
         // One being created right now has no lock file yet: left alone unless it is old.
         let stale = match std::fs::File::open(path.join(IN_USE)) {
             Ok(file) => file.try_lock().is_ok(),
-            Err(_) => entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(60))),
+            Err(_) => entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| {
+                t.elapsed()
+                    .is_ok_and(|age| age > std::time::Duration::from_secs(60))
+            }),
         };
         if stale {
             stop_agent(&path);
@@ -301,6 +367,10 @@ fn stop_agent(home: &Path) {
         if what == "--kill" {
             gpgconf.arg("all");
         }
-        let _ = gpgconf.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null()).status();
+        let _ = gpgconf
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status();
     }
 }

@@ -11,7 +11,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Deb,
@@ -42,7 +41,9 @@ pub struct PackageFile {
 /// Characters dpkg and rpm allow in names, versions and architectures; anything else would be
 /// unsafe in a file name.
 fn plain(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.~:_^".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.~:_^".contains(&b))
 }
 
 /// dpkg's `Version`, with `0:` (the same as no epoch) left out, so that versions compare as text.
@@ -53,7 +54,13 @@ pub fn deb_version(version: &str) -> String {
 impl PackageFile {
     /// Reads a package's identity (its control file or header).
     pub fn read(kind: Kind, path: &Path) -> anyhow::Result<Self> {
-        let context = || format!("{} is not a usable .{} package", path.display(), kind.extension());
+        let context = || {
+            format!(
+                "{} is not a usable .{} package",
+                path.display(),
+                kind.extension()
+            )
+        };
         let (name, version, arch) = match kind {
             Kind::Deb => {
                 let control = deb_control(path).with_context(context)?;
@@ -62,26 +69,55 @@ impl PackageFile {
                         .lines()
                         .find_map(|l| l.strip_prefix(f).and_then(|r| r.strip_prefix(':')))
                         .map(|v| v.trim().to_string())
-                        .with_context(|| format!("{}: the control file has no {f} field", path.display()))
+                        .with_context(|| {
+                            format!("{}: the control file has no {f} field", path.display())
+                        })
                 };
-                (field("Package")?, deb_version(&field("Version")?), field("Architecture")?)
+                (
+                    field("Package")?,
+                    deb_version(&field("Version")?),
+                    field("Architecture")?,
+                )
             }
             Kind::Rpm => {
                 let meta = rpm::PackageMetadata::open(path).with_context(context)?;
                 let text = |r: Result<&str, rpm::Error>, what: &str| -> anyhow::Result<String> {
-                    r.map(str::to_string).with_context(|| format!("{}: the rpm header has no {what}", path.display()))
+                    r.map(str::to_string).with_context(|| {
+                        format!("{}: the rpm header has no {what}", path.display())
+                    })
                 };
                 let epoch = meta.get_epoch().unwrap_or(0);
-                let version = format!("{epoch}:{}-{}", text(meta.get_version(), "version")?, text(meta.get_release(), "release")?);
-                (text(meta.get_name(), "name")?, version, text(meta.get_arch(), "architecture")?)
+                let version = format!(
+                    "{epoch}:{}-{}",
+                    text(meta.get_version(), "version")?,
+                    text(meta.get_release(), "release")?
+                );
+                (
+                    text(meta.get_name(), "name")?,
+                    version,
+                    text(meta.get_arch(), "architecture")?,
+                )
             }
         };
-        for (what, value) in [("name", &name), ("version", &version), ("architecture", &arch)] {
+        for (what, value) in [
+            ("name", &name),
+            ("version", &version),
+            ("architecture", &arch),
+        ] {
             if !plain(value) {
-                bail!("{}: the package {what} `{value}` has characters dpkg and rpm do not allow", path.display());
+                bail!(
+                    "{}: the package {what} `{value}` has characters dpkg and rpm do not allow",
+                    path.display()
+                );
             }
         }
-        Ok(PackageFile { kind, path: path.to_path_buf(), name, version, arch })
+        Ok(PackageFile {
+            kind,
+            path: path.to_path_buf(),
+            name,
+            version,
+            arch,
+        })
     }
 
     /// Where the package goes in the repository, relative to its root. A package with an epoch
@@ -91,8 +127,14 @@ impl PackageFile {
     pub fn place(&self, suite: &str) -> PathBuf {
         let (epoch, rest) = split_epoch(&self.version);
         let (dir, file) = match self.kind {
-            Kind::Deb => (super::apt::pool_dir(suite).join(&self.name), format!("{}_{rest}_{}.deb", self.name, self.arch)),
-            Kind::Rpm => (super::yum::repo_dir(suite), format!("{}-{rest}.{}.rpm", self.name, self.arch)),
+            Kind::Deb => (
+                super::apt::pool_dir(suite).join(&self.name),
+                format!("{}_{rest}_{}.deb", self.name, self.arch),
+            ),
+            Kind::Rpm => (
+                super::yum::repo_dir(suite),
+                format!("{}-{rest}.{}.rpm", self.name, self.arch),
+            ),
         };
         match epoch {
             0 => dir.join(file),
@@ -104,10 +146,19 @@ impl PackageFile {
     /// than by the servers: a `.deb` through the end of its members (gzip, xz and zstd check
     /// their own integrity), an rpm against the header and payload digests its header carries.
     pub fn verify(&self) -> anyhow::Result<()> {
-        let context = || format!("{} is not a usable .{} package", self.path.display(), self.kind.extension());
+        let context = || {
+            format!(
+                "{} is not a usable .{} package",
+                self.path.display(),
+                self.kind.extension()
+            )
+        };
         match self.kind {
             Kind::Deb => verify_deb(&self.path).with_context(context),
-            Kind::Rpm => rpm::Package::open(&self.path).and_then(|p| p.verify_digests()).map_err(anyhow::Error::from).with_context(context),
+            Kind::Rpm => rpm::Package::open(&self.path)
+                .and_then(|p| p.verify_digests())
+                .map_err(anyhow::Error::from)
+                .with_context(context),
         }
     }
 
@@ -124,7 +175,8 @@ pub fn content_digest(kind: Kind, path: &Path) -> anyhow::Result<[u8; 32]> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let start = match kind {
         Kind::Deb => 0,
-        Kind::Rpm => rpm_header_offset(&bytes).with_context(|| format!("{} is not an rpm file", path.display()))?,
+        Kind::Rpm => rpm_header_offset(&bytes)
+            .with_context(|| format!("{} is not an rpm file", path.display()))?,
     };
     Ok(Sha256::digest(&bytes[start..]).into())
 }
@@ -141,7 +193,10 @@ fn verify_deb(path: &Path) -> anyhow::Result<()> {
             let mut format = String::new();
             entry.read_to_string(&mut format)?;
             if !format.starts_with("2.") {
-                bail!("debian-binary says `{}`, not a format dpkg reads", format.trim());
+                bail!(
+                    "debian-binary says `{}`, not a format dpkg reads",
+                    format.trim()
+                );
             }
         } else if let Some((kind, compression)) = name.split_once(".tar") {
             let reader = decompressed(Box::new(entry), compression)?;
@@ -162,7 +217,10 @@ fn verify_deb(path: &Path) -> anyhow::Result<()> {
 }
 
 /// A `.tar` member's reader, decompressed by its suffix (`""`, `.gz`, `.xz`, `.zst`).
-fn decompressed<'a>(member: Box<dyn Read + 'a>, compression: &str) -> anyhow::Result<Box<dyn Read + 'a>> {
+fn decompressed<'a>(
+    member: Box<dyn Read + 'a>,
+    compression: &str,
+) -> anyhow::Result<Box<dyn Read + 'a>> {
     Ok(match compression {
         "" => member,
         ".gz" => Box::new(flate2::read::MultiGzDecoder::new(member)),
@@ -178,7 +236,9 @@ fn deb_control(path: &Path) -> anyhow::Result<String> {
     while let Some(entry) = archive.next_entry() {
         let entry = entry?;
         let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        let Some(compression) = name.strip_prefix("control.tar") else { continue };
+        let Some(compression) = name.strip_prefix("control.tar") else {
+            continue;
+        };
         let mut tar = tar::Archive::new(decompressed(Box::new(entry), compression)?);
         for file in tar.entries()? {
             let mut file = file?;
@@ -217,7 +277,9 @@ fn rpm_header_offset(bytes: &[u8]) -> anyhow::Result<usize> {
 /// `epoch:rest` → (epoch, rest); no epoch is 0.
 fn split_epoch(version: &str) -> (u64, &str) {
     match version.split_once(':') {
-        Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => (e.parse().unwrap_or(u64::MAX), rest),
+        Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => {
+            (e.parse().unwrap_or(u64::MAX), rest)
+        }
         _ => (0, version),
     }
 }
@@ -239,7 +301,9 @@ pub fn compare_versions(kind: Kind, a: &str, b: &str) -> Ordering {
         Kind::Deb => dpkg_verrevcmp,
         Kind::Rpm => rpmvercmp,
     };
-    ea.cmp(&eb).then_with(|| part(&ua, &ub)).then_with(|| part(&va, &vb))
+    ea.cmp(&eb)
+        .then_with(|| part(&ua, &ub))
+        .then_with(|| part(&va, &vb))
 }
 
 /// dpkg's `verrevcmp` (lib/dpkg/version.c): non-digit runs compared by [`dpkg_order`], digit
@@ -339,10 +403,18 @@ fn rpmvercmp(a: &str, b: &str) -> Ordering {
             j += 1;
             continue;
         }
-        let (Some(first), Some(_)) = (ca, cb) else { break };
+        let (Some(first), Some(_)) = (ca, cb) else {
+            break;
+        };
         let numeric = first.is_ascii_digit();
         let run = |s: &[u8], mut k: usize| {
-            while k < s.len() && (if numeric { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() }) {
+            while k < s.len()
+                && (if numeric {
+                    s[k].is_ascii_digit()
+                } else {
+                    s[k].is_ascii_alphabetic()
+                })
+            {
                 k += 1;
             }
             k
@@ -350,7 +422,11 @@ fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let (ei, ej) = (run(a, i), run(b, j));
         if ej == j {
             // The segments are of different kinds: a number is newer than letters.
-            return if numeric { Ordering::Greater } else { Ordering::Less };
+            return if numeric {
+                Ordering::Greater
+            } else {
+                Ordering::Less
+            };
         }
         let (mut sa, mut sb) = (&a[i..ei], &b[j..ej]);
         if numeric {
@@ -397,7 +473,9 @@ pub fn prune_plan(kind: Kind, files: &[Versioned], keep: usize) -> Vec<PathBuf> 
     }
     let mut removed = Vec::new();
     for (_, mut versions) in groups {
-        versions.sort_by(|x, y| compare_versions(kind, &y.version, &x.version).then_with(|| x.path.cmp(&y.path)));
+        versions.sort_by(|x, y| {
+            compare_versions(kind, &y.version, &x.version).then_with(|| x.path.cmp(&y.path))
+        });
         removed.extend(versions.into_iter().skip(keep).map(|f| f.path.clone()));
     }
     removed

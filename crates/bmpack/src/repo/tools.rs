@@ -31,7 +31,11 @@ pub struct Tool {
 
 impl Tool {
     pub fn new(program: &str) -> Self {
-        Tool { program: program.to_string(), args: Vec::new(), dir: None }
+        Tool {
+            program: program.to_string(),
+            args: Vec::new(),
+            dir: None,
+        }
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -101,7 +105,10 @@ impl Tool {
         });
         match started {
             Ok(Some(out)) => Ok(out),
-            Ok(None) => Err(super::interrupt::Interrupted { signal: super::interrupt::received().unwrap_or(libc::SIGINT) }.into()),
+            Ok(None) => Err(super::interrupt::Interrupted {
+                signal: super::interrupt::received().unwrap_or(libc::SIGINT),
+            }
+            .into()),
             Err(e) if e.kind() == ErrorKind::NotFound => bail!(
                 "`{}` is not installed (needed to run `{}`): install it with `apt-get install {}`",
                 self.program,
@@ -121,7 +128,11 @@ impl Tool {
                 self.describe(),
                 out.status,
                 String::from_utf8_lossy(&out.stderr).trim_end(),
-                if out.stdout.is_empty() { String::new() } else { format!("\n{}", String::from_utf8_lossy(&out.stdout).trim_end()) }
+                if out.stdout.is_empty() {
+                    String::new()
+                } else {
+                    format!("\n{}", String::from_utf8_lossy(&out.stdout).trim_end())
+                }
             );
         }
         Ok(out.stdout)
@@ -130,6 +141,7 @@ impl Tool {
     /// Like `run`, for text output.
     pub fn run_text(&self) -> anyhow::Result<String> {
         let out = self.run()?;
-        String::from_utf8(out).with_context(|| format!("`{}` printed something that is not UTF-8", self.describe()))
+        String::from_utf8(out)
+            .with_context(|| format!("`{}` printed something that is not UTF-8", self.describe()))
     }
 }

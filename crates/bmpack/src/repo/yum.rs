@@ -25,7 +25,9 @@ fn which(program: &str) -> anyhow::Result<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
-        .with_context(|| format!("`{program}` is not installed: install it with `apt-get install gnupg`"))
+        .with_context(|| {
+            format!("`{program}` is not installed: install it with `apt-get install gnupg`")
+        })
 }
 
 /// Signs rpm files in place (they must be private copies, not links into a live repository).
@@ -41,7 +43,9 @@ pub fn sign(files: &[PathBuf], signer: &Signer) -> anyhow::Result<()> {
         .arg(format!("__gpg {}", gpg.display()))
         .args(["--define", "_gpg_sign_cmd_extra_args --batch --no-tty"]);
     if let Some(home) = signer.homedir() {
-        t = t.arg("--define").arg(format!("_gpg_path {}", home.display()));
+        t = t
+            .arg("--define")
+            .arg(format!("_gpg_path {}", home.display()));
     }
     t.args(files).run().context("signing the rpm packages")?;
     Ok(())
@@ -52,7 +56,14 @@ pub fn index(root: &Path, suite: &str, signer: &Signer) -> anyhow::Result<()> {
     let dir = root.join(repo_dir(suite));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     // No sqlite databases: dnf reads the XML metadata (yum on RHEL 7 makes its own cache).
-    let mut t = Tool::new("createrepo_c").args(["--quiet", "--no-database", "--checksum", "sha256", "--general-compress-type", "gz"]);
+    let mut t = Tool::new("createrepo_c").args([
+        "--quiet",
+        "--no-database",
+        "--checksum",
+        "sha256",
+        "--general-compress-type",
+        "gz",
+    ]);
     if dir.join("repodata/repomd.xml").exists() {
         // The previous generations' hash-named metadata stay, the newest by mtime (which the
         // staging copy preserves); `--compatibility` makes the number a count, not "all".
