@@ -1220,15 +1220,16 @@ fn a_publish_interrupted_at_any_point_by_sigint_or_sigterm_leaves_the_repository
             .spawn()
             .unwrap();
         std::thread::sleep(full * i / points);
-        let (signal, target) = if i % 2 == 0 {
-            ("-TERM", child.id().to_string())
-        } else {
-            ("-INT", format!("-{}", child.id()))
-        };
-        let _ = Command::new("sh")
-            .arg("-c")
-            .arg(format!("kill {signal} -- {target}"))
-            .status();
+        // SAFETY: kill(2) on the child this test started, or on its process group.
+        let (pid, signal) = (
+            child.id() as libc::pid_t,
+            if i % 2 == 0 {
+                libc::SIGTERM
+            } else {
+                libc::SIGINT
+            },
+        );
+        unsafe { libc::kill(if signal == libc::SIGINT { -pid } else { pid }, signal) };
         let out = child.wait_with_output().unwrap();
         let said = String::from_utf8_lossy(&out.stderr).into_owned();
         let delay = full * i / points;

@@ -208,9 +208,8 @@ http {{
 impl Drop for WebServer {
     fn drop(&mut self) {
         // SIGQUIT: graceful stop; the master waits for its workers.
-        let _ = Command::new("kill")
-            .args(["-QUIT", &self.master.id().to_string()])
-            .status();
+        // SAFETY: kill(2) on the nginx master this harness started.
+        unsafe { libc::kill(self.master.id() as libc::pid_t, libc::SIGQUIT) };
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if self.master.try_wait().ok().flatten().is_some() {
