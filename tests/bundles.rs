@@ -114,7 +114,10 @@ fn sample_jars_pass_unzip_and_python_zipfile_tests() {
     for jar in &jars {
         let jar = jar.to_str().unwrap();
         assert_tool_ok(&run("unzip", &["-tq", jar], "unzip"), &format!("unzip -t {jar}"));
-        assert_tool_ok(&run("python3", &["-m", "zipfile", "-t", jar], "python3"), &format!("python3 -m zipfile -t {jar}"));
+        assert_tool_ok(
+            &run("python3", &["-m", "zipfile", "-t", jar], "python3"),
+            &format!("python3 -m zipfile -t {jar}"),
+        );
     }
 }
 
@@ -195,7 +198,8 @@ fn java_reads_the_sample_manifests_as_we_do() {
 #[test]
 fn same_spec_same_bytes_other_seed_other_bytes() {
     let (a, b, c) = (temp(), temp(), temp());
-    let mut spec = SampleSpec::new(["net.bluemind.filehosting.nextcloud", "net.bluemind.filehosting.nextcloud12"], VERSION);
+    let mut spec =
+        SampleSpec::new(["net.bluemind.filehosting.nextcloud", "net.bluemind.filehosting.nextcloud12"], VERSION);
     spec.jar_bytes = 64 * 1024;
     let first = write_sample_bundles(a.path(), &spec).unwrap();
     let second = write_sample_bundles(b.path(), &spec).unwrap();
@@ -213,7 +217,8 @@ fn same_spec_same_bytes_other_seed_other_bytes() {
 #[test]
 fn jar_sizes_follow_the_spec() {
     let dir = temp();
-    let mut spec = SampleSpec::new(["net.bluemind.filehosting.nextcloud", "net.bluemind.videoconferencing.starleaf"], VERSION);
+    let mut spec =
+        SampleSpec::new(["net.bluemind.filehosting.nextcloud", "net.bluemind.videoconferencing.starleaf"], VERSION);
     spec.jar_bytes = 300 * 1024;
     spec.jar_bytes_for.insert("net.bluemind.videoconferencing.starleaf".into(), 900 * 1024);
     let jars = write_sample_bundles(dir.path(), &spec).unwrap();
@@ -239,7 +244,11 @@ fn assert_is_the_sample_set(set: &BundleSet, samples: &Path) {
         assert_eq!(bundle.version, VERSION);
         assert_eq!(bundle.install_name(), format!("{name}-{VERSION}.jar"));
         let original = samples.join(name).join(bundle.install_name());
-        assert!(fs::read(&bundle.path).unwrap() == fs::read(&original).unwrap(), "{} is the sample jar", bundle.path.display());
+        assert!(
+            fs::read(&bundle.path).unwrap() == fs::read(&original).unwrap(),
+            "{} is the sample jar",
+            bundle.path.display()
+        );
     }
     assert!(set.missing(names.iter().map(String::as_str)).is_empty());
     assert_eq!(set.missing(["net.bluemind.filehosting.nextcloud10"]), ["net.bluemind.filehosting.nextcloud10"]);
@@ -255,7 +264,13 @@ fn loads_a_folder_of_jars_ignoring_other_files() {
     assert_is_the_sample_set(&set, dir.path());
     assert!(set._extracted.is_none());
     let bundle = set.get("net.bluemind.filehosting.nextcloud12").unwrap();
-    assert_eq!(bundle.origin, dir.path().join("net.bluemind.filehosting.nextcloud12/net.bluemind.filehosting.nextcloud12-4.8.2.jar").display().to_string());
+    assert_eq!(
+        bundle.origin,
+        dir.path()
+            .join("net.bluemind.filehosting.nextcloud12/net.bluemind.filehosting.nextcloud12-4.8.2.jar")
+            .display()
+            .to_string()
+    );
 }
 
 #[test]
@@ -291,7 +306,10 @@ fn loads_a_marketplace_zip_and_tar_gz() {
         let bundle = set.get("net.bluemind.filehosting.nextcloud12").unwrap();
         assert_eq!(
             bundle.origin,
-            format!("{}!/net.bluemind.filehosting.nextcloud12/net.bluemind.filehosting.nextcloud12-4.8.2.jar", archive.display())
+            format!(
+                "{}!/net.bluemind.filehosting.nextcloud12/net.bluemind.filehosting.nextcloud12-4.8.2.jar",
+                archive.display()
+            )
         );
         assert!(bundle.path.starts_with(scratch.path()), "extracted under the scratch folder");
         drop(set);
@@ -315,7 +333,10 @@ fn loads_an_archive_with_a_top_folder_and_a_readme() {
     let bundle = set.get("net.bluemind.videoconferencing.starleaf").unwrap();
     assert_eq!(
         bundle.origin,
-        format!("{}!/bluemind-plugins-4.8.2/net.bluemind.videoconferencing.starleaf/net.bluemind.videoconferencing.starleaf-4.8.2.jar", archive.display())
+        format!(
+            "{}!/bluemind-plugins-4.8.2/net.bluemind.videoconferencing.starleaf/net.bluemind.videoconferencing.starleaf-4.8.2.jar",
+            archive.display()
+        )
     );
 }
 
@@ -327,7 +348,11 @@ fn an_archive_without_jars_is_refused() {
     fs::write(content.join("docs/README.txt"), "no jars here").unwrap();
     for name in ["empty.zip", "empty.tar.gz"] {
         let archive = dir.path().join(name);
-        if name.ends_with(".zip") { pack_zip(&content, &archive).unwrap() } else { pack_tar_gz(&content, &archive).unwrap() }
+        if name.ends_with(".zip") {
+            pack_zip(&content, &archive).unwrap()
+        } else {
+            pack_tar_gz(&content, &archive).unwrap()
+        }
         let scratch = temp();
         let (error, message) = load_error(&archive, scratch.path());
         assert!(matches!(error, BundleError::NoJars { .. }), "{message}");
@@ -379,18 +404,22 @@ fn a_folder_without_jars_is_refused() {
 fn two_jars_for_one_bundle_name_both_files() {
     let dir = temp();
     small_samples(dir.path());
-    let original = dir.path().join("net.bluemind.filehosting.nextcloud12/net.bluemind.filehosting.nextcloud12-4.8.2.jar");
+    let original =
+        dir.path().join("net.bluemind.filehosting.nextcloud12/net.bluemind.filehosting.nextcloud12-4.8.2.jar");
     let copy = dir.path().join("old/nextcloud-connector.jar");
     fs::create_dir_all(copy.parent().unwrap()).unwrap();
     fs::copy(&original, &copy).unwrap();
     let (error, message) = load_error(dir.path(), dir.path());
     assert!(matches!(error, BundleError::Duplicate { .. }), "{message}");
-    assert_mentions(&message, &[
-        "two jars for bundle `net.bluemind.filehosting.nextcloud12`",
-        original.to_str().unwrap(),
-        copy.to_str().unwrap(),
-        "keep only one",
-    ]);
+    assert_mentions(
+        &message,
+        &[
+            "two jars for bundle `net.bluemind.filehosting.nextcloud12`",
+            original.to_str().unwrap(),
+            copy.to_str().unwrap(),
+            "keep only one",
+        ],
+    );
 }
 
 #[test]
@@ -412,7 +441,10 @@ fn a_jar_without_manifest_is_not_a_bundle() {
     write_zip(&jar, &[("a/B.class", &[0xCA, 0xFE, 0xBA, 0xBE])]);
     let (error, message) = load_error(dir.path(), dir.path());
     assert!(matches!(error, BundleError::NoManifest { .. }), "{message}");
-    assert_mentions(&message, &[jar.to_str().unwrap(), "not an OSGi bundle", "META-INF/MANIFEST.MF", "remove this file"]);
+    assert_mentions(
+        &message,
+        &[jar.to_str().unwrap(), "not an OSGi bundle", "META-INF/MANIFEST.MF", "remove this file"],
+    );
 }
 
 #[test]
@@ -422,17 +454,31 @@ fn a_jar_without_symbolic_name_is_not_a_bundle() {
     write_jar_with_manifest(&jar, "Manifest-Version: 1.0\r\nCreated-By: Maven\r\nImplementation-Version: 2.1\r\n");
     let (error, message) = load_error(dir.path(), dir.path());
     assert!(matches!(error, BundleError::NoSymbolicName { .. }), "{message}");
-    assert_mentions(&message, &[jar.to_str().unwrap(), "not an OSGi bundle", "Bundle-SymbolicName", "remove this file"]);
+    assert_mentions(
+        &message,
+        &[jar.to_str().unwrap(), "not an OSGi bundle", "Bundle-SymbolicName", "remove this file"],
+    );
 }
 
 #[test]
 fn a_bundle_without_version_is_refused() {
     let dir = temp();
     let jar = dir.path().join("net.bluemind.videoconferencing.starleaf/starleaf.jar");
-    write_jar_with_manifest(&jar, "Manifest-Version: 1.0\r\nBundle-ManifestVersion: 2\r\nBundle-SymbolicName: net.bluemind.videoconferencing.starleaf;singleton:=true\r\n");
+    write_jar_with_manifest(
+        &jar,
+        "Manifest-Version: 1.0\r\nBundle-ManifestVersion: 2\r\nBundle-SymbolicName: net.bluemind.videoconferencing.starleaf;singleton:=true\r\n",
+    );
     let (error, message) = load_error(dir.path(), dir.path());
     assert!(matches!(error, BundleError::NoVersion { .. }), "{message}");
-    assert_mentions(&message, &[jar.to_str().unwrap(), "net.bluemind.videoconferencing.starleaf", "no Bundle-Version", "Bundle-Version: 4.8.2"]);
+    assert_mentions(
+        &message,
+        &[
+            jar.to_str().unwrap(),
+            "net.bluemind.videoconferencing.starleaf",
+            "no Bundle-Version",
+            "Bundle-Version: 4.8.2",
+        ],
+    );
 }
 
 #[test]
@@ -468,7 +514,10 @@ fn unsupported_archives_and_single_jars_are_refused() {
         fs::write(&path, "whatever").unwrap();
         let (error, message) = load_error(&path, dir.path());
         assert!(matches!(error, BundleError::UnsupportedArchive { .. }), "{message}");
-        assert_mentions(&message, &[path.to_str().unwrap(), "unsupported archive type", ".zip", ".tar.gz", "give the folder"]);
+        assert_mentions(
+            &message,
+            &[path.to_str().unwrap(), "unsupported archive type", ".zip", ".tar.gz", "give the folder"],
+        );
     }
     let jar = dir.path().join("one.jar");
     write_jar_with_manifest(&jar, "Bundle-SymbolicName: a.b\nBundle-Version: 1\n");
@@ -510,7 +559,16 @@ fn assert_unsafe(archive: &Path, entry: &str, reason: &str) {
     let scratch = temp();
     let (error, message) = load_error(archive, scratch.path());
     assert!(matches!(error, BundleError::UnsafeEntry { .. }), "{message}");
-    assert_mentions(&message, &[archive.to_str().unwrap(), &format!("entry `{entry}`"), reason, "whole archive is refused", "unpack and inspect it yourself"]);
+    assert_mentions(
+        &message,
+        &[
+            archive.to_str().unwrap(),
+            &format!("entry `{entry}`"),
+            reason,
+            "whole archive is refused",
+            "unpack and inspect it yourself",
+        ],
+    );
     assert_empty(scratch.path());
 }
 
@@ -548,7 +606,8 @@ fn tar_gz_with(path: &Path, name: &str, kind: tar::EntryType, link: Option<&str>
     let jar = small_samples(samples.path()).remove(0);
     let gz = flate2::write::GzEncoder::new(fs::File::create(path).unwrap(), flate2::Compression::fast());
     let mut tar = tar::Builder::new(gz);
-    tar.append_path_with_name(&jar, "net.bluemind.filehosting.nextcloud/net.bluemind.filehosting.nextcloud-4.8.2.jar").unwrap();
+    tar.append_path_with_name(&jar, "net.bluemind.filehosting.nextcloud/net.bluemind.filehosting.nextcloud-4.8.2.jar")
+        .unwrap();
     let mut header = tar::Header::new_old();
     header.as_old_mut().name[..name.len()].copy_from_slice(name.as_bytes());
     if let Some(link) = link {
@@ -653,7 +712,16 @@ fn manifest_errors_say_what_java_does() {
     write_jar_with_manifest(&jar, "Manifest-Version: 1.0\r\nBundle-SymbolicName:net.x\r\nBundle-Version: 1.0.0\r\n");
     let (error, message) = load_error(dir.path(), dir.path());
     assert!(matches!(error, BundleError::BadManifest { .. }), "{message}");
-    assert_mentions(&message, &[jar.to_str().unwrap(), "line 2", "no space after its `:`", "java.util.jar refuses it", "Bundle-SymbolicName: value"]);
+    assert_mentions(
+        &message,
+        &[
+            jar.to_str().unwrap(),
+            "line 2",
+            "no space after its `:`",
+            "java.util.jar refuses it",
+            "Bundle-SymbolicName: value",
+        ],
+    );
 
     let dir = temp();
     let jar = dir.path().join("x/unterminated.jar");
@@ -666,7 +734,10 @@ fn manifest_errors_say_what_java_does() {
     let dir = temp();
     let jar = dir.path().join("x/lower.jar");
     fs::create_dir_all(jar.parent().unwrap()).unwrap();
-    write_zip(&jar, &[("meta-inf/manifest.mf", b"Manifest-Version: 1.0\r\nBundle-SymbolicName: net.x\r\nBundle-Version: 1\r\n")]);
+    write_zip(
+        &jar,
+        &[("meta-inf/manifest.mf", b"Manifest-Version: 1.0\r\nBundle-SymbolicName: net.x\r\nBundle-Version: 1\r\n")],
+    );
     let (error, message) = load_error(dir.path(), dir.path());
     assert!(matches!(error, BundleError::BadManifest { .. }), "{message}");
     assert_mentions(&message, &["`meta-inf/manifest.mf`", "exact name META-INF/MANIFEST.MF", "bmpack is as strict"]);
@@ -696,7 +767,10 @@ fn a_zip_with_an_entry_name_given_twice_is_refused() {
         let scratch = temp();
         let (error, message) = load_error(&archive, scratch.path());
         assert!(matches!(error, BundleError::UnsafeEntry { .. }), "{what}: {message}");
-        assert_mentions(&message, &[archive.to_str().unwrap(), &format!("entry `{second}`"), "appears twice", "whole archive is refused"]);
+        assert_mentions(
+            &message,
+            &[archive.to_str().unwrap(), &format!("entry `{second}`"), "appears twice", "whole archive is refused"],
+        );
         assert_empty(scratch.path());
     }
     // Two names for one file: `./a/b.txt` and `a\b.txt`.
@@ -733,7 +807,15 @@ fn assert_too_large(archive: &Path, parts: &[&str]) {
     let scratch = temp();
     let (error, message) = load_error(archive, scratch.path());
     assert!(matches!(error, BundleError::TooLarge { .. }), "{message}");
-    assert_mentions(&message, &[archive.to_str().unwrap(), "over bmpack's limit", "at most 10000 entries, 1024 MiB unpacked and a compression ratio of 100:1", "nothing is kept"]);
+    assert_mentions(
+        &message,
+        &[
+            archive.to_str().unwrap(),
+            "over bmpack's limit",
+            "at most 10000 entries, 1024 MiB unpacked and a compression ratio of 100:1",
+            "nothing is kept",
+        ],
+    );
     assert_mentions(&message, parts);
     assert_empty(scratch.path());
 }

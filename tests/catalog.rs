@@ -20,8 +20,7 @@ fn jar(name: &str, version: &str) -> Bundle {
 }
 
 fn set(jars: &[(&str, &str)]) -> BundleSet {
-    let bundles: BTreeMap<String, Bundle> =
-        jars.iter().map(|(n, v)| (n.to_string(), jar(n, v))).collect();
+    let bundles: BTreeMap<String, Bundle> = jars.iter().map(|(n, v)| (n.to_string(), jar(n, v))).collect();
     BundleSet { bundles, source: PathBuf::from("bundles"), _extracted: None }
 }
 
@@ -193,6 +192,11 @@ fn the_server_tool_package_is_built_only_when_asked_and_carries_the_crate_versio
     let cargo = std::fs::read_to_string(project_root().join("crates/bmpack-server/Cargo.toml")).unwrap();
     let crate_version = cargo.lines().find_map(|l| l.strip_prefix("version = ")).unwrap().trim_matches('"');
     let toml = std::fs::read_to_string(project_root().join("packaging/bmpack.toml")).unwrap();
-    let declared = toml.split("name = \"bmpack\"").nth(1).unwrap().lines().find_map(|l| l.strip_prefix("version = ")).unwrap();
-    assert_eq!(declared.trim_matches('"'), crate_version, "packaging/bmpack.toml: the tool's `version` must follow its Cargo.toml");
+    let declared =
+        toml.split("name = \"bmpack\"").nth(1).unwrap().lines().find_map(|l| l.strip_prefix("version = ")).unwrap();
+    assert_eq!(
+        declared.trim_matches('"'),
+        crate_version,
+        "packaging/bmpack.toml: the tool's `version` must follow its Cargo.toml"
+    );
 }

@@ -20,10 +20,7 @@ fn sample_deb(dir: &Path, compression: Compression) -> std::path::PathBuf {
 fn file_name_is_name_version_arch() {
     let dir = tempfile::tempdir().unwrap();
     let pkg = sample_package(dir.path());
-    assert_eq!(
-        DebPackager.file_name(&pkg),
-        "bm-nextcloud-common_4.8.2-1_all.deb"
-    );
+    assert_eq!(DebPackager.file_name(&pkg), "bm-nextcloud-common_4.8.2-1_all.deb");
 }
 
 #[test]
@@ -35,23 +32,11 @@ fn dpkg_deb_shows_the_control_fields_as_declared() {
     assert_eq!(deb_field(&deb, "Package"), "bm-nextcloud-common");
     assert_eq!(deb_field(&deb, "Version"), "4.8.2-1");
     assert_eq!(deb_field(&deb, "Architecture"), "all");
-    assert_eq!(
-        deb_field(&deb, "Maintainer"),
-        "bmpack maintainers <bmpack@bluemind.net>"
-    );
-    assert_eq!(
-        deb_field(&deb, "Depends"),
-        "bm-core (>= 4.2), bm-webserver (>= 4.2)"
-    );
+    assert_eq!(deb_field(&deb, "Maintainer"), "bmpack maintainers <bmpack@bluemind.net>");
+    assert_eq!(deb_field(&deb, "Depends"), "bm-core (>= 4.2), bm-webserver (>= 4.2)");
     assert_eq!(deb_field(&deb, "Provides"), "bm-nextcloud-api");
-    assert_eq!(
-        deb_field(&deb, "Conflicts"),
-        "bm-nextcloud-legacy (<< 4.8.2-1)"
-    );
-    assert_eq!(
-        deb_field(&deb, "Replaces"),
-        "bm-nextcloud-legacy (<< 4.8.2-1)"
-    );
+    assert_eq!(deb_field(&deb, "Conflicts"), "bm-nextcloud-legacy (<< 4.8.2-1)");
+    assert_eq!(deb_field(&deb, "Replaces"), "bm-nextcloud-legacy (<< 4.8.2-1)");
     assert_eq!(deb_field(&deb, "Section"), "misc");
     assert_eq!(deb_field(&deb, "Priority"), "optional");
     assert_eq!(deb_field(&deb, "Homepage"), "https://www.bluemind.net/");
@@ -64,9 +49,7 @@ fn dpkg_deb_shows_the_control_fields_as_declared() {
          This package carries the file hosting bundle for bm-core and the Nextcloud\n \
          settings page of the admin console."
     );
-    let installed_size: u64 = deb_field(&deb, "Installed-Size")
-        .parse()
-        .expect("Installed-Size is a number");
+    let installed_size: u64 = deb_field(&deb, "Installed-Size").parse().expect("Installed-Size is a number");
     assert!(installed_size > 0);
 
     // The control members a user sees in `dpkg-deb -I`, with the scripts executable.
@@ -84,31 +67,15 @@ fn dpkg_deb_shows_the_control_fields_as_declared() {
         .collect();
     assert_eq!(
         members,
-        BTreeMap::from([
-            ("control", "plain"),
-            ("md5sums", "plain"),
-            ("postinst", "executable"),
-            ("triggers", "plain"),
-        ]),
+        BTreeMap::from(
+            [("control", "plain"), ("md5sums", "plain"), ("postinst", "executable"), ("triggers", "plain"),]
+        ),
         "dpkg-deb --info:\n{info}"
     );
-    assert!(
-        !info.contains("conffiles"),
-        "no conffiles member without config files:\n{info}"
-    );
-    let triggers = stdout(
-        Command::new("dpkg-deb")
-            .arg("--info")
-            .arg(&deb)
-            .arg("triggers"),
-    );
+    assert!(!info.contains("conffiles"), "no conffiles member without config files:\n{info}");
+    let triggers = stdout(Command::new("dpkg-deb").arg("--info").arg(&deb).arg("triggers"));
     assert_eq!(triggers, TRIGGERS);
-    let postinst = stdout(
-        Command::new("dpkg-deb")
-            .arg("--info")
-            .arg(&deb)
-            .arg("postinst"),
-    );
+    let postinst = stdout(Command::new("dpkg-deb").arg("--info").arg(&deb).arg("postinst"));
     assert_eq!(postinst, POSTINST);
 }
 
@@ -141,36 +108,24 @@ fn dpkg_deb_lists_every_parent_directory_and_file_root_owned_with_their_modes() 
         (&format!(".{WEBSERVER_JAR}"), &file_mode),
         ("./usr/share/doc/", &dir_mode),
         ("./usr/share/doc/bm-nextcloud-common/", &dir_mode),
-        (
-            "./usr/share/doc/bm-nextcloud-common/changelog.Debian.gz",
-            &file_mode,
-        ),
+        ("./usr/share/doc/bm-nextcloud-common/changelog.Debian.gz", &file_mode),
         ("./usr/share/doc/bm-nextcloud-common/copyright", &file_mode),
         ("./usr/share/lintian/", &dir_mode),
         ("./usr/share/lintian/overrides/", &dir_mode),
-        (
-            "./usr/share/lintian/overrides/bm-nextcloud-common",
-            &file_mode,
-        ),
+        ("./usr/share/lintian/overrides/bm-nextcloud-common", &file_mode),
     ]
     .into_iter()
     .map(|(p, m)| (p.to_string(), m.clone()))
     .collect();
     assert_eq!(entries, expected, "dpkg-deb -c:\n{listing}");
     // Parents come before what they hold, as dpkg expects when it unpacks in order.
-    let names: Vec<&str> = listing
-        .lines()
-        .map(|l| l.split_whitespace().last().unwrap())
-        .collect();
+    let names: Vec<&str> = listing.lines().map(|l| l.split_whitespace().last().unwrap()).collect();
     for (i, name) in names.iter().enumerate() {
         let parent = match name.trim_end_matches('/').rfind('/') {
             Some(cut) => &name[..=cut],
             None => continue,
         };
-        assert!(
-            names[..i].contains(&parent),
-            "{name} is listed before its directory {parent}"
-        );
+        assert!(names[..i].contains(&parent), "{name} is listed before its directory {parent}");
     }
 }
 
@@ -187,22 +142,13 @@ fn files_carry_the_source_date_epoch_as_mtime() {
     let listing = stdout(
         Command::new("tar")
             .env("TZ", "UTC")
-            .args([
-                "--list",
-                "--verbose",
-                "--full-time",
-                "--numeric-owner",
-                "--file",
-            ])
+            .args(["--list", "--verbose", "--full-time", "--numeric-owner", "--file"])
             .arg(&tar_path),
     );
     assert!(!listing.is_empty());
     for line in listing.lines() {
         assert!(line.contains(" 0/0 "), "uid/gid 0: {line}");
-        assert!(
-            line.contains("2024-02-29 12:34:56"),
-            "mtime is SOURCE_DATE_EPOCH: {line}"
-        );
+        assert!(line.contains("2024-02-29 12:34:56"), "mtime is SOURCE_DATE_EPOCH: {line}");
     }
 }
 
@@ -218,14 +164,8 @@ fn ar_members_control_entries_and_gzip_headers_carry_no_time_but_the_source_date
     let members = stdout(Command::new("ar").env("TZ", "UTC").arg("tv").arg(&deb));
     assert_eq!(members.lines().count(), 3, "{members}");
     for line in members.lines() {
-        assert!(
-            line.starts_with("rw-r--r-- 0/0 "),
-            "ar member mode and owner: {line}"
-        );
-        assert!(
-            line.contains(" Feb 29 12:34 2024 "),
-            "ar member mtime: {line}"
-        );
+        assert!(line.starts_with("rw-r--r-- 0/0 "), "ar member mode and owner: {line}");
+        assert!(line.contains(" Feb 29 12:34 2024 "), "ar member mtime: {line}");
     }
 
     let control_tar = run(Command::new("dpkg-deb").arg("--ctrl-tarfile").arg(&deb)).stdout;
@@ -234,28 +174,13 @@ fn ar_members_control_entries_and_gzip_headers_carry_no_time_but_the_source_date
     let listing = stdout(
         Command::new("tar")
             .env("TZ", "UTC")
-            .args([
-                "--list",
-                "--verbose",
-                "--full-time",
-                "--numeric-owner",
-                "--file",
-            ])
+            .args(["--list", "--verbose", "--full-time", "--numeric-owner", "--file"])
             .arg(&control_tar_path),
     );
-    let names: Vec<&str> = listing
-        .lines()
-        .map(|l| l.split_whitespace().last().unwrap())
-        .collect();
-    assert_eq!(
-        names,
-        ["./", "./control", "./md5sums", "./postinst", "./triggers"]
-    );
+    let names: Vec<&str> = listing.lines().map(|l| l.split_whitespace().last().unwrap()).collect();
+    assert_eq!(names, ["./", "./control", "./md5sums", "./postinst", "./triggers"]);
     for line in listing.lines() {
-        assert!(
-            line.contains(" 0/0 ") && line.contains("2024-02-29 12:34:56"),
-            "{line}"
-        );
+        assert!(line.contains(" 0/0 ") && line.contains("2024-02-29 12:34:56"), "{line}");
     }
 
     // gzip members as `gzip -n` writes them: no file name flag, mtime 0.
@@ -276,17 +201,11 @@ fn extracted_files_match_md5sums_and_the_copyright_and_changelog_are_valid() {
     let dir = tempfile::tempdir().unwrap();
     let deb = sample_deb(dir.path(), Compression::Default);
     let root = dir.path().join("extracted");
-    run(Command::new("dpkg-deb")
-        .arg("--raw-extract")
-        .arg(&deb)
-        .arg(&root));
+    run(Command::new("dpkg-deb").arg("--raw-extract").arg(&deb).arg(&root));
 
     // md5sums lists every file, and md5sum agrees with it.
     let md5sums = std::fs::read_to_string(root.join("DEBIAN/md5sums")).unwrap();
-    let listed: Vec<&str> = md5sums
-        .lines()
-        .map(|l| l.split_once("  ").expect("`md5  path` lines").1)
-        .collect();
+    let listed: Vec<&str> = md5sums.lines().map(|l| l.split_once("  ").expect("`md5  path` lines").1).collect();
     assert_eq!(
         listed,
         [
@@ -297,27 +216,16 @@ fn extracted_files_match_md5sums_and_the_copyright_and_changelog_are_valid() {
             "usr/share/lintian/overrides/bm-nextcloud-common",
         ]
     );
-    run(Command::new("md5sum")
-        .arg("--check")
-        .arg("--strict")
-        .arg("DEBIAN/md5sums")
-        .current_dir(&root));
+    run(Command::new("md5sum").arg("--check").arg("--strict").arg("DEBIAN/md5sums").current_dir(&root));
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(root.join("DEBIAN/postinst"))
-        .unwrap()
-        .permissions()
-        .mode();
+    let mode = std::fs::metadata(root.join("DEBIAN/postinst")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o755, "postinst mode");
 
     let doc = root.join("usr/share/doc/bm-nextcloud-common");
     let copyright = std::fs::read_to_string(doc.join("copyright")).unwrap();
     assert_eq!(
         copyright,
-        std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../packaging/copyright"
-        ))
-        .unwrap()
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../packaging/copyright")).unwrap()
     );
 
     // The changelog parses, names this version and is dated SOURCE_DATE_EPOCH.
@@ -325,17 +233,9 @@ fn extracted_files_match_md5sums_and_the_copyright_and_changelog_are_valid() {
     std::fs::create_dir_all(&debian).unwrap();
     let gz = std::fs::read(doc.join("changelog.Debian.gz")).unwrap();
     assert_eq!(&gz[4..8], &[0, 0, 0, 0], "gzip header mtime is 0 (gzip -n)");
-    let text = stdout(
-        Command::new("gzip")
-            .arg("-dc")
-            .arg(doc.join("changelog.Debian.gz")),
-    );
+    let text = stdout(Command::new("gzip").arg("-dc").arg(doc.join("changelog.Debian.gz")));
     std::fs::write(debian.join("changelog"), &text).unwrap();
-    let parsed = stdout(
-        Command::new("dpkg-parsechangelog")
-            .arg("-l")
-            .arg(debian.join("changelog")),
-    );
+    let parsed = stdout(Command::new("dpkg-parsechangelog").arg("-l").arg(debian.join("changelog")));
     assert!(parsed.contains("Source: bm-nextcloud-common\n"), "{parsed}");
     assert!(parsed.contains("Version: 4.8.2-1\n"), "{parsed}");
     assert!(parsed.contains("Timestamp: 1709210096\n"), "{parsed}");
@@ -349,10 +249,7 @@ fn installed_size_is_what_dpkg_gencontrol_computes() {
     let dir = tempfile::tempdir().unwrap();
     let deb = sample_deb(dir.path(), Compression::Default);
     let tree = dir.path().join("tree");
-    run(Command::new("dpkg-deb")
-        .arg("--raw-extract")
-        .arg(&deb)
-        .arg(&tree));
+    run(Command::new("dpkg-deb").arg("--raw-extract").arg(&deb).arg(&tree));
     // In a debhelper build dpkg-gencontrol runs after the scripts and triggers are in DEBIAN/
     // and before control (its own output) and md5sums (dh_md5sums runs after it) exist.
     std::fs::remove_file(tree.join("DEBIAN/control")).unwrap();
@@ -367,10 +264,9 @@ fn installed_size_is_what_dpkg_gencontrol_computes() {
          Package: bm-nextcloud-common\nArchitecture: all\nDescription: test\n test\n",
     )
     .unwrap();
-    let changelog = run(Command::new("gzip")
-        .arg("-dc")
-        .arg(tree.join("usr/share/doc/bm-nextcloud-common/changelog.Debian.gz")))
-    .stdout;
+    let changelog =
+        run(Command::new("gzip").arg("-dc").arg(tree.join("usr/share/doc/bm-nextcloud-common/changelog.Debian.gz")))
+            .stdout;
     std::fs::write(src.join("debian/changelog"), changelog).unwrap();
     let generated = stdout(
         Command::new("dpkg-gencontrol")
@@ -396,45 +292,25 @@ fn dpkg_installs_the_package_into_a_throwaway_root_and_runs_its_postinst() {
 
     run(dpkg_in(&root).arg("--install").arg(&deb));
 
-    for file in [
-        CORE_JAR,
-        WEBSERVER_JAR,
-        "/usr/share/doc/bm-nextcloud-common/copyright",
-    ] {
+    for file in [CORE_JAR, WEBSERVER_JAR, "/usr/share/doc/bm-nextcloud-common/copyright"] {
         let on_disk = root.join(&file[1..]);
         assert!(on_disk.is_file(), "{file} is installed");
     }
-    assert_eq!(
-        std::fs::read(root.join(&CORE_JAR[1..])).unwrap(),
-        core_jar(),
-        "the installed jar is the packaged one"
-    );
-    let status = stdout(
-        Command::new("dpkg-query")
-            .arg(format!(
-                "--admindir={}",
-                root.join("var/lib/dpkg").display()
-            ))
-            .args([
-                "--show",
-                "--showformat=${Status} ${Version}",
-                "bm-nextcloud-common",
-            ]),
-    );
+    assert_eq!(std::fs::read(root.join(&CORE_JAR[1..])).unwrap(), core_jar(), "the installed jar is the packaged one");
+    let status =
+        stdout(Command::new("dpkg-query").arg(format!("--admindir={}", root.join("var/lib/dpkg").display())).args([
+            "--show",
+            "--showformat=${Status} ${Version}",
+            "bm-nextcloud-common",
+        ]));
     assert_eq!(status, "install ok installed 4.8.2-1");
     let ran = std::fs::read_to_string(root.join("var/lib/bm-nextcloud-common/postinst-ran"))
         .expect("postinst ran with DPKG_ROOT pointing at the throwaway root");
-    assert!(
-        ran.lines().any(|l| l == "configure"),
-        "postinst configure ran: {ran:?}"
-    );
+    assert!(ran.lines().any(|l| l == "configure"), "postinst configure ran: {ran:?}");
 
     // Removal takes every file away again.
     run(dpkg_in(&root).arg("--purge").arg("bm-nextcloud-common"));
-    assert!(
-        !root.join(&CORE_JAR[1..]).exists(),
-        "{CORE_JAR} is removed with the package"
-    );
+    assert!(!root.join(&CORE_JAR[1..]).exists(), "{CORE_JAR} is removed with the package");
 }
 
 #[test]
@@ -446,13 +322,7 @@ fn another_package_adding_a_core_extension_triggers_the_postinst() {
     // for bm-core and bm-webserver, written by the same writer.
     let stubs: Vec<_> = ["bm-core", "bm-webserver"]
         .into_iter()
-        .map(|name| {
-            write_deb(
-                &stub_package(dir.path(), name, "4.8.2"),
-                &options(Compression::Default),
-                dir.path(),
-            )
-        })
+        .map(|name| write_deb(&stub_package(dir.path(), name, "4.8.2"), &options(Compression::Default), dir.path()))
         .collect();
     // A second plug-in dropping a jar into bm-core's extensions.
     let mut other = sample_package(dir.path());
@@ -470,16 +340,9 @@ fn another_package_adding_a_core_extension_triggers_the_postinst() {
     std::fs::remove_file(&marker).unwrap();
     let output = stdout(dpkg_in(&root).arg("--install").arg(&other_deb));
 
-    assert!(
-        output.contains("Processing triggers for bm-nextcloud-common"),
-        "dpkg -i output:\n{output}"
-    );
-    let ran =
-        std::fs::read_to_string(&marker).expect("the trigger ran bm-nextcloud-common's postinst");
-    assert_eq!(
-        ran, "triggered\n",
-        "postinst was called once, with `triggered`"
-    );
+    assert!(output.contains("Processing triggers for bm-nextcloud-common"), "dpkg -i output:\n{output}");
+    let ran = std::fs::read_to_string(&marker).expect("the trigger ran bm-nextcloud-common's postinst");
+    assert_eq!(ran, "triggered\n", "postinst was called once, with `triggered`");
 }
 
 #[test]
@@ -494,35 +357,20 @@ fn config_files_are_declared_as_conffiles_and_left_out_of_md5sums() {
     ));
     let deb = write_deb(&pkg, &options(Compression::Default), dir.path());
 
-    let conffiles = stdout(
-        Command::new("dpkg-deb")
-            .arg("--info")
-            .arg(&deb)
-            .arg("conffiles"),
-    );
+    let conffiles = stdout(Command::new("dpkg-deb").arg("--info").arg(&deb).arg("conffiles"));
     assert_eq!(conffiles, "/etc/bm-nextcloud/nextcloud.properties\n");
-    let md5sums = stdout(
-        Command::new("dpkg-deb")
-            .arg("--info")
-            .arg(&deb)
-            .arg("md5sums"),
-    );
-    assert!(
-        !md5sums.contains("etc/"),
-        "conffiles are hashed by dpkg itself:\n{md5sums}"
-    );
+    let md5sums = stdout(Command::new("dpkg-deb").arg("--info").arg(&deb).arg("md5sums"));
+    assert!(!md5sums.contains("etc/"), "conffiles are hashed by dpkg itself:\n{md5sums}");
 
     let root = dir.path().join("root");
     empty_dpkg_root(&root);
     run(dpkg_in(&root).arg("--install").arg(&deb));
-    let registered = stdout(
-        Command::new("dpkg-query")
-            .arg(format!(
-                "--admindir={}",
-                root.join("var/lib/dpkg").display()
-            ))
-            .args(["--show", "--showformat=${Conffiles}", "bm-nextcloud-common"]),
-    );
+    let registered =
+        stdout(Command::new("dpkg-query").arg(format!("--admindir={}", root.join("var/lib/dpkg").display())).args([
+            "--show",
+            "--showformat=${Conffiles}",
+            "bm-nextcloud-common",
+        ]));
     assert!(
         registered.contains("/etc/bm-nextcloud/nextcloud.properties "),
         "dpkg registers the conffile: {registered:?}"
@@ -542,20 +390,9 @@ fn lintian_reports_no_errors_and_no_warnings() {
         .expect("lintian runs");
     let report = String::from_utf8_lossy(&out.stdout);
     eprintln!("lintian:\n{report}{}", String::from_utf8_lossy(&out.stderr));
-    let complaints: Vec<&str> = report
-        .lines()
-        .filter(|l| l.starts_with("E: ") || l.starts_with("W: "))
-        .collect();
-    assert!(
-        complaints.is_empty(),
-        "lintian errors/warnings:\n{}",
-        complaints.join("\n")
-    );
-    assert!(
-        out.status.success(),
-        "lintian failed ({}):\n{report}",
-        out.status
-    );
+    let complaints: Vec<&str> = report.lines().filter(|l| l.starts_with("E: ") || l.starts_with("W: ")).collect();
+    assert!(complaints.is_empty(), "lintian errors/warnings:\n{}", complaints.join("\n"));
+    assert!(out.status.success(), "lintian failed ({}):\n{report}", out.status);
 }
 
 #[test]
@@ -563,11 +400,7 @@ fn every_compression_gives_the_member_names_dpkg_expects_and_dpkg_deb_reads_it()
     require_tool("dpkg-deb", "dpkg");
     require_tool("ar", "binutils");
     let dir = tempfile::tempdir().unwrap();
-    let reference = stdout(
-        Command::new("dpkg-deb")
-            .arg("--contents")
-            .arg(sample_deb(dir.path(), Compression::None)),
-    );
+    let reference = stdout(Command::new("dpkg-deb").arg("--contents").arg(sample_deb(dir.path(), Compression::None)));
     for (compression, ext) in [
         (Compression::Default, ".gz"),
         (Compression::Gzip, ".gz"),
@@ -579,30 +412,13 @@ fn every_compression_gives_the_member_names_dpkg_expects_and_dpkg_deb_reads_it()
         std::fs::create_dir(&sub).unwrap();
         let deb = sample_deb(&sub, compression);
         let members = stdout(Command::new("ar").arg("t").arg(&deb));
-        assert_eq!(
-            members,
-            format!("debian-binary\ncontrol.tar{ext}\ndata.tar{ext}\n"),
-            "{compression:?}"
-        );
-        assert_eq!(
-            deb_field(&deb, "Package"),
-            "bm-nextcloud-common",
-            "{compression:?}"
-        );
+        assert_eq!(members, format!("debian-binary\ncontrol.tar{ext}\ndata.tar{ext}\n"), "{compression:?}");
+        assert_eq!(deb_field(&deb, "Package"), "bm-nextcloud-common", "{compression:?}");
         let contents = stdout(Command::new("dpkg-deb").arg("--contents").arg(&deb));
-        assert_eq!(
-            contents, reference,
-            "{compression:?}: same files whatever the compression"
-        );
+        assert_eq!(contents, reference, "{compression:?}: same files whatever the compression");
         let extracted = sub.join("x");
-        run(Command::new("dpkg-deb")
-            .arg("--extract")
-            .arg(&deb)
-            .arg(&extracted));
-        assert!(
-            extracted.join(&WEBSERVER_JAR[1..]).is_file(),
-            "{compression:?}: long-named jar extracts"
-        );
+        run(Command::new("dpkg-deb").arg("--extract").arg(&deb).arg(&extracted));
+        assert!(extracted.join(&WEBSERVER_JAR[1..]).is_file(), "{compression:?}: long-named jar extracts");
     }
 }
 
@@ -611,12 +427,7 @@ fn two_writes_of_the_same_package_are_byte_identical() {
     // Jars at different paths on the build machine, same content: only the content counts.
     let first_dir = tempfile::tempdir().unwrap();
     let second_dir = tempfile::tempdir().unwrap();
-    for compression in [
-        Compression::Gzip,
-        Compression::Xz,
-        Compression::Zstd,
-        Compression::None,
-    ] {
+    for compression in [Compression::Gzip, Compression::Xz, Compression::Zstd, Compression::None] {
         let first = std::fs::read(sample_deb(first_dir.path(), compression)).unwrap();
         let second = std::fs::read(sample_deb(second_dir.path(), compression)).unwrap();
         assert!(first == second, "{compression:?}: two writes differ");
@@ -627,38 +438,20 @@ fn two_writes_of_the_same_package_are_byte_identical() {
 fn a_file_installed_twice_is_refused_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut pkg = sample_package(dir.path());
-    pkg.files.push(bytes_file(
-        "/usr/share/doc/bm-nextcloud-common/copyright",
-        "x",
-        FileKind::Doc,
-    ));
-    let err = DebPackager
-        .write(&pkg, &options(Compression::Default), &mut Vec::new())
-        .unwrap_err();
+    pkg.files.push(bytes_file("/usr/share/doc/bm-nextcloud-common/copyright", "x", FileKind::Doc));
+    let err = DebPackager.write(&pkg, &options(Compression::Default), &mut Vec::new()).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("/usr/share/doc/bm-nextcloud-common/copyright") && msg.contains("twice"),
-        "{msg}"
-    );
+    assert!(msg.contains("/usr/share/doc/bm-nextcloud-common/copyright") && msg.contains("twice"), "{msg}");
 }
 
 #[test]
 fn a_relative_destination_is_refused_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut pkg = sample_package(dir.path());
-    pkg.files.push(bytes_file(
-        "usr/share/bm-core/extensions/x.jar",
-        "x",
-        FileKind::Regular,
-    ));
-    let err = DebPackager
-        .write(&pkg, &options(Compression::Default), &mut Vec::new())
-        .unwrap_err();
+    pkg.files.push(bytes_file("usr/share/bm-core/extensions/x.jar", "x", FileKind::Regular));
+    let err = DebPackager.write(&pkg, &options(Compression::Default), &mut Vec::new()).unwrap_err();
     let msg = format!("{err:#}");
-    assert!(
-        msg.contains("`usr/share/bm-core/extensions/x.jar`") && msg.contains("absolute"),
-        "{msg}"
-    );
+    assert!(msg.contains("`usr/share/bm-core/extensions/x.jar`") && msg.contains("absolute"), "{msg}");
 }
 
 #[test]
@@ -673,12 +466,8 @@ fn a_data_member_of_several_gzip_members_reads_back_whole_with_gzip_and_dpkg_deb
     let mut bytes = Vec::new();
     let mut x = 1u64;
     while bytes.len() < 3_500_000 {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        bytes.extend_from_slice(
-            format!("net/bluemind/C{}.class {:x}\n", x % 997, x >> 40).as_bytes(),
-        );
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        bytes.extend_from_slice(format!("net/bluemind/C{}.class {:x}\n", x % 997, x >> 40).as_bytes());
     }
     std::fs::write(&big, &bytes).unwrap();
     pkg.files[0].source = bmpack::model::FileSource::Path(big.clone());
@@ -687,27 +476,15 @@ fn a_data_member_of_several_gzip_members_reads_back_whole_with_gzip_and_dpkg_deb
     let data = run(Command::new("ar").arg("p").arg(&deb).arg("data.tar.gz")).stdout;
     let gz = dir.path().join("data.tar.gz");
     std::fs::write(&gz, &data).unwrap();
-    let members = data
-        .windows(10)
-        .filter(|w| w[..8] == [0x1f, 0x8b, 8, 0, 0, 0, 0, 0])
-        .count();
-    assert!(
-        members >= 4,
-        "expected several gzip members, found {members}"
-    );
+    let members = data.windows(10).filter(|w| w[..8] == [0x1f, 0x8b, 8, 0, 0, 0, 0, 0]).count();
+    assert!(members >= 4, "expected several gzip members, found {members}");
     run(Command::new("gzip").arg("-t").arg(&gz));
     let by_gzip = run(Command::new("gzip").arg("-dc").arg(&gz)).stdout;
     let by_dpkg = run(Command::new("dpkg-deb").arg("--fsys-tarfile").arg(&deb)).stdout;
-    assert!(
-        by_gzip == by_dpkg,
-        "gzip -dc and dpkg-deb --fsys-tarfile disagree"
-    );
+    assert!(by_gzip == by_dpkg, "gzip -dc and dpkg-deb --fsys-tarfile disagree");
 
     let root = dir.path().join("x");
     run(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&root));
     let extracted = std::fs::read(root.join(&CORE_JAR[1..])).unwrap();
-    assert!(
-        extracted == bytes,
-        "the extracted jar differs from the one packaged"
-    );
+    assert!(extracted == bytes, "the extracted jar differs from the one packaged");
 }

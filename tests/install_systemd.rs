@@ -96,7 +96,11 @@ impl Case<'_> {
                 Server::dnf(&format!("install {}", pinned.join(" ")))
             }
             Tool::Rpm => {
-                let reload = if self.s.installed("bm-plugin-reload") { String::new() } else { self.files("bm-plugin-reload", "") };
+                let reload = if self.s.installed("bm-plugin-reload") {
+                    String::new()
+                } else {
+                    self.files("bm-plugin-reload", "")
+                };
                 format!("rpm -i {reload} {}", self.files(names, version))
             }
         }
@@ -126,7 +130,11 @@ impl Case<'_> {
 
     fn expect_starts(&self, out: &str, service: &str, n: std::ops::RangeInclusive<usize>) {
         let starts = self.s.starts(service);
-        assert!(n.contains(&starts.len()), "{service} started {} times, expected {n:?}: {starts:?}\noutput:\n{out}", starts.len());
+        assert!(
+            n.contains(&starts.len()),
+            "{service} started {} times, expected {n:?}: {starts:?}\noutput:\n{out}",
+            starts.len()
+        );
         assert_eq!(self.s.journal_starts(service), starts.len(), "journal and daemon disagree on {service}'s starts");
         if let Some(last) = starts.last() {
             // Started at least once after the change on an emptied cache, and runs the bundles
@@ -150,7 +158,8 @@ impl Case<'_> {
         for p in plugins(self.generation()).iter().chain(&["bm-plugin-reload"]) {
             assert!(!self.s.installed(p), "{p} is still installed");
         }
-        for left in ["/var/lib/bm-plugin-reload", "/etc/dpkg/dpkg.cfg.d/bm-plugin-reload", "/usr/lib/bm-plugin-reload"] {
+        for left in ["/var/lib/bm-plugin-reload", "/etc/dpkg/dpkg.cfg.d/bm-plugin-reload", "/usr/lib/bm-plugin-reload"]
+        {
             assert!(!self.s.system.join(left).exists(), "{left} is left");
         }
         if self.tool.family() == Family::Deb {
@@ -213,7 +222,8 @@ fn scenarios(tool: Tool) -> Vec<(&'static str, Scenario)> {
             c.expect_starts(&out, "bm-core", 1..=1);
             // Debian, BlueMind 5: dpkg processes bm-webserver's trigger after our package is
             // gone, and bm-webserver restarts itself once more (on the cache of our restart).
-            let webserver = if c.tool.family() == Family::Deb && c.generation().deb_webserver_restarts_itself() { 2 } else { 1 };
+            let webserver =
+                if c.tool.family() == Family::Deb && c.generation().deb_webserver_restarts_itself() { 2 } else { 1 };
             c.expect_starts(&out, "bm-webserver", 1..=webserver);
             c.assert_nothing_of_ours_left();
         }),
@@ -223,8 +233,15 @@ fn scenarios(tool: Tool) -> Vec<(&'static str, Scenario)> {
             c.expect(&out, 0, 1);
             assert!(!c.s.system.is_active("bm-core"), "bm-core was started");
             assert!(c.s.cache_is_empty("bm-core"), "bm-core's cache was not emptied");
-            assert_eq!(c.s.system.ok("stat -c '%u:%g %a' /var/lib/bm-core").trim(), "12:34 750", "the cache lost its owner or mode");
-            assert!(out.contains("bm-plugin-reload: bm-core: not running, cache /var/lib/bm-core emptied, left stopped"), "{out}");
+            assert_eq!(
+                c.s.system.ok("stat -c '%u:%g %a' /var/lib/bm-core").trim(),
+                "12:34 750",
+                "the cache lost its owner or mode"
+            );
+            assert!(
+                out.contains("bm-plugin-reload: bm-core: not running, cache /var/lib/bm-core emptied, left stopped"),
+                "{out}"
+            );
         }),
         ("bm-core upgraded together", |c| {
             c.s.given(&c.install(&c.all(), Some(OLD)));
@@ -291,7 +308,10 @@ fn scenarios(tool: Tool) -> Vec<(&'static str, Scenario)> {
             let out = c.s.when(&c.install(&c.all(), None));
             c.expect(&out, 0, 1);
             assert!(c.s.system.is_active("bm-core"), "bm-core was stopped");
-            assert!(out.contains("bm-plugin-reload: bm-core: disabled by /etc/bm/bm-core.disabled, left alone"), "{out}");
+            assert!(
+                out.contains("bm-plugin-reload: bm-core: disabled by /etc/bm/bm-core.disabled, left alone"),
+                "{out}"
+            );
         }),
         ("a unit disabled while it runs", |c| {
             c.s.given("systemctl disable bm-core.service");
@@ -303,7 +323,11 @@ fn scenarios(tool: Tool) -> Vec<(&'static str, Scenario)> {
             let out = c.s.when(&c.install(&c.all(), None));
             c.expect(&out, 0, 1);
             assert!(c.s.system.is_active("bm-core"), "the masked bm-core was stopped:\n{out}");
-            assert!(out.contains("bm-plugin-reload: bm-core: masked while it runs") && out.contains("systemctl unmask bm-core"), "{out}");
+            assert!(
+                out.contains("bm-plugin-reload: bm-core: masked while it runs")
+                    && out.contains("systemctl unmask bm-core"),
+                "{out}"
+            );
         }),
         ("a start that fails", |c| {
             bluemind::make_starts_fail(&c.s.system, "bm-core");
@@ -352,7 +376,10 @@ fn scenarios(tool: Tool) -> Vec<(&'static str, Scenario)> {
             for service in SERVICES {
                 assert!(c.s.system.is_active(service), "{service} was stopped");
                 if !(own && service == "bm-webserver") {
-                    assert!(out.contains(&format!("bm-plugin-reload: {service}: the local policy (policy-rc.d) refused")), "{out}");
+                    assert!(
+                        out.contains(&format!("bm-plugin-reload: {service}: the local policy (policy-rc.d) refused")),
+                        "{out}"
+                    );
                 }
             }
         }));
@@ -378,7 +405,9 @@ fn without_init_system(c: &Case) {
     for service in SERVICES {
         assert!(c.s.starts(service).is_empty(), "{service} was started");
         assert!(c.s.cache_is_empty(service), "{service}'s cache was not emptied");
-        let line = format!("bm-plugin-reload: {service}: cache /var/lib/{service} emptied; no running init system, so a restart is due");
+        let line = format!(
+            "bm-plugin-reload: {service}: cache /var/lib/{service} emptied; no running init system, so a restart is due"
+        );
         assert!(text.contains(&line), "{text}");
     }
 }
@@ -396,7 +425,8 @@ fn matrix(tool: Tool, release: Release) {
     let mut failures = Vec::new();
     let started = Instant::now();
     for generation in Generation::ALL {
-        let mut cases: Vec<(&'static str, Scenario, bool)> = scenarios(tool).into_iter().map(|(n, f)| (n, f, true)).collect();
+        let mut cases: Vec<(&'static str, Scenario, bool)> =
+            scenarios(tool).into_iter().map(|(n, f)| (n, f, true)).collect();
         if tool != Tool::Dpkg {
             cases.push(("no init system", without_init_system, false));
         }
@@ -409,9 +439,13 @@ fn matrix(tool: Tool, release: Release) {
                 measured = SERVICES.map(|service| format!("{service} {}", s.starts(service).len())).join(", ");
             }));
             let verdict = if result.is_ok() { "ok" } else { "FAILED" };
-            eprintln!("{tool:?} {release:?} {generation:?} {name}: {verdict} in {:.1} s ({measured})", t.elapsed().as_secs_f64());
+            eprintln!(
+                "{tool:?} {release:?} {generation:?} {name}: {verdict} in {:.1} s ({measured})",
+                t.elapsed().as_secs_f64()
+            );
             if let Err(e) = result {
-                let msg = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
+                let msg =
+                    e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()));
                 failures.push(format!("{generation:?} / {name}: {}", msg.unwrap_or_default()));
             }
         }

@@ -43,7 +43,13 @@ fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 }
 
 fn declared_packages() -> Vec<String> {
-    Catalog::load(&project_root()).unwrap().declarations.iter().filter(|d| d.in_default_set).map(|d| d.name.clone()).collect()
+    Catalog::load(&project_root())
+        .unwrap()
+        .declarations
+        .iter()
+        .filter(|d| d.in_default_set)
+        .map(|d| d.name.clone())
+        .collect()
 }
 
 #[test]
@@ -56,16 +62,25 @@ fn a_fresh_build_writes_one_deb_and_one_rpm_per_declared_package_with_checksums(
     let names = declared_packages();
     assert_eq!(outcome.files.len(), names.len() * 2);
     for name in &names {
-        let debs: Vec<_> = fs::read_dir(out.join("deb")).unwrap().filter_map(|e| {
-            let n = e.unwrap().file_name().to_string_lossy().into_owned();
-            n.starts_with(&format!("{name}_")).then_some(n)
-        }).collect();
+        let debs: Vec<_> = fs::read_dir(out.join("deb"))
+            .unwrap()
+            .filter_map(|e| {
+                let n = e.unwrap().file_name().to_string_lossy().into_owned();
+                n.starts_with(&format!("{name}_")).then_some(n)
+            })
+            .collect();
         assert_eq!(debs.len(), 1, "{name}: {debs:?}");
         assert!(debs[0].ends_with("_all.deb"), "{debs:?}");
-        let rpms: Vec<_> = fs::read_dir(out.join("rpm")).unwrap().filter_map(|e| {
-            let n = e.unwrap().file_name().to_string_lossy().into_owned();
-            (n.starts_with(&format!("{name}-")) && n.ends_with(".noarch.rpm") && !n[name.len() + 1..].starts_with(|c: char| c.is_ascii_alphabetic())).then_some(n)
-        }).collect();
+        let rpms: Vec<_> = fs::read_dir(out.join("rpm"))
+            .unwrap()
+            .filter_map(|e| {
+                let n = e.unwrap().file_name().to_string_lossy().into_owned();
+                (n.starts_with(&format!("{name}-"))
+                    && n.ends_with(".noarch.rpm")
+                    && !n[name.len() + 1..].starts_with(|c: char| c.is_ascii_alphabetic()))
+                .then_some(n)
+            })
+            .collect();
         assert_eq!(rpms.len(), 1, "{name}: {rpms:?}");
     }
     // The checksum file is what a release engineer verifies with.
@@ -162,7 +177,8 @@ fn bad_input_leaves_the_previous_output_untouched() {
     let err = build_all(&packages, &request(&out, &samples).build, &Silent).unwrap_err();
     assert!(format!("{err:#}").contains("vanished.jar"), "{err:#}");
     assert_eq!(tree(&out), before, "a failed build must leave the previous output whole");
-    let names: Vec<String> = fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> =
+        fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
     assert!(!names.iter().any(|n| n.starts_with(".staging")), "{names:?}");
 }
 
@@ -194,7 +210,11 @@ fn cargo_xtask_package_finishes_when_nobody_reads_its_output() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(run.status.success() && !stderr.contains("panicked"), "cargo xtask package into a closed pipe: {}\n{stderr}", run.status);
+    assert!(
+        run.status.success() && !stderr.contains("panicked"),
+        "cargo xtask package into a closed pipe: {}\n{stderr}",
+        run.status
+    );
     let check = std::process::Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&out).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 }

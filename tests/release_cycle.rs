@@ -39,15 +39,9 @@ struct Project {
 impl Project {
     fn copy() -> Project {
         require("git", "git");
-        let dir = tempfile::Builder::new()
-            .prefix("bmpack-project-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("bmpack-project-").tempdir().unwrap();
         for folder in ["packaging", "debian", "rpm", "maintscripts"] {
-            run(Command::new("cp")
-                .arg("-a")
-                .arg(project_root().join(folder))
-                .arg(dir.path()));
+            run(Command::new("cp").arg("-a").arg(project_root().join(folder)).arg(dir.path()));
         }
         let project = Project { dir };
         project.git(&["init", "-q"]);
@@ -60,12 +54,7 @@ impl Project {
 
     fn git(&self, args: &[&str]) -> String {
         run(Command::new("git")
-            .args([
-                "-c",
-                "user.name=Release Engineer",
-                "-c",
-                "user.email=release@example.invalid",
-            ])
+            .args(["-c", "user.name=Release Engineer", "-c", "user.email=release@example.invalid"])
             .args(args)
             .current_dir(self.root()))
     }
@@ -75,12 +64,7 @@ impl Project {
         self.git(&["add", "-A"]);
         let when = format!("@{date} +0000");
         run(Command::new("git")
-            .args([
-                "-c",
-                "user.name=Release Engineer",
-                "-c",
-                "user.email=release@example.invalid",
-            ])
+            .args(["-c", "user.name=Release Engineer", "-c", "user.email=release@example.invalid"])
             .args(["commit", "-q", "--allow-empty", "-m", message])
             .env("GIT_AUTHOR_DATE", &when)
             .env("GIT_COMMITTER_DATE", &when)
@@ -94,20 +78,12 @@ impl Project {
     }
 
     /// The same, `--record-fixed-versions` when `record`.
-    fn package_recording(
-        &self,
-        out: &Path,
-        version: Option<&str>,
-        record: bool,
-    ) -> anyhow::Result<PackageOutcome> {
+    fn package_recording(&self, out: &Path, version: Option<&str>, record: bool) -> anyhow::Result<PackageOutcome> {
         let request = PackageRequest {
             root: self.root().to_path_buf(),
             bundles: None,
             samples_dir: self.root().join("target/bmpack-samples"),
-            resolve: ResolveOptions {
-                version: version.map(str::to_string),
-                ..ResolveOptions::default()
-            },
+            resolve: ResolveOptions { version: version.map(str::to_string), ..ResolveOptions::default() },
             build: BuildOptions {
                 out: out.to_path_buf(),
                 formats: Format::ALL.to_vec(),
@@ -128,12 +104,7 @@ fn digests(outcome: &PackageOutcome) -> BTreeMap<String, String> {
     outcome
         .files
         .iter()
-        .map(|f| {
-            (
-                f.path.file_name().unwrap().to_string_lossy().into_owned(),
-                f.sha256.clone(),
-            )
-        })
+        .map(|f| (f.path.file_name().unwrap().to_string_lossy().into_owned(), f.sha256.clone()))
         .collect()
 }
 
@@ -159,28 +130,15 @@ fn services(dir: &Path) -> Vec<PathBuf> {
     build_packages(
         &both,
         &[
-            StandIn {
-                name: "bm-core",
-                version: "4.9.0",
-                depends: &[],
-            }
-            .package(),
-            StandIn {
-                name: "bm-webserver",
-                version: "4.9.0",
-                depends: &[],
-            }
-            .package(),
+            StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package(),
+            StandIn { name: "bm-webserver", version: "4.9.0", depends: &[] }.package(),
         ],
     );
     let options = BuildOptions {
         out: rpm_only.clone(),
         formats: vec![Format::Rpm],
         jobs: 1,
-        write: WriteOptions {
-            compression: Compression::Default,
-            source_date_epoch: 1_700_000_000,
-        },
+        write: WriteOptions { compression: Compression::Default, source_date_epoch: 1_700_000_000 },
     };
     build_all(&[bmpack_tests::rpmroot::busybox_base()], &options, &Silent).unwrap();
     vec![both, rpm_only]
@@ -188,12 +146,8 @@ fn services(dir: &Path) -> Vec<PathBuf> {
 
 /// The fixed-version packages of the catalog (their names, from the build).
 fn helper_files(outcome: &PackageOutcome, catalog: &bmpack::catalog::Catalog) -> Vec<String> {
-    let fixed: Vec<&str> = catalog
-        .declarations
-        .iter()
-        .filter(|d| d.fixed_version().is_some())
-        .map(|d| d.name.as_str())
-        .collect();
+    let fixed: Vec<&str> =
+        catalog.declarations.iter().filter(|d| d.fixed_version().is_some()).map(|d| d.name.as_str()).collect();
     let mut names: Vec<String> = outcome
         .files
         .iter()
@@ -205,14 +159,10 @@ fn helper_files(outcome: &PackageOutcome, catalog: &bmpack::catalog::Catalog) ->
 }
 
 #[test]
-fn release_1_then_release_2_after_a_commit_publish_cleanly_and_upgrade_debian_11_12_13_and_dnf_servers()
- {
-    for (tool, package) in [
-        ("apt-ftparchive", "apt-utils"),
-        ("createrepo_c", "createrepo-c"),
-        ("rpmsign", "rpm"),
-        ("dnf", "dnf"),
-    ] {
+fn release_1_then_release_2_after_a_commit_publish_cleanly_and_upgrade_debian_11_12_13_and_dnf_servers() {
+    for (tool, package) in
+        [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("dnf", "dnf")]
+    {
         require(tool, package);
     }
     let tmp = public_tempdir();
@@ -225,21 +175,14 @@ fn release_1_then_release_2_after_a_commit_publish_cleanly_and_upgrade_debian_11
 
     // Release 1: `cargo xtask package`, default settings, at the date of the last commit.
     let project = Project::copy();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     project.commit("Release 4.8.2", now - 7 * 86_400);
     let (r1, r2) = (tmp.path().join("r1"), tmp.path().join("r2"));
-    let first = project
-        .package(&r1, None)
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let first = project.package(&r1, None).unwrap_or_else(|e| panic!("{e:#}"));
     // A week of work later: a commit, then release 2 with `--version 4.8.3`.
     std::fs::write(project.root().join("CHANGES"), "4.8.3: fixes\n").unwrap();
     project.commit("Release 4.8.3", now - 86_400);
-    let second = project
-        .package(&r2, Some("4.8.3"))
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    let second = project.package(&r2, Some("4.8.3")).unwrap_or_else(|e| panic!("{e:#}"));
 
     // The helper packages did not change: same names, same bytes; everything else is new.
     let catalog = bmpack::catalog::Catalog::load(project.root()).unwrap();
@@ -248,16 +191,10 @@ fn release_1_then_release_2_after_a_commit_publish_cleanly_and_upgrade_debian_11
     assert_eq!(helper_files(&second, &catalog), helpers);
     let (d1, d2) = (digests(&first), digests(&second));
     for name in &helpers {
-        assert_eq!(
-            d1[name], d2[name],
-            "{name} changed between two releases although its content did not"
-        );
+        assert_eq!(d1[name], d2[name], "{name} changed between two releases although its content did not");
     }
     for p in PLUGINS {
-        assert!(
-            d2.keys().any(|n| n.starts_with(&format!("{p}_4.8.3-1_"))),
-            "{p} 4.8.3 was not built: {d2:?}"
-        );
+        assert!(d2.keys().any(|n| n.starts_with(&format!("{p}_4.8.3-1_"))), "{p} 4.8.3 was not built: {d2:?}");
     }
 
     for dir in services(tmp.path()) {
@@ -273,31 +210,14 @@ fn release_1_then_release_2_after_a_commit_publish_cleanly_and_upgrade_debian_11
     for client in &clients {
         client.add_source(&sources, &repo.join("bmpack-archive-keyring.gpg"));
         let update = client.ok("apt-get update 2>&1");
-        assert!(
-            !update.contains("W:") && !update.contains("E:"),
-            "Debian {:?}: {update}",
-            client.release
-        );
+        assert!(!update.contains("W:") && !update.contains("E:"), "Debian {:?}: {update}", client.release);
         client.ok(&format!("apt-get install -y {} 2>&1", PLUGINS.join(" ")));
         for p in PLUGINS {
-            assert_eq!(
-                client.installed_version(p).as_deref(),
-                Some("4.8.2-1"),
-                "Debian {:?}: {p}",
-                client.release
-            );
+            assert_eq!(client.installed_version(p).as_deref(), Some("4.8.2-1"), "Debian {:?}: {p}", client.release);
         }
     }
-    assert!(
-        clients[2].join("/usr/bin/sqv").exists(),
-        "Debian 13's apt checks signatures with sqv"
-    );
-    let dnf = DnfRoot::for_repository(
-        &tmp.path().join("dnf"),
-        &repo,
-        &base,
-        &repo.join("RPM-GPG-KEY-bmpack"),
-    );
+    assert!(clients[2].join("/usr/bin/sqv").exists(), "Debian 13's apt checks signatures with sqv");
+    let dnf = DnfRoot::for_repository(&tmp.path().join("dnf"), &repo, &base, &repo.join("RPM-GPG-KEY-bmpack"));
     let mut install = vec!["install", "busybox-base"];
     install.extend(PLUGINS);
     let out = dnf.dnf(&install);
@@ -319,18 +239,11 @@ fn release_1_then_release_2_after_a_commit_publish_cleanly_and_upgrade_debian_11
     let report = publish_ok(&request(&repo, &r2, &key, &base));
     for name in &helpers {
         assert!(
-            report
-                .already_present
-                .iter()
-                .any(|p| p.ends_with(name.as_str())),
+            report.already_present.iter().any(|p| p.ends_with(name.as_str())),
             "{name} not reported unchanged: {report:?}"
         );
     }
-    assert_eq!(
-        report.added.len(),
-        second.files.len() - helpers.len(),
-        "{report:?}"
-    );
+    assert_eq!(report.added.len(), second.files.len() - helpers.len(), "{report:?}");
 
     // The usual commands bring 4.8.3: `apt-get update && apt-get upgrade`, `dnf upgrade`
     // (no --refresh: the .repo file's metadata lifetime makes dnf see the new publish).
@@ -348,12 +261,7 @@ fn release_1_then_release_2_after_a_commit_publish_cleanly_and_upgrade_debian_11
     }
     let out = dnf.dnf(&["upgrade"]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(
-        installed_plugins(&dnf),
-        at("4.8.3"),
-        "dnf upgrade did not bring 4.8.3: {}",
-        describe(&out)
-    );
+    assert_eq!(installed_plugins(&dnf), at("4.8.3"), "dnf upgrade did not bring 4.8.3: {}", describe(&out));
 }
 
 #[test]
@@ -362,9 +270,7 @@ fn a_helper_package_changed_without_a_new_version_is_refused_at_package_time_wit
     let project = Project::copy();
     project.commit("Release 4.8.2", 1_750_000_000);
     let out = tmp.path().join("out");
-    project
-        .package(&out, None)
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    project.package(&out, None).unwrap_or_else(|e| panic!("{e:#}"));
     let before: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(&out)
         .sort_by_file_name()
         .into_iter()
@@ -375,11 +281,7 @@ fn a_helper_package_changed_without_a_new_version_is_refused_at_package_time_wit
 
     // bm-plugin-reload's Debian script changes; its version in bmpack.toml does not.
     let catalog = bmpack::catalog::Catalog::load(project.root()).unwrap();
-    let reload = catalog
-        .declarations
-        .iter()
-        .find(|d| d.name == "bm-plugin-reload")
-        .unwrap();
+    let reload = catalog.declarations.iter().find(|d| d.name == "bm-plugin-reload").unwrap();
     let version = reload.fixed_version().unwrap().to_string();
     let script = project.root().join("debian/bm-plugin-reload.postinst");
     let mut text = std::fs::read_to_string(&script).unwrap();
@@ -395,10 +297,7 @@ fn a_helper_package_changed_without_a_new_version_is_refused_at_package_time_wit
         "Raise its `version`",
         "cargo xtask package --record-fixed-versions",
     ] {
-        assert!(
-            err.contains(needed),
-            "the error does not say `{needed}`: {err}"
-        );
+        assert!(err.contains(needed), "the error does not say `{needed}`: {err}");
     }
     let after: Vec<(PathBuf, Vec<u8>)> = walkdir::WalkDir::new(&out)
         .sort_by_file_name()
@@ -407,10 +306,7 @@ fn a_helper_package_changed_without_a_new_version_is_refused_at_package_time_wit
         .filter(|e| e.file_type().is_file())
         .map(|e| (e.path().to_path_buf(), std::fs::read(e.path()).unwrap()))
         .collect();
-    assert!(
-        before == after,
-        "the refused build changed its output folder"
-    );
+    assert!(before == after, "the refused build changed its output folder");
 
     // The fix the error gives: raise the version, record it; the next release builds.
     let toml = project.root().join("packaging/bmpack.toml");
@@ -420,32 +316,13 @@ fn a_helper_package_changed_without_a_new_version_is_refused_at_package_time_wit
     let at = entry + declared[entry..].find(&line).unwrap();
     let (head, last) = version.rsplit_once('.').unwrap();
     let next = format!("{head}.{}", last.parse::<u32>().unwrap() + 1);
-    std::fs::write(
-        &toml,
-        format!(
-            "{}version = \"{next}\"{}",
-            &declared[..at],
-            &declared[at + line.len()..]
-        ),
-    )
-    .unwrap();
-    let recorded = project
-        .package_recording(&out, None, true)
-        .unwrap_or_else(|e| panic!("{e:#}"));
+    std::fs::write(&toml, format!("{}version = \"{next}\"{}", &declared[..at], &declared[at + line.len()..])).unwrap();
+    let recorded = project.package_recording(&out, None, true).unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(recorded.recorded, vec![format!("bm-plugin-reload {next}")]);
-    let record =
-        std::fs::read_to_string(project.root().join("packaging/fixed-versions.toml")).unwrap();
-    assert!(
-        record.contains(&format!("\"{version}\" = ")) && record.contains(&format!("\"{next}\" = ")),
-        "{record}"
-    );
-    assert!(
-        out.join(format!("deb/bm-plugin-reload_{next}-1_all.deb"))
-            .is_file()
-    );
-    project
-        .package(&out, None)
-        .unwrap_or_else(|e| panic!("once recorded, the build goes through: {e:#}"));
+    let record = std::fs::read_to_string(project.root().join("packaging/fixed-versions.toml")).unwrap();
+    assert!(record.contains(&format!("\"{version}\" = ")) && record.contains(&format!("\"{next}\" = ")), "{record}");
+    assert!(out.join(format!("deb/bm-plugin-reload_{next}-1_all.deb")).is_file());
+    project.package(&out, None).unwrap_or_else(|e| panic!("once recorded, the build goes through: {e:#}"));
 }
 
 /// A copy of the published repository at `www/<name>`, changed by `damage` (a mirror or a man in
@@ -475,19 +352,14 @@ fn sign_with(key: &TestKey, file: &Path, output: &Path, clearsign: bool) {
             "--local-user",
             &key.fingerprint,
         ])
-        .args(if clearsign {
-            &["--clearsign"][..]
-        } else {
-            &["--armor", "--detach-sign"][..]
-        })
+        .args(if clearsign { &["--clearsign"][..] } else { &["--armor", "--detach-sign"][..] })
         .arg("--output")
         .arg(output)
         .arg(file));
 }
 
 #[test]
-fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debian_11_12_13_and_by_dnf()
- {
+fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debian_11_12_13_and_by_dnf() {
     for (tool, package) in [
         ("apt-ftparchive", "apt-utils"),
         ("createrepo_c", "createrepo-c"),
@@ -508,26 +380,11 @@ fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debia
     build_packages(
         &release,
         &[
-            StandIn {
-                name: "bm-core",
-                version: "4.9.0",
-                depends: &[],
-            }
-            .package(),
-            StandIn {
-                name: "bm-nextcloud12",
-                version: "4.8.2",
-                depends: &["bm-core"],
-            }
-            .package(),
+            StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package(),
+            StandIn { name: "bm-nextcloud12", version: "4.8.2", depends: &["bm-core"] }.package(),
         ],
     );
-    publish_ok(&request(
-        &repo,
-        &release,
-        &key,
-        &format!("{}/repo", server.url),
-    ));
+    publish_ok(&request(&repo, &release, &key, &format!("{}/repo", server.url)));
 
     let suite = repo.join("dists/stable");
     let apt_variants = [
@@ -564,12 +421,7 @@ fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debia
             variant(&www, &repo, "apt-foreign", |copy| {
                 let d = copy.join("dists/stable");
                 sign_with(&foreign, &suite.join("Release"), &d.join("InRelease"), true);
-                sign_with(
-                    &foreign,
-                    &suite.join("Release"),
-                    &d.join("Release.gpg"),
-                    false,
-                );
+                sign_with(&foreign, &suite.join("Release"), &d.join("Release.gpg"), false);
             }),
         ),
         (
@@ -584,14 +436,10 @@ fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debia
     let foreign_id = &foreign.fingerprint[foreign.fingerprint.len() - 16..];
     let expected = |name: &str, release: Release| -> Vec<String> {
         match (name, release) {
-            ("apt-tampered", _) => vec![
-                "File has unexpected size".into(),
-                "Hash Sum mismatch".into(),
-            ],
-            ("apt-foreign", Release::Trixie) => vec![format!(
-                "sqv returned an error code (1), error message is: Missing key {}",
-                foreign.fingerprint
-            )],
+            ("apt-tampered", _) => vec!["File has unexpected size".into(), "Hash Sum mismatch".into()],
+            ("apt-foreign", Release::Trixie) => {
+                vec![format!("sqv returned an error code (1), error message is: Missing key {}", foreign.fingerprint)]
+            }
             ("apt-foreign", _) => vec![format!("NO_PUBKEY {foreign_id}")],
             _ => vec!["is not signed".into()],
         }
@@ -607,10 +455,7 @@ fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debia
             );
             let update = client.sh("apt-get update 2>&1");
             let said = String::from_utf8_lossy(&update.stdout).into_owned();
-            assert!(
-                !update.status.success(),
-                "Debian {release:?}: apt-get update accepted {name}: {said}"
-            );
+            assert!(!update.status.success(), "Debian {release:?}: apt-get update accepted {name}: {said}");
             let wanted = expected(name, release);
             assert!(
                 wanted.iter().any(|w| said.contains(w.as_str())),
@@ -671,15 +516,8 @@ fn tampered_foreign_signed_and_unsigned_repositories_are_refused_by_apt_of_debia
         let out = client.dnf(&["install", "bm-nextcloud12"]);
         let said = describe(&out);
         assert!(!out.status.success(), "dnf installed from {name}: {said}");
-        assert!(
-            said.contains(wanted),
-            "dnf refused {name} for another reason than `{wanted}`: {said}"
-        );
-        assert!(
-            client.installed().is_empty(),
-            "{name}: {:?}",
-            client.installed()
-        );
+        assert!(said.contains(wanted), "dnf refused {name} for another reason than `{wanted}`: {said}");
+        assert!(client.installed().is_empty(), "{name}: {:?}", client.installed());
     }
 }
 
@@ -689,33 +527,19 @@ fn standin_release(dir: &Path, version: &str) {
     build_packages(
         dir,
         &[
-            StandIn {
-                name: "bm-core",
-                version: "4.9.0",
-                depends: &[],
-            }
-            .package(),
-            StandIn {
-                name: "bm-nextcloud12",
-                version,
-                depends: &["bm-core"],
-            }
-            .package(),
+            StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package(),
+            StandIn { name: "bm-nextcloud12", version, depends: &["bm-core"] }.package(),
         ],
     );
 }
 
 fn keys(keys: &[&TestKey]) -> Vec<KeySource> {
-    keys.iter()
-        .map(|k| KeySource::File(k.secret_file.clone()))
-        .collect()
+    keys.iter().map(|k| KeySource::File(k.secret_file.clone())).collect()
 }
 
 /// The primary fingerprints of the keys in a key file.
 fn fingerprints_in(file: &Path) -> Vec<String> {
-    let colons = run(Command::new("gpg")
-        .args(["--batch", "--with-colons", "--show-keys"])
-        .arg(file));
+    let colons = run(Command::new("gpg").args(["--batch", "--with-colons", "--show-keys"]).arg(file));
     let mut fingerprints = Vec::new();
     let mut after_pub = false;
     for line in colons.lines() {
@@ -732,19 +556,13 @@ fn fingerprints_in(file: &Path) -> Vec<String> {
 
 #[test]
 fn keys_rotate_without_a_flag_day_for_apt_of_debian_11_12_13_and_dnf() {
-    for (tool, package) in [
-        ("apt-ftparchive", "apt-utils"),
-        ("createrepo_c", "createrepo-c"),
-        ("rpmsign", "rpm"),
-        ("dnf", "dnf"),
-    ] {
+    for (tool, package) in
+        [("apt-ftparchive", "apt-utils"), ("createrepo_c", "createrepo-c"), ("rpmsign", "rpm"), ("dnf", "dnf")]
+    {
         require(tool, package);
     }
     let tmp = public_tempdir();
-    let (old, new) = (
-        TestKey::generate(tmp.path(), "old"),
-        TestKey::generate(tmp.path(), "new"),
-    );
+    let (old, new) = (TestKey::generate(tmp.path(), "old"), TestKey::generate(tmp.path(), "new"));
     let www = tmp.path().join("www");
     std::fs::create_dir_all(&www).unwrap();
     let server = WebServer::serve(&www);
@@ -765,11 +583,8 @@ fn keys_rotate_without_a_flag_day_for_apt_of_debian_11_12_13_and_dnf() {
     publish_ok(&with_keys(&releases[0], &[&old]));
     let sources = std::fs::read_to_string(repo.join("bmpack-stable.sources")).unwrap();
     let version = |c: &AptClient| c.installed_version("bm-nextcloud12");
-    let dnf_version = |d: &DnfRoot| {
-        d.installed()
-            .into_iter()
-            .find_map(|l| l.strip_prefix("bm-nextcloud12 ").map(str::to_string))
-    };
+    let dnf_version =
+        |d: &DnfRoot| d.installed().into_iter().find_map(|l| l.strip_prefix("bm-nextcloud12 ").map(str::to_string));
 
     // Servers that trust the old key only, installed before the rotation.
     let old_apt: Vec<AptClient> = Release::ALL.into_iter().map(AptClient::new).collect();
@@ -778,120 +593,62 @@ fn keys_rotate_without_a_flag_day_for_apt_of_debian_11_12_13_and_dnf() {
         client.ok("apt-get update 2>&1 && apt-get install -y bm-nextcloud12 2>&1");
         assert_eq!(version(client).as_deref(), Some("4.8.2-1"));
     }
-    let old_dnf = DnfRoot::for_repository(
-        &tmp.path().join("dnf-old"),
-        &repo,
-        &base,
-        &old.public_armored,
-    );
+    let old_dnf = DnfRoot::for_repository(&tmp.path().join("dnf-old"), &repo, &base, &old.public_armored);
     let out = old_dnf.dnf(&["install", "bm-nextcloud12"]);
     assert!(out.status.success(), "{}", describe(&out));
 
     // Changing keys at once is refused: every server would stop trusting the repository.
-    let err = format!(
-        "{:#}",
-        publish(&with_keys(&releases[1], &[&new])).unwrap_err()
-    );
-    assert!(
-        err.contains("another key") && err.contains("--key-file CURRENT --key-file NEW"),
-        "{err}"
-    );
+    let err = format!("{:#}", publish(&with_keys(&releases[1], &[&new])).unwrap_err());
+    assert!(err.contains("another key") && err.contains("--key-file CURRENT --key-file NEW"), "{err}");
 
     // The transition: both keys sign, the client files carry both.
     let report = publish_ok(&with_keys(&releases[1], &[&old, &new]));
     assert!(report.changed, "{report:?}");
     let mut both = vec![old.fingerprint.clone(), new.fingerprint.clone()];
     both.sort();
-    assert_eq!(
-        fingerprints_in(&repo.join("bmpack-archive-keyring.gpg")),
-        both
-    );
+    assert_eq!(fingerprints_in(&repo.join("bmpack-archive-keyring.gpg")), both);
     assert_eq!(fingerprints_in(&repo.join("RPM-GPG-KEY-bmpack")), both);
     // Servers of the old key keep working...
     for client in &old_apt {
         let update = client.ok("apt-get update 2>&1");
-        assert!(
-            !update.contains("E:") && !update.contains("W:"),
-            "Debian {:?}: {update}",
-            client.release
-        );
+        assert!(!update.contains("E:") && !update.contains("W:"), "Debian {:?}: {update}", client.release);
         client.ok("apt-get upgrade -y 2>&1");
-        assert_eq!(
-            version(client).as_deref(),
-            Some("4.8.3-1"),
-            "Debian {:?}",
-            client.release
-        );
+        assert_eq!(version(client).as_deref(), Some("4.8.3-1"), "Debian {:?}", client.release);
     }
     let out = old_dnf.dnf(&["upgrade"]);
     assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(
-        dnf_version(&old_dnf).as_deref(),
-        Some("4.8.3-1"),
-        "{}",
-        describe(&out)
-    );
+    assert_eq!(dnf_version(&old_dnf).as_deref(), Some("4.8.3-1"), "{}", describe(&out));
     // ...and servers given the new key only work from the start.
     let new_apt: Vec<AptClient> = Release::ALL.into_iter().map(AptClient::new).collect();
     for client in &new_apt {
         client.add_source(&sources, &new.public_keyring);
         let update = client.ok("apt-get update 2>&1");
-        assert!(
-            !update.contains("E:") && !update.contains("W:"),
-            "Debian {:?}: {update}",
-            client.release
-        );
+        assert!(!update.contains("E:") && !update.contains("W:"), "Debian {:?}: {update}", client.release);
         client.ok("apt-get install -y bm-nextcloud12 2>&1");
-        assert_eq!(
-            version(client).as_deref(),
-            Some("4.8.3-1"),
-            "Debian {:?}",
-            client.release
-        );
+        assert_eq!(version(client).as_deref(), Some("4.8.3-1"), "Debian {:?}", client.release);
     }
     // dnf of a server given the new key only accepts the metadata (repomd.xml.asc carries both
     // signatures), but rpm 4 reads one signature per package: the packages are signed by the
     // current key until it is dropped (docs/publishing.md, "Changing keys").
-    let new_dnf = DnfRoot::for_repository(
-        &tmp.path().join("dnf-new"),
-        &repo,
-        &base,
-        &new.public_armored,
-    );
+    let new_dnf = DnfRoot::for_repository(&tmp.path().join("dnf-new"), &repo, &base, &new.public_armored);
     let out = new_dnf.dnf(&["makecache"]);
     assert!(out.status.success(), "{}", describe(&out));
     let out = new_dnf.dnf(&["install", "bm-nextcloud12"]);
-    assert!(
-        !out.status.success() && describe(&out).contains("Public key for bm-"),
-        "{}",
-        describe(&out)
-    );
+    assert!(!out.status.success() && describe(&out).contains("Public key for bm-"), "{}", describe(&out));
 
     // Later, the old key is dropped: the new one signs everything from now on.
     publish_ok(&with_keys(&releases[2], &[&new]));
-    assert_eq!(
-        fingerprints_in(&repo.join("bmpack-archive-keyring.gpg")),
-        vec![new.fingerprint.clone()]
-    );
+    assert_eq!(fingerprints_in(&repo.join("bmpack-archive-keyring.gpg")), vec![new.fingerprint.clone()]);
     // The rpms published before keep their signature, so dnf keeps the old key for them.
     assert_eq!(fingerprints_in(&repo.join("RPM-GPG-KEY-bmpack")), both);
     for client in &new_apt {
         client.ok("apt-get update 2>&1 && apt-get upgrade -y 2>&1");
-        assert_eq!(
-            version(client).as_deref(),
-            Some("4.8.4-1"),
-            "Debian {:?}",
-            client.release
-        );
+        assert_eq!(version(client).as_deref(), Some("4.8.4-1"), "Debian {:?}", client.release);
     }
     // A server set up now, from the published files, installs release 3 and bm-core (signed
     // before the rotation).
-    let fresh_dnf = DnfRoot::for_repository(
-        &tmp.path().join("dnf-fresh"),
-        &repo,
-        &base,
-        &repo.join("RPM-GPG-KEY-bmpack"),
-    );
+    let fresh_dnf =
+        DnfRoot::for_repository(&tmp.path().join("dnf-fresh"), &repo, &base, &repo.join("RPM-GPG-KEY-bmpack"));
     let out = fresh_dnf.dnf(&["install", "bm-nextcloud12"]);
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(dnf_version(&fresh_dnf).as_deref(), Some("4.8.4-1"));
@@ -901,10 +658,7 @@ fn keys_rotate_without_a_flag_day_for_apt_of_debian_11_12_13_and_dnf() {
         let said = String::from_utf8_lossy(&update.stdout).into_owned();
         let why = match client.release {
             Release::Trixie => format!("Missing key {}", new.fingerprint),
-            _ => format!(
-                "NO_PUBKEY {}",
-                &new.fingerprint[new.fingerprint.len() - 16..]
-            ),
+            _ => format!("NO_PUBKEY {}", &new.fingerprint[new.fingerprint.len() - 16..]),
         };
         // With the lists of earlier updates at hand, apt warns and keeps them.
         assert!(
@@ -913,19 +667,10 @@ fn keys_rotate_without_a_flag_day_for_apt_of_debian_11_12_13_and_dnf() {
             client.release
         );
         client.ok("apt-get upgrade -y 2>&1");
-        assert_eq!(
-            version(client).as_deref(),
-            Some("4.8.3-1"),
-            "Debian {:?}",
-            client.release
-        );
+        assert_eq!(version(client).as_deref(), Some("4.8.3-1"), "Debian {:?}", client.release);
     }
     // dnf says why; whether it then fails or skips the repository is its skip_if_unavailable.
     let out = old_dnf.dnf(&["upgrade"]);
-    assert!(
-        describe(&out).contains("repomd.xml GPG signature verification error"),
-        "{}",
-        describe(&out)
-    );
+    assert!(describe(&out).contains("repomd.xml GPG signature verification error"), "{}", describe(&out));
     assert_eq!(dnf_version(&old_dnf).as_deref(), Some("4.8.3-1"));
 }

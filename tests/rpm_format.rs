@@ -10,8 +10,8 @@ use std::sync::Arc;
 use bmpack::format::rpm::RpmPackager;
 use bmpack::format::{Compression, Packager, WriteOptions};
 use bmpack::model::{
-    Arch, FileKind, FileSource, FileTrigger, MaintainerScripts, Op, Package, PayloadFile, Relation,
-    Relations, RpmScripts, VersionRef,
+    Arch, FileKind, FileSource, FileTrigger, MaintainerScripts, Op, Package, PayloadFile, Relation, Relations,
+    RpmScripts, VersionRef,
 };
 use bmpack::version::PackageVersion;
 use bmpack_tests::rpm_tools::{Rpm, RpmRoot, describe, rpmlint, run, run_ok};
@@ -23,9 +23,9 @@ const SOURCE_DATE: u64 = 1_704_164_645;
 
 const CORE_EXT: &str = "/usr/share/bm-core/extensions";
 const WEBSERVER_EXT: &str = "/usr/share/bm-webserver/extensions";
-const CORE_JAR: &str =
-    "/usr/share/bm-core/extensions/net.bluemind.filehosting.nextcloud12-4.8.2.v20240101-1200.jar";
-const WEBSERVER_JAR: &str = "/usr/share/bm-webserver/extensions/net.bluemind.ui.adminconsole.nextcloud12-4.8.2.v20240101-1200.jar";
+const CORE_JAR: &str = "/usr/share/bm-core/extensions/net.bluemind.filehosting.nextcloud12-4.8.2.v20240101-1200.jar";
+const WEBSERVER_JAR: &str =
+    "/usr/share/bm-webserver/extensions/net.bluemind.ui.adminconsole.nextcloud12-4.8.2.v20240101-1200.jar";
 const COPYRIGHT: &str = "/usr/share/doc/bm-nextcloud12/copyright";
 const COPYRIGHT_TEXT: &str = "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n\
                               Upstream-Name: BlueMind\n\nFiles: *\nCopyright: BlueMind SAS\nLicense: AGPL-3.0-only\n";
@@ -50,14 +50,8 @@ fn write_jar(path: &Path, symbolic_name: &str) {
          Bundle-Version: 4.8.2.v20240101-1200\r\n\r\n"
     )
     .unwrap();
-    jar.start_file(
-        format!("{}/Activator.class", symbolic_name.replace('.', "/")),
-        options,
-    )
-    .unwrap();
-    let class: Vec<u8> = (0u32..20_000)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
+    jar.start_file(format!("{}/Activator.class", symbolic_name.replace('.', "/")), options).unwrap();
+    let class: Vec<u8> = (0u32..20_000).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     jar.write_all(&[0xCA, 0xFE, 0xBA, 0xBE]).unwrap();
     jar.write_all(&class).unwrap();
     jar.finish().unwrap();
@@ -107,26 +101,14 @@ fn sample_package(jars: &Path) -> Package {
         rpm_group: "Applications/Internet".into(),
         files: vec![
             file(CORE_JAR, FileSource::Path(core), 0o644, FileKind::Regular),
-            file(
-                WEBSERVER_JAR,
-                FileSource::Path(webserver),
-                0o644,
-                FileKind::Regular,
-            ),
+            file(WEBSERVER_JAR, FileSource::Path(webserver), 0o644, FileKind::Regular),
             file(
                 CONFIG,
-                FileSource::Bytes(Arc::from(
-                    &b"# Nextcloud connector settings\ntimeout=30\n"[..],
-                )),
+                FileSource::Bytes(Arc::from(&b"# Nextcloud connector settings\ntimeout=30\n"[..])),
                 0o644,
                 FileKind::Config,
             ),
-            file(
-                TOOL,
-                FileSource::Bytes(Arc::from(&b"#!/bin/sh\necho connector ok\n"[..])),
-                0o755,
-                FileKind::Regular,
-            ),
+            file(TOOL, FileSource::Bytes(Arc::from(&b"#!/bin/sh\necho connector ok\n"[..])), 0o755, FileKind::Regular),
         ],
         relations: Relations {
             depends: vec![
@@ -136,18 +118,10 @@ fn sample_package(jars: &Path) -> Package {
             provides: vec![
                 Relation::any("bm-nextcloud-connector"),
                 // What replaces an obsoleted package provides it (rpmlint: obsolete-not-provided).
-                Relation::with(
-                    "bm-nextcloud-legacy",
-                    Op::Eq,
-                    VersionRef::Literal("4.0".into()),
-                ),
+                Relation::with("bm-nextcloud-legacy", Op::Eq, VersionRef::Literal("4.0".into())),
             ],
             conflicts: vec![Relation::any("bm-nextcloud-connector")],
-            rpm_obsoletes: vec![Relation::with(
-                "bm-nextcloud-legacy",
-                Op::Lt,
-                VersionRef::Literal("4.0".into()),
-            )],
+            rpm_obsoletes: vec![Relation::with("bm-nextcloud-legacy", Op::Lt, VersionRef::Literal("4.0".into()))],
             ..Relations::default()
         },
         scripts: MaintainerScripts {
@@ -187,10 +161,7 @@ impl Fixture {
         std::fs::create_dir_all(&out).unwrap();
         let path = out.join(RpmPackager.file_name(&self.package));
         let mut bytes = Vec::new();
-        let opts = WriteOptions {
-            compression,
-            source_date_epoch: SOURCE_DATE,
-        };
+        let opts = WriteOptions { compression, source_date_epoch: SOURCE_DATE };
         RpmPackager.write(&self.package, &opts, &mut bytes).unwrap();
         std::fs::write(&path, bytes).unwrap();
         path
@@ -214,10 +185,7 @@ fn info_field<'a>(info: &'a str, field: &str) -> &'a str {
 #[test]
 fn file_name_is_name_version_release_arch() {
     let f = Fixture::new();
-    assert_eq!(
-        RpmPackager.file_name(&f.package),
-        "bm-nextcloud12-4.8.2+v20240101.1200-2.noarch.rpm"
-    );
+    assert_eq!(RpmPackager.file_name(&f.package), "bm-nextcloud12-4.8.2+v20240101.1200-2.noarch.rpm");
 }
 
 #[test]
@@ -232,10 +200,7 @@ fn rpm_qpi_shows_the_declared_fields() {
     assert_eq!(info_field(&info, "Group"), "Applications/Internet");
     assert_eq!(info_field(&info, "License"), "AGPL-3.0-only");
     assert_eq!(info_field(&info, "Build Host"), "bmpack");
-    assert_eq!(
-        info_field(&info, "Packager"),
-        "bmpack maintainers <bmpack@bluemind.net>"
-    );
+    assert_eq!(info_field(&info, "Packager"), "bmpack maintainers <bmpack@bluemind.net>");
     assert_eq!(info_field(&info, "Vendor"), "BlueMind");
     assert_eq!(info_field(&info, "URL"), "https://www.bluemind.net/");
     assert_eq!(info_field(&info, "Source RPM"), "(none)");
@@ -296,9 +261,7 @@ fn files_have_their_mode_root_owner_date_and_flags() {
         );
     }
     assert!(
-        verbose
-            .lines()
-            .any(|l| l.starts_with("-rw-r--r--") && l.contains(" root ") && l.ends_with(CORE_JAR)),
+        verbose.lines().any(|l| l.starts_with("-rw-r--r--") && l.contains(" root ") && l.ends_with(CORE_JAR)),
         "{verbose}"
     );
     assert_eq!(rpm.query(&path, &["-c"]).trim(), CONFIG);
@@ -311,14 +274,8 @@ fn relations_read_back_as_declared() {
     let rpm = Rpm::new();
     let path = f.rpm();
     let requires = rpm.query(&path, &["--requires"]);
-    for expected in [
-        "bm-core >= 4.2",
-        "bm-nextcloud-common = 4.8.2+v20240101.1200-2",
-    ] {
-        assert!(
-            requires.lines().any(|l| l == expected),
-            "no `{expected}` in:\n{requires}"
-        );
+    for expected in ["bm-core >= 4.2", "bm-nextcloud-common = 4.8.2+v20240101.1200-2"] {
+        assert!(requires.lines().any(|l| l == expected), "no `{expected}` in:\n{requires}");
     }
     let provides = rpm.query(&path, &["--provides"]);
     let mut provides: Vec<&str> = provides.lines().collect();
@@ -334,14 +291,8 @@ fn relations_read_back_as_declared() {
             "config(bm-nextcloud12) = 4.8.2+v20240101.1200-2",
         ]
     );
-    assert_eq!(
-        rpm.query(&path, &["--conflicts"]).trim(),
-        "bm-nextcloud-connector"
-    );
-    assert_eq!(
-        rpm.query(&path, &["--obsoletes"]).trim(),
-        "bm-nextcloud-legacy < 4.0"
-    );
+    assert_eq!(rpm.query(&path, &["--conflicts"]).trim(), "bm-nextcloud-connector");
+    assert_eq!(rpm.query(&path, &["--obsoletes"]).trim(), "bm-nextcloud-legacy < 4.0");
 }
 
 #[test]
@@ -351,10 +302,7 @@ fn scriptlets_and_file_triggers_read_back_as_declared() {
     let path = f.rpm();
     let scripts = rpm.query(&path, &["--scripts"]);
     // rpm prints each script followed by a newline.
-    assert_eq!(
-        scripts,
-        format!("postinstall scriptlet (using /bin/sh):\n{POST}\n")
-    );
+    assert_eq!(scripts, format!("postinstall scriptlet (using /bin/sh):\n{POST}\n"));
     let triggers = rpm.query(&path, &["--filetriggers"]);
     // As rpmbuild prints `%transfiletriggerin -- /a /b`: one script watching both paths.
     assert_eq!(
@@ -383,15 +331,9 @@ fn installs_into_a_root_and_runs_the_scriptlets_once() {
     // --nodeps: the root has no bm-core; the scriptlets do run.
     run_ok(root.rpm().args(["--nodeps", "-i"]).arg(&path));
 
-    assert!(
-        root.database().is_dir(),
-        "rpm did not use the database inside the root"
-    );
+    assert!(root.database().is_dir(), "rpm did not use the database inside the root");
     let installed = run_ok(root.rpm().args(["-q", "bm-nextcloud12"]));
-    assert_eq!(
-        installed.trim(),
-        "bm-nextcloud12-4.8.2+v20240101.1200-2.noarch"
-    );
+    assert_eq!(installed.trim(), "bm-nextcloud12-4.8.2+v20240101.1200-2.noarch");
     for (dest, source) in [(CORE_JAR, "core.jar"), (WEBSERVER_JAR, "webserver.jar")] {
         assert_eq!(
             std::fs::read(root.join(dest)).unwrap(),
@@ -404,41 +346,28 @@ fn installs_into_a_root_and_runs_the_scriptlets_once() {
     assert_eq!(tool.permissions().mode() & 0o7777, 0o755);
     assert_eq!(tool.mtime() as u64, SOURCE_DATE);
     assert!(root.join(CONFIG).is_file());
-    assert_eq!(
-        std::fs::read_to_string(root.join(COPYRIGHT)).unwrap(),
-        COPYRIGHT_TEXT
-    );
+    assert_eq!(std::fs::read_to_string(root.join(COPYRIGHT)).unwrap(), COPYRIGHT_TEXT);
 
     // %post once, and the trigger once for both folders with the two jars on its stdin.
     let log = std::fs::read_to_string(root.join(LOG)).unwrap();
     assert_eq!(log, "post 1\ntransfiletriggerin 2\n");
 
     let verify = run(root.rpm().args(["-V", "--nodeps", "bm-nextcloud12"]));
-    assert!(
-        verify.status.success(),
-        "rpm -V: {}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
+    assert!(verify.status.success(), "rpm -V: {}", String::from_utf8_lossy(&verify.stdout));
 
     // Another plug-in coming and going: our triggers run once for its two jars each time.
     let other = bare_package(&f, "bm-plugin-other", false);
     run_ok(root.rpm().arg("-i").arg(&other));
     run_ok(root.rpm().args(["-e", "bm-plugin-other"]));
     let log = std::fs::read_to_string(root.join(LOG)).unwrap();
-    assert_eq!(
-        log,
-        "post 1\ntransfiletriggerin 2\ntransfiletriggerin 2\ntransfiletriggerpostun\n"
-    );
+    assert_eq!(log, "post 1\ntransfiletriggerin 2\ntransfiletriggerin 2\ntransfiletriggerpostun\n");
 
     // Removal takes our files and our directories, not bm-core's folders.
     run_ok(root.rpm().args(["--nodeps", "-e", "bm-nextcloud12"]));
     assert!(!root.join(CORE_JAR).exists());
     assert!(!root.join("/usr/share/doc/bm-nextcloud12").exists());
     assert!(!root.join("/usr/share/bm-nextcloud12").exists());
-    assert!(
-        root.join(CORE_EXT).is_dir(),
-        "removal must leave bm-core's extensions folder"
-    );
+    assert!(root.join(CORE_EXT).is_dir(), "removal must leave bm-core's extensions folder");
 }
 
 #[test]
@@ -455,21 +384,13 @@ fn every_compression_installs_and_says_what_it_is() {
     ];
     for (compression, expected) in cases {
         let path = f.write(compression, &format!("{compression:?}"));
-        assert_eq!(
-            rpm.tag(&path, "PAYLOADCOMPRESSOR"),
-            expected,
-            "{compression:?}"
-        );
+        assert_eq!(rpm.tag(&path, "PAYLOADCOMPRESSOR"), expected, "{compression:?}");
         rpm.check_digests(&path);
         let root = RpmRoot::new();
         let mut install = root.rpm();
         install.args(["--nodeps", "--noscripts", "-i"]).arg(&path);
         let out = run(&mut install);
-        assert!(
-            out.status.success(),
-            "{compression:?}: {}",
-            describe(&install, &out)
-        );
+        assert!(out.status.success(), "{compression:?}: {}", describe(&install, &out));
         assert_eq!(
             std::fs::read(root.join(WEBSERVER_JAR)).unwrap(),
             std::fs::read(f.dir.path().join("webserver.jar")).unwrap(),
@@ -483,35 +404,18 @@ fn two_writes_are_byte_identical() {
     let f = Fixture::new();
     // Another fixture: same content, jars read from another temporary folder.
     let g = Fixture::new();
-    for compression in [
-        Compression::Gzip,
-        Compression::Xz,
-        Compression::Zstd,
-        Compression::None,
-    ] {
+    for compression in [Compression::Gzip, Compression::Xz, Compression::Zstd, Compression::None] {
         let first = std::fs::read(f.write(compression, "first")).unwrap();
         let second = std::fs::read(f.write(compression, "second")).unwrap();
-        assert!(
-            first == second,
-            "{compression:?}: two writes of one package differ"
-        );
+        assert!(first == second, "{compression:?}: two writes of one package differ");
         let elsewhere = std::fs::read(g.write(compression, "elsewhere")).unwrap();
-        assert!(
-            first == elsewhere,
-            "{compression:?}: where the jars were read from changes the package"
-        );
+        assert!(first == elsewhere, "{compression:?}: where the jars were read from changes the package");
     }
     // The date is what the options say, not the clock: another date, other bytes.
     let mut other = Vec::new();
-    let opts = WriteOptions {
-        compression: Compression::Gzip,
-        source_date_epoch: SOURCE_DATE + 1,
-    };
+    let opts = WriteOptions { compression: Compression::Gzip, source_date_epoch: SOURCE_DATE + 1 };
     RpmPackager.write(&f.package, &opts, &mut other).unwrap();
-    assert_ne!(
-        other,
-        std::fs::read(f.write(Compression::Gzip, "first")).unwrap()
-    );
+    assert_ne!(other, std::fs::read(f.write(Compression::Gzip, "first")).unwrap());
 }
 
 #[test]
@@ -523,10 +427,7 @@ fn rpmlint_is_clean_with_the_repository_configuration() {
     let bare = bare_package(&f, "bm-plugin-other", false);
     let (ok, report) = rpmlint(&config, &[&path, &bare]);
     assert!(ok, "rpmlint failed:\n{report}");
-    assert!(
-        report.contains(" 0 errors, 0 warnings"),
-        "rpmlint:\n{report}"
-    );
+    assert!(report.contains(" 0 errors, 0 warnings"), "rpmlint:\n{report}");
 }
 
 /// The sample's jars as another bare package `name`: no requirements, no scriptlets, so that rpm
@@ -547,10 +448,7 @@ fn bare_package(f: &Fixture, name: &str, connector: bool) -> PathBuf {
     }
     let path = f.dir.path().join(RpmPackager.file_name(&p));
     let mut bytes = Vec::new();
-    let opts = WriteOptions {
-        compression: Compression::Default,
-        source_date_epoch: SOURCE_DATE,
-    };
+    let opts = WriteOptions { compression: Compression::Default, source_date_epoch: SOURCE_DATE };
     RpmPackager.write(&p, &opts, &mut bytes).unwrap();
     std::fs::write(&path, bytes).unwrap();
     path
@@ -567,11 +465,7 @@ fn a_connector_conflicts_with_another_but_not_with_itself() {
     let mut second = root.rpm();
     second.args(["-i", "--test"]).arg(&twelve);
     let out = run(&mut second);
-    assert!(
-        !out.status.success(),
-        "two connectors installed together: {}",
-        describe(&second, &out)
-    );
+    assert!(!out.status.success(), "two connectors installed together: {}", describe(&second, &out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("bm-nextcloud-connector conflicts with (installed) bm-nextcloud11"),
@@ -587,40 +481,25 @@ fn bad_input_gets_an_error_naming_it_and_nothing_written() {
     let f = Fixture::new();
     let write = |package: &Package, source_date_epoch: u64| {
         let mut bytes = Vec::new();
-        let opts = WriteOptions {
-            compression: Compression::Default,
-            source_date_epoch,
-        };
+        let opts = WriteOptions { compression: Compression::Default, source_date_epoch };
         let err = RpmPackager.write(package, &opts, &mut bytes).unwrap_err();
-        assert!(
-            bytes.is_empty(),
-            "bytes written despite the error `{err:#}`"
-        );
+        assert!(bytes.is_empty(), "bytes written despite the error `{err:#}`");
         format!("{err:#}")
     };
 
     let mut relative = f.package.clone();
     relative.files[0].dest = "usr/share/bm-core/extensions/x.jar".into();
     let err = write(&relative, SOURCE_DATE);
-    assert!(
-        err.contains("bm-nextcloud12") && err.contains("`usr/share/bm-core/extensions/x.jar`"),
-        "{err}"
-    );
+    assert!(err.contains("bm-nextcloud12") && err.contains("`usr/share/bm-core/extensions/x.jar`"), "{err}");
     assert!(err.contains("not an absolute file path"), "{err}");
 
     let mut missing = f.package.clone();
     missing.files[0].source = FileSource::Path(f.dir.path().join("missing.jar"));
     let err = write(&missing, SOURCE_DATE);
-    assert!(
-        err.contains("missing.jar") && err.contains(CORE_JAR),
-        "{err}"
-    );
+    assert!(err.contains("missing.jar") && err.contains(CORE_JAR), "{err}");
 
     let err = write(&f.package, 4_000_000_000);
-    assert!(
-        err.contains("SOURCE_DATE_EPOCH 4000000000 is in the future"),
-        "{err}"
-    );
+    assert!(err.contains("SOURCE_DATE_EPOCH 4000000000 is in the future"), "{err}");
 }
 
 /// Two writes within one second would hide a leaked clock, so look for it: the uncompressed
@@ -629,36 +508,22 @@ fn bad_input_gets_an_error_naming_it_and_nothing_written() {
 #[test]
 fn neither_the_clock_nor_the_host_leaks_into_the_package() {
     let f = Fixture::new();
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    };
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let before = now();
     let bytes = std::fs::read(f.write(Compression::None, "plain")).unwrap();
     let after = now();
     let contains = |needle: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
     for t in before - 1..=after + 1 {
         let t = t as u32;
-        assert!(
-            !contains(&t.to_be_bytes()),
-            "the package holds the current time {t}"
-        );
+        assert!(!contains(&t.to_be_bytes()), "the package holds the current time {t}");
         for hex in [format!("{t:08x}"), format!("{t:08X}")] {
-            assert!(
-                !contains(hex.as_bytes()),
-                "the payload holds the current time {t}"
-            );
+            assert!(!contains(hex.as_bytes()), "the payload holds the current time {t}");
         }
     }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
     let host = host.trim();
     assert!(!host.is_empty() && host != "bmpack");
-    assert!(
-        !contains(host.as_bytes()),
-        "the package holds the host name `{host}`"
-    );
+    assert!(!contains(host.as_bytes()), "the package holds the host name `{host}`");
     // What would show them: the header tags that carry a time, and the cookie.
     let rpm = Rpm::new();
     let path = f.write(Compression::None, "plain");

@@ -8,7 +8,9 @@ mod server_support;
 use std::time::Duration;
 
 use server_support::hostile::{self, BOUND, SLACK, run_bounded};
-use server_support::webdav_servers::{DavServer, Front, PASSWORD, STATUS_JSON, USER, make_certificates, start_php_stack, start_wsgidav};
+use server_support::webdav_servers::{
+    DavServer, Front, PASSWORD, STATUS_JSON, USER, make_certificates, start_php_stack, start_wsgidav,
+};
 use server_support::{Run, bmpack_binary, free_port};
 
 const ENV: &str = "BMPACK_NEXTCLOUD_PASSWORD";
@@ -18,7 +20,8 @@ const ENV: &str = "BMPACK_NEXTCLOUD_PASSWORD";
 fn check(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut full = vec![bmpack_binary().to_string_lossy().into_owned()];
     full.extend(args.iter().map(|s| s.to_string()));
-    let mut command = std::process::Command::new(server_support::require_program("setsid", "apt-get install util-linux"));
+    let mut command =
+        std::process::Command::new(server_support::require_program("setsid", "apt-get install util-linux"));
     command.arg("-w").args(&full).env_remove(ENV).stdin(std::process::Stdio::null());
     for (k, v) in env {
         command.env(k, v);
@@ -50,10 +53,20 @@ fn assert_no_probe_left(server: &DavServer, run: &Run) {
 #[test]
 fn healthy_webdav_server_passes_in_both_address_forms() {
     let server = start_wsgidav(STATUS_JSON, false);
-    for url in [server.webdav_url(), format!("{}/remote.php/dav/files/{USER}", server.base), format!("{}/remote.php/dav/files/", server.base)] {
+    for url in [
+        server.webdav_url(),
+        format!("{}/remote.php/dav/files/{USER}", server.base),
+        format!("{}/remote.php/dav/files/", server.base),
+    ] {
         let run = check_with_password(&url, &[]);
         assert_eq!(run.code, 0, "{}\n{}", run.all(), server.logs_text());
-        assert!(run.stdout.contains("ok    upload (chunked): PUT 1048576 bytes with Transfer-Encoding: chunked: stored 1048576 bytes"), "{}", run.all());
+        assert!(
+            run.stdout.contains(
+                "ok    upload (chunked): PUT 1048576 bytes with Transfer-Encoding: chunked: stored 1048576 bytes"
+            ),
+            "{}",
+            run.all()
+        );
         assert!(run.stdout.contains("ok    upload (Content-Length)"), "{}", run.all());
         assert!(run.stdout.contains("ok    cleanup: probe files deleted"), "{}", run.all());
         // Plain http: a warning, not a failure.
@@ -105,21 +118,52 @@ fn wrong_address_and_unusable_servers() {
     // A wrong Nextcloud root is a wrong address, exit 7 as --help files it (not "server not usable").
     let wrong_root = check_with_password(&format!("{}/nextcloud-elsewhere/remote.php/webdav/", server.base), &[]);
     assert_eq!(wrong_root.code, 7, "no status.php under a wrong root:\n{}", wrong_root.all());
-    assert!(wrong_root.stdout.contains("HTTP 404") && wrong_root.stdout.contains("wrong address"), "{}", wrong_root.all());
+    assert!(
+        wrong_root.stdout.contains("HTTP 404") && wrong_root.stdout.contains("wrong address"),
+        "{}",
+        wrong_root.all()
+    );
     // No WebDAV folder for this user: PROPFIND 404 → wrong address.
-    let wrong_user = check(&["check", "--url", &format!("{}/remote.php/dav/files/bob", server.base), "--user", "bob"], &[(ENV, PASSWORD)]);
+    let wrong_user = check(
+        &["check", "--url", &format!("{}/remote.php/dav/files/bob", server.base), "--user", "bob"],
+        &[(ENV, PASSWORD)],
+    );
     assert_eq!(wrong_user.code, 7, "{}", wrong_user.all());
-    assert!(wrong_user.stdout.contains("FAIL  propfind") && wrong_user.stdout.contains("wrong address"), "{}", wrong_user.all());
+    assert!(
+        wrong_user.stdout.contains("FAIL  propfind") && wrong_user.stdout.contains("wrong address"),
+        "{}",
+        wrong_user.all()
+    );
     let malformed = check_with_password(&format!("{}/index.php/apps/files/", server.base), &[]);
     assert_eq!(malformed.code, 2, "{}", malformed.all());
     assert!(malformed.stdout.contains("FAIL  address"), "{}", malformed.all());
 
     for (status, code, says) in [
-        (r#"{"installed":true,"maintenance":true,"needsDbUpgrade":false,"version":"28.0.14.1","versionstring":"28.0.14","productname":"Nextcloud"}"#, 4, "maintenance:mode --off"),
-        (r#"{"installed":true,"maintenance":false,"needsDbUpgrade":true,"version":"29.0.1.1","versionstring":"29.0.1","productname":"Nextcloud"}"#, 4, "occ upgrade"),
-        (r#"{"installed":false,"maintenance":false,"needsDbUpgrade":false,"version":"28.0.14.1","versionstring":"28.0.14","productname":"Nextcloud"}"#, 4, "not installed"),
-        (r#"{"installed":true,"maintenance":false,"needsDbUpgrade":false,"version":"10.0.6.1","versionstring":"10.0.6","productname":"Nextcloud"}"#, 4, "too old"),
-        (r#"{"installed":"true","maintenance":"false","needsDbUpgrade":"false","version":"10.13.4.1","versionstring":"10.13.4","productname":"ownCloud","product":"ownCloud"}"#, 4, "a different product"),
+        (
+            r#"{"installed":true,"maintenance":true,"needsDbUpgrade":false,"version":"28.0.14.1","versionstring":"28.0.14","productname":"Nextcloud"}"#,
+            4,
+            "maintenance:mode --off",
+        ),
+        (
+            r#"{"installed":true,"maintenance":false,"needsDbUpgrade":true,"version":"29.0.1.1","versionstring":"29.0.1","productname":"Nextcloud"}"#,
+            4,
+            "occ upgrade",
+        ),
+        (
+            r#"{"installed":false,"maintenance":false,"needsDbUpgrade":false,"version":"28.0.14.1","versionstring":"28.0.14","productname":"Nextcloud"}"#,
+            4,
+            "not installed",
+        ),
+        (
+            r#"{"installed":true,"maintenance":false,"needsDbUpgrade":false,"version":"10.0.6.1","versionstring":"10.0.6","productname":"Nextcloud"}"#,
+            4,
+            "too old",
+        ),
+        (
+            r#"{"installed":"true","maintenance":"false","needsDbUpgrade":"false","version":"10.13.4.1","versionstring":"10.13.4","productname":"ownCloud","product":"ownCloud"}"#,
+            4,
+            "a different product",
+        ),
     ] {
         let unusable = start_wsgidav(status, false);
         let run = check_with_password(&unusable.webdav_url(), &[]);
@@ -161,8 +205,19 @@ fn apache_proxy_fcgi_with_php_fpm_loses_chunked_uploads() {
     let run = check_with_password(&server.webdav_url(), &[]);
     assert_eq!(run.code, 6, "{}\n{}", run.all(), server.logs_text());
     assert!(run.stdout.contains("ok    upload (Content-Length)"), "{}", run.all());
-    assert!(run.stdout.contains("upload (chunked): PUT 1048576 bytes with Transfer-Encoding: chunked: stored 0 bytes"), "{}", run.all());
-    for phrase in ["mod_proxy_fcgi + PHP-FPM", "SetEnvIf Transfer-Encoding \"chunked\" proxy-sendcl=1", "2.4.48", "mod_php", "nginx", "fastcgi_request_buffering on"] {
+    assert!(
+        run.stdout.contains("upload (chunked): PUT 1048576 bytes with Transfer-Encoding: chunked: stored 0 bytes"),
+        "{}",
+        run.all()
+    );
+    for phrase in [
+        "mod_proxy_fcgi + PHP-FPM",
+        "SetEnvIf Transfer-Encoding \"chunked\" proxy-sendcl=1",
+        "2.4.48",
+        "mod_php",
+        "nginx",
+        "fastcgi_request_buffering on",
+    ] {
         assert!(run.stdout.contains(phrase), "the diagnosis must mention `{phrase}`:\n{}", run.all());
     }
     assert!(run.stdout.contains("ok    cleanup: probe files deleted"), "{}", run.all());
@@ -197,7 +252,16 @@ fn nginx_with_php_fpm_passes() {
 fn help_documents_the_exit_codes() {
     let run = check(&["check", "--help"], &[]);
     assert_eq!(run.code, 0, "{}", run.all());
-    for row in ["2  usage", "3  network or TLS", "4  server not usable", "5  authentication", "6  uploads lose data", "7  wrong address", ENV, "check ends within 120 s (2 minutes)"] {
+    for row in [
+        "2  usage",
+        "3  network or TLS",
+        "4  server not usable",
+        "5  authentication",
+        "6  uploads lose data",
+        "7  wrong address",
+        ENV,
+        "check ends within 120 s (2 minutes)",
+    ] {
         assert!(run.stdout.contains(row), "`{row}` missing from check --help:\n{}", run.stdout);
     }
 }
@@ -212,7 +276,8 @@ fn probes_in_the_nextcloud_trash_bin_are_deleted_too() {
     let run = check_with_password(&server.webdav_url(), &[]);
     assert_eq!(run.code, 0, "{}\n{}", run.all(), server.logs_text());
     assert!(run.stdout.contains("ok    cleanup: probe files deleted, and 1 from the trash bin"), "{}", run.all());
-    let left: Vec<String> = std::fs::read_dir(trash).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let left: Vec<String> =
+        std::fs::read_dir(trash).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
     assert_eq!(left, ["holiday.jpg.d1700000001"], "{}", run.all());
 }
 
@@ -292,15 +357,28 @@ fn the_password_goes_only_to_the_origin_and_scheme_given() {
         ".bmpack-probe-relative.d2".to_string(),
     ];
     // The hostile server must listen on the port its hrefs name: start it there.
-    let server = hostile::start_on(port, hostile::Options { tls: Some((cert, key)), trash_hrefs: hrefs, ..Default::default() });
+    let server =
+        hostile::start_on(port, hostile::Options { tls: Some((cert, key)), trash_hrefs: hrefs, ..Default::default() });
     let (run, _) = check_bounded(&server.webdav_url("https"), &["--ca-file", ca.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.all());
     let plain: Vec<_> = server.requests().into_iter().filter(|r| r["tls"] == false).collect();
     assert!(plain.is_empty(), "requests downgraded to http://: {plain:?}\n{}", run.all());
     assert!(recorder.requests().is_empty(), "another origin was contacted: {:?}\n{}", recorder.requests(), run.all());
-    let deleted: Vec<String> = server.requests().into_iter().filter(|r| r["method"] == "DELETE").map(|r| r["path"].as_str().unwrap().to_string()).collect();
-    for outside in ["/remote.php/dav/files/alice/.bmpack-probe-users-own-file.bin", "/remote.php/dav/files/alice/.bmpack-probe-dot-dot.bin"] {
-        assert!(!deleted.iter().any(|d| d.contains(outside) || d.contains("%2E%2E")), "{outside} deleted: {deleted:?}\n{}", run.all());
+    let deleted: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| r["method"] == "DELETE")
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    for outside in [
+        "/remote.php/dav/files/alice/.bmpack-probe-users-own-file.bin",
+        "/remote.php/dav/files/alice/.bmpack-probe-dot-dot.bin",
+    ] {
+        assert!(
+            !deleted.iter().any(|d| d.contains(outside) || d.contains("%2E%2E")),
+            "{outside} deleted: {deleted:?}\n{}",
+            run.all()
+        );
     }
     // Resolved as URLs: the absolute path and the relative reference both name trash items.
     for inside in [format!("{trash}/.bmpack-probe-old.d1"), format!("{trash}/.bmpack-probe-relative.d2")] {
@@ -320,7 +398,11 @@ fn every_network_step_has_a_total_time_limit() {
         let (run, elapsed) = check_bounded(&server.webdav_url("http"), &["--json"]);
         assert_eq!(run.code, 3, "{mode}: {}", run.all());
         assert_eq!(run.json()["class"], "network", "{mode}: {}", run.all());
-        assert!(elapsed <= BOUND + SLACK, "{mode}: took {elapsed:?}, over the documented bound ({BOUND:?} with the test's divisor)\n{}", run.all());
+        assert!(
+            elapsed <= BOUND + SLACK,
+            "{mode}: took {elapsed:?}, over the documented bound ({BOUND:?} with the test's divisor)\n{}",
+            run.all()
+        );
         let sent = server.requests().iter().filter(|r| r["method"] == "PUT").count();
         assert_eq!(sent, puts, "{mode}: after a network failure no other probe is sent\n{}", run.all());
     }
@@ -334,7 +416,13 @@ fn a_connection_cut_during_the_upload_gets_advice_that_fits() {
     let (run, _) = check_bounded(&server.webdav_url("http"), &[]);
     assert_eq!(run.code, 3, "{}", run.all());
     assert!(!run.stdout.contains("check that the address is reachable"), "{}", run.all());
-    for phrase in ["the connection was closed during the upload", "answered status.php and PROPFIND at this address", "client_max_body_size", "LimitRequestBody", "upload_max_filesize"] {
+    for phrase in [
+        "the connection was closed during the upload",
+        "answered status.php and PROPFIND at this address",
+        "client_max_body_size",
+        "LimitRequestBody",
+        "upload_max_filesize",
+    ] {
         assert!(run.stdout.contains(phrase), "`{phrase}` missing:\n{}", run.all());
     }
     assert_eq!(server.requests().iter().filter(|r| r["method"] == "PUT").count(), 1, "{}", run.all());
@@ -349,8 +437,17 @@ fn nginx_without_request_buffering_is_diagnosed_as_nginx() {
     assert_eq!(run.code, 6, "{}\n{}", run.all(), server.logs_text());
     assert!(run.stdout.contains("the server says `Server: nginx"), "{}", run.all());
     assert!(!run.stdout.contains("Apache bug 57087"), "not the Apache problem:\n{}", run.all());
-    let first_fix = run.stdout.lines().skip_while(|l| !l.starts_with("FAIL  upload:")).find(|l| l.trim_start().starts_with("fix:")).unwrap_or_default();
-    assert!(first_fix.contains("fastcgi_request_buffering on;"), "nginx's fix comes first: `{first_fix}`\n{}", run.all());
+    let first_fix = run
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("FAIL  upload:"))
+        .find(|l| l.trim_start().starts_with("fix:"))
+        .unwrap_or_default();
+    assert!(
+        first_fix.contains("fastcgi_request_buffering on;"),
+        "nginx's fix comes first: `{first_fix}`\n{}",
+        run.all()
+    );
     assert_no_probe_left(&server, &run);
 }
 
@@ -359,13 +456,23 @@ fn nginx_without_request_buffering_is_diagnosed_as_nginx() {
 #[test]
 fn server_text_is_printed_escaped() {
     let status = r#"{"installed":true,"maintenance":false,"needsDbUpgrade":false,"version":"28.0.14.1","versionstring":"28.0.14\r\nok    upload: forged","edition":"","productname":"Evil\u001b[31mCloud\u001b]0;owned\u0007"}"#;
-    let server = hostile::start(hostile::Options { status: Some(status), propfind_location: Some("http://127.0.0.1:1/\u{9b}2J\u{202e}"), ..Default::default() });
+    let server = hostile::start(hostile::Options {
+        status: Some(status),
+        propfind_location: Some("http://127.0.0.1:1/\u{9b}2J\u{202e}"),
+        ..Default::default()
+    });
     let (run, _) = check_bounded(&server.webdav_url("http"), &[]);
     assert_eq!(run.code, 7, "the redirect is refused:\n{}", run.all());
     let select = server_support::run_bmpack(&["select", "--url", &server.webdav_url("http")], None, &[]);
     for (what, output) in [("check", &run.stdout), ("select", &select.stdout), ("select", &select.stderr)] {
-        assert!(!output.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']), "{what} printed raw control characters:\n{output:?}");
-        assert!(!output.lines().any(|l| l.starts_with("ok    upload: forged")), "{what} printed a forged line:\n{output}");
+        assert!(
+            !output.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']),
+            "{what} printed raw control characters:\n{output:?}"
+        );
+        assert!(
+            !output.lines().any(|l| l.starts_with("ok    upload: forged")),
+            "{what} printed a forged line:\n{output}"
+        );
     }
     assert!(run.stdout.contains("Evil\\u{1b}[31mCloud"), "{}", run.all());
     assert!(run.stdout.contains("\\u{9b}2J\\u{202e}"), "the Location is shown, escaped:\n{}", run.all());

@@ -22,7 +22,12 @@ const STARLEAF_ADMIN: &str = "net.bluemind.ui.adminconsole.videoconferencing.sta
 const CORE_EXT: &str = "usr/share/bm-core/extensions";
 const WEB_EXT: &str = "usr/share/bm-webserver/extensions";
 /// What the shims record when each running service is reloaded once, bm-core first.
-const RELOADED_ONCE: [&str; 4] = ["systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver"];
+const RELOADED_ONCE: [&str; 4] = [
+    "systemctl stop bm-core",
+    "systemctl start bm-core",
+    "systemctl stop bm-webserver",
+    "systemctl start bm-webserver",
+];
 /// A jar of BlueMind itself: never touched.
 const FOREIGN: &str = "net.bluemind.core.rest-4.1.51.jar";
 
@@ -156,7 +161,11 @@ esac"#,
     }
 
     fn jars(&self, ext: &str) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.root().join(ext)).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+        let mut names: Vec<String> = std::fs::read_dir(self.root().join(ext))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
         names.sort();
         names
     }
@@ -218,31 +227,54 @@ fn deploy_places_the_chosen_jars_and_restarts_each_service_once() {
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(
         m.jars(CORE_EXT),
-        vec![format!("{FOREIGN}"), format!("{COMMON}-4.1.0.jar"), format!("{NC12}-4.1.0.jar"), format!("{STARLEAF_CORE}-4.1.0.jar")]
-            .into_iter()
-            .collect::<std::collections::BTreeSet<_>>()
-            .into_iter()
-            .collect::<Vec<_>>(),
+        vec![
+            format!("{FOREIGN}"),
+            format!("{COMMON}-4.1.0.jar"),
+            format!("{NC12}-4.1.0.jar"),
+            format!("{STARLEAF_CORE}-4.1.0.jar")
+        ]
+        .into_iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect::<Vec<_>>(),
         "{}",
         run.all()
     );
-    assert_eq!(m.jars(WEB_EXT), vec![format!("{SETTINGS}-4.1.0.jar"), format!("{STARLEAF_ADMIN}-4.1.0.jar")], "{}", run.all());
+    assert_eq!(
+        m.jars(WEB_EXT),
+        vec![format!("{SETTINGS}-4.1.0.jar"), format!("{STARLEAF_ADMIN}-4.1.0.jar")],
+        "{}",
+        run.all()
+    );
     let placed = std::fs::read(m.root().join(CORE_EXT).join(format!("{NC12}-4.1.0.jar"))).unwrap();
     let original = std::fs::read(source.join(NC12).join(format!("{NC12}-4.1.0.jar"))).unwrap();
     assert!(placed == original, "the jar must be copied byte for byte");
-    assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "caches must be emptied\n{}", run.all());
+    assert!(
+        m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"),
+        "caches must be emptied\n{}",
+        run.all()
+    );
     // Each running service reloaded once: stopped, cache emptied, started.
     assert_eq!(m.actions(), RELOADED_ONCE, "{}", run.all());
     // The older common jar is kept in a backup.
     let backups = m.root().join("var/backups/bmpack");
-    let kept: Vec<_> = walkdir::WalkDir::new(&backups).into_iter().flatten().filter(|e| e.file_name().to_string_lossy() == format!("{COMMON}-4.0.2.jar")).collect();
+    let kept: Vec<_> = walkdir::WalkDir::new(&backups)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy() == format!("{COMMON}-4.0.2.jar"))
+        .collect();
     assert_eq!(kept.len(), 1, "{}", run.all());
     assert!(!run.stdout.contains("bmpack-tmp"));
     // A later Nextcloud 11 deploy swaps the connector.
     m.clear_calls();
     let eleven = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "11.0.8"]);
     assert_eq!(eleven.code, 0, "{}", eleven.all());
-    assert!(m.jars(CORE_EXT).contains(&format!("{NC11}-4.1.0.jar")) && !m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", eleven.all());
+    assert!(
+        m.jars(CORE_EXT).contains(&format!("{NC11}-4.1.0.jar"))
+            && !m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")),
+        "{}",
+        eleven.all()
+    );
 }
 
 #[test]
@@ -250,11 +282,26 @@ fn dry_run_changes_nothing() {
     let m = Machine::new(true);
     let source = bundles(m.dir.path(), "4.1.0", ALL);
     let before = snapshot(&m.root());
-    let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "12.0.13", "--dry-run"]);
+    let run =
+        m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "12.0.13", "--dry-run"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains(&format!("install {}", m.root().join(CORE_EXT).join(format!("{NC12}-4.1.0.jar")).display())), "{}", run.all());
-    assert!(run.stdout.contains(&format!("remove  {}", m.root().join(CORE_EXT).join(format!("{COMMON}-4.0.2.jar")).display())), "{}", run.all());
-    assert!(run.stdout.contains("restart bm-core if it runs (systemctl stop bm-core and systemctl start bm-core"), "{}", run.all());
+    assert!(
+        run.stdout
+            .contains(&format!("install {}", m.root().join(CORE_EXT).join(format!("{NC12}-4.1.0.jar")).display())),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("remove  {}", m.root().join(CORE_EXT).join(format!("{COMMON}-4.0.2.jar")).display())),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains("restart bm-core if it runs (systemctl stop bm-core and systemctl start bm-core"),
+        "{}",
+        run.all()
+    );
     assert_eq!(snapshot(&m.root()), before, "--dry-run changed the root:\n{}", run.all());
     assert!(m.actions().is_empty(), "{:?}", m.calls());
 }
@@ -281,15 +328,29 @@ fn a_failed_restart_puts_the_previous_jars_back() {
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 8, "{}", run.all());
     assert!(run.stderr.contains("the previous jars were put back"), "{}", run.all());
-    assert!(run.stderr.contains("`systemctl start bm-webserver` failed"), "the failing command is named:\n{}", run.all());
-    assert!(run.stderr.contains("bm-core restarted") && run.stderr.contains("bm-webserver still fails"), "{}", run.all());
+    assert!(
+        run.stderr.contains("`systemctl start bm-webserver` failed"),
+        "the failing command is named:\n{}",
+        run.all()
+    );
+    assert!(
+        run.stderr.contains("bm-core restarted") && run.stderr.contains("bm-webserver still fails"),
+        "{}",
+        run.all()
+    );
     assert_eq!(extensions_snapshot(&m), before, "extensions folders must be as before:\n{}", run.all());
     // bm-core was reloaded on the new jars, so it is reloaded again on the old ones.
     assert_eq!(
         m.actions(),
         [
-            "systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver",
-            "systemctl stop bm-core", "systemctl start bm-core", "systemctl stop bm-webserver", "systemctl start bm-webserver",
+            "systemctl stop bm-core",
+            "systemctl start bm-core",
+            "systemctl stop bm-webserver",
+            "systemctl start bm-webserver",
+            "systemctl stop bm-core",
+            "systemctl start bm-core",
+            "systemctl stop bm-webserver",
+            "systemctl start bm-webserver",
         ],
         "{}",
         run.all()
@@ -321,7 +382,8 @@ fn links_are_never_followed_out_of_the_extensions_folders() {
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::write(outside.join("precious.jar"), b"not ours").unwrap();
     // An old version that is a link to a file outside: the link goes, the file stays.
-    std::os::unix::fs::symlink(outside.join("precious.jar"), m.root().join(CORE_EXT).join(format!("{NC12}-4.0.0.jar"))).unwrap();
+    std::os::unix::fs::symlink(outside.join("precious.jar"), m.root().join(CORE_EXT).join(format!("{NC12}-4.0.0.jar")))
+        .unwrap();
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!m.jars(CORE_EXT).contains(&format!("{NC12}-4.0.0.jar")), "{}", run.all());
@@ -335,7 +397,11 @@ fn links_are_never_followed_out_of_the_extensions_folders() {
     let before = snapshot(&outside);
     let refused = m2.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(refused.code, 1, "{}", refused.all());
-    assert!(refused.stderr.contains("symbolic link") && refused.stderr.contains("does not follow links"), "{}", refused.all());
+    assert!(
+        refused.stderr.contains("symbolic link") && refused.stderr.contains("does not follow links"),
+        "{}",
+        refused.all()
+    );
     assert_eq!(snapshot(&outside), before);
     assert!(m2.jars(CORE_EXT).iter().all(|j| !j.contains("4.1.0")), "nothing deployed:\n{}", refused.all());
 }
@@ -357,7 +423,8 @@ fn a_second_deploy_is_refused_while_another_holds_the_lock() {
         .spawn()
         .unwrap();
     let mut first_line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut first_line).unwrap();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut first_line)
+        .unwrap();
     assert_eq!(first_line.trim(), "held");
     let before = extensions_snapshot(&m);
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
@@ -490,7 +557,8 @@ fn deploy_and_undeploy_refuse_bluemind_4_2_and_later_and_name_the_packages_unles
     assert!(run.stderr.contains("bmpack select --nextcloud-version"), "{}", run.all());
     m.assert_untouched_since(&before, "a refused deploy");
 
-    let forced = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
+    let forced =
+        m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
     assert_eq!(forced.code, 0, "{}", forced.all());
     assert!(forced.stderr.contains("deploy by hand anyway (--force)"), "{}", forced.all());
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", forced.all());
@@ -524,7 +592,10 @@ fn deploy_goes_ahead_on_bluemind_before_4_2() {
 fn deploy_finishes_when_nobody_reads_its_output() {
     let m = Machine::new(true);
     let source = bundles(m.dir.path(), "4.1.0", ALL);
-    let run = m.bmpack_printing_to(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"], closed_pipe());
+    let run = m.bmpack_printing_to(
+        &["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"],
+        closed_pipe(),
+    );
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!run.stderr.contains("panicked"), "{}", run.all());
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
@@ -540,10 +611,16 @@ fn jars_of_installed_packages_stay_with_the_package_manager_even_forced() {
     let m = Machine::new(true);
     let packaged_jar = format!("/{CORE_EXT}/{NC12}-4.3.0.jar");
     std::fs::write(m.root().join(packaged_jar.trim_start_matches('/')), b"the package's jar").unwrap();
-    install_dpkg_records(&m, &[("bm-core", "4.3.2-1", &[]), ("bm-nextcloud12", "4.3.0-1", &["/usr", "/usr/share", &packaged_jar])]);
+    install_dpkg_records(
+        &m,
+        &[("bm-core", "4.3.2-1", &[]), ("bm-nextcloud12", "4.3.0-1", &["/usr", "/usr/share", &packaged_jar])],
+    );
     let source = bundles(m.dir.path(), "4.1.0", ALL);
     let before = snapshot(&m.root());
-    for args in [&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"][..], &["undeploy", "--force"][..]] {
+    for args in [
+        &["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"][..],
+        &["undeploy", "--force"][..],
+    ] {
         let run = m.bmpack(args);
         assert_eq!(run.code, 2, "{}", run.all());
         assert!(run.stderr.contains(&format!("{packaged_jar} (package bm-nextcloud12)")), "{}", run.all());
@@ -563,7 +640,14 @@ fn an_rpm_database_says_which_bluemind_runs_and_which_jars_are_packaged() {
     std::fs::create_dir_all(&rpms).unwrap();
     let core = write_package(Format::Rpm, &service_standin(Format::Rpm, "bm-core", "4.3.2", false), &rpms);
     let rpm = |args: &[&str]| {
-        let out = Command::new("rpm").env("HOME", "/nonexistent").arg("--root").arg(m.root()).args(["--dbpath", "/var/lib/rpm"]).args(args).output().unwrap();
+        let out = Command::new("rpm")
+            .env("HOME", "/nonexistent")
+            .arg("--root")
+            .arg(m.root())
+            .args(["--dbpath", "/var/lib/rpm"])
+            .args(args)
+            .output()
+            .unwrap();
         assert!(out.status.success(), "rpm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
@@ -578,10 +662,12 @@ fn an_rpm_database_says_which_bluemind_runs_and_which_jars_are_packaged() {
     let connector = our_packages("4.3.0").into_iter().find(|p| p.name == "bm-nextcloud12").unwrap();
     let connector = write_package(Format::Rpm, &connector, &rpms);
     rpm(&["-i", "--justdb", "--nodeps", "--noscripts", "--notriggers", connector.to_str().unwrap()]);
-    let packaged_jar = rpm(&["-qlp", connector.to_str().unwrap()]).lines().find(|l| l.ends_with(".jar")).unwrap().to_string();
+    let packaged_jar =
+        rpm(&["-qlp", connector.to_str().unwrap()]).lines().find(|l| l.ends_with(".jar")).unwrap().to_string();
     std::fs::write(m.root().join(packaged_jar.trim_start_matches('/')), b"the package's jar").unwrap();
     let before = snapshot(&m.root());
-    let forced = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
+    let forced =
+        m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3", "--force"]);
     assert_eq!(forced.code, 2, "{}", forced.all());
     assert!(forced.stderr.contains(&format!("{packaged_jar} (package bm-nextcloud12)")), "{}", forced.all());
     assert!(forced.stderr.contains("yum remove bm-nextcloud12"), "{}", forced.all());
@@ -589,7 +675,8 @@ fn an_rpm_database_says_which_bluemind_runs_and_which_jars_are_packaged() {
 }
 
 fn require_dpkg_query() {
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("dpkg-query").is_file());
+    let found =
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|d| d.join("dpkg-query").is_file());
     assert!(found, "dpkg-query is needed: apt-get install dpkg");
 }
 
@@ -602,9 +689,16 @@ impl LockHolder {
         std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
         std::fs::write(&lock, "").unwrap();
         let flock = server_support::require_program("flock", "apt-get install util-linux");
-        let mut holder = Command::new(flock).arg(&lock).args(["-c", "echo held; cat"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+        let mut holder = Command::new(flock)
+            .arg(&lock)
+            .args(["-c", "echo held; cat"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
         let mut first_line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut first_line).unwrap();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()), &mut first_line)
+            .unwrap();
         assert_eq!(first_line.trim(), "held");
         LockHolder(holder)
     }
@@ -650,9 +744,21 @@ fn a_service_that_cannot_be_stopped_keeps_its_cache_and_no_restart_is_claimed() 
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 8, "{}", run.all());
     assert!(run.stderr.contains("`systemctl stop bm-webserver` failed"), "{}", run.all());
-    assert!(run.stderr.contains("bm-webserver could not be stopped, so it was not restarted and its cache"), "{}", run.all());
-    assert!(!run.stderr.contains("bm-webserver restarted") && !run.stdout.contains("bm-webserver: stopped"), "no restart claimed:\n{}", run.all());
-    assert!(m.root().join("var/lib/bm-webserver/cache/x").exists(), "the cache of a running service is never emptied:\n{}", run.all());
+    assert!(
+        run.stderr.contains("bm-webserver could not be stopped, so it was not restarted and its cache"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        !run.stderr.contains("bm-webserver restarted") && !run.stdout.contains("bm-webserver: stopped"),
+        "no restart claimed:\n{}",
+        run.all()
+    );
+    assert!(
+        m.root().join("var/lib/bm-webserver/cache/x").exists(),
+        "the cache of a running service is never emptied:\n{}",
+        run.all()
+    );
     assert!(!m.calls().contains(&"systemctl start bm-webserver".to_string()), "{:?}", m.calls());
     assert_eq!(extensions_snapshot(&m), before, "{}", run.all());
     // bm-core was reloaded on the new jars, and again on the old ones.
@@ -665,7 +771,11 @@ fn a_service_that_cannot_be_stopped_keeps_its_cache_and_no_restart_is_claimed() 
 fn another_root_never_touches_the_hosts_services() {
     let m = Machine::new(true);
     let source = bundles(m.dir.path(), "4.1.0", ALL);
-    let run = m.bmpack_raw(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"], Stdio::piped(), &[]);
+    let run = m.bmpack_raw(
+        &["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"],
+        Stdio::piped(),
+        &[],
+    );
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(m.calls().is_empty(), "the host's service manager was run: {:?}\n{}", m.calls(), run.all());
     assert!(run.stdout.contains("is not the running system, so its services are not touched: a restart is due there (`systemctl restart bm-core`)"), "{}", run.all());
@@ -690,9 +800,19 @@ fn an_archive_bomb_is_refused_and_leaves_nothing_in_scratch() {
     zip.write_all(&vec![0u8; 48 << 20]).unwrap();
     zip.finish().unwrap();
     let before = snapshot(&m.root());
-    let run = m.bmpack_raw(&["deploy", "--bundles", bomb.to_str().unwrap(), "--nextcloud-version", "25.0.3"], Stdio::piped(), &[("TMPDIR", &scratch)]);
+    let run = m.bmpack_raw(
+        &["deploy", "--bundles", bomb.to_str().unwrap(), "--nextcloud-version", "25.0.3"],
+        Stdio::piped(),
+        &[("TMPDIR", &scratch)],
+    );
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("marketplace.zip") && run.stderr.contains("a ratio of 100:1") && run.stderr.contains("1024 MiB unpacked"), "the limits are in the message:\n{}", run.all());
+    assert!(
+        run.stderr.contains("marketplace.zip")
+            && run.stderr.contains("a ratio of 100:1")
+            && run.stderr.contains("1024 MiB unpacked"),
+        "the limits are in the message:\n{}",
+        run.all()
+    );
     let left: Vec<_> = std::fs::read_dir(&scratch).unwrap().flatten().map(|e| e.path()).collect();
     assert!(left.is_empty(), "left in the temporary folder: {left:?}");
     assert_eq!(snapshot(&m.root()), before);

@@ -20,24 +20,19 @@ const NC12: &str = "net.bluemind.filehosting.nextcloud12";
 const STARLEAF: &str = "net.bluemind.videoconferencing.starleaf";
 const CORE_EXT: &str = "/usr/share/bm-core/extensions";
 const WEB_EXT: &str = "/usr/share/bm-webserver/extensions";
-const CORE_BUNDLES: &str = "/usr/share/bm-core/configuration/org.eclipse.equinox.simpleconfigurator/bundles.info.installed";
+const CORE_BUNDLES: &str =
+    "/usr/share/bm-core/configuration/org.eclipse.equinox.simpleconfigurator/bundles.info.installed";
 /// bm-webserver's, as rewritten by the startup: the extensions listed after the core's bundles.
-const WEB_BUNDLES: &str =
-    "/usr/share/bm-webserver/configuration/org.eclipse.equinox.simpleconfigurator/bundles.info";
+const WEB_BUNDLES: &str = "/usr/share/bm-webserver/configuration/org.eclipse.equinox.simpleconfigurator/bundles.info";
 /// The fix for a stale bm-core: stop, empty the cache, start.
-const RESTART_CORE: &str = "systemctl stop bm-core && find /var/lib/bm-core -mindepth 1 -delete && systemctl start bm-core";
+const RESTART_CORE: &str =
+    "systemctl stop bm-core && find /var/lib/bm-core -mindepth 1 -delete && systemctl start bm-core";
 
 /// CLOCK_MONOTONIC now, in microseconds: what systemd's `…TimestampMonotonic` values count.
 fn monotonic_us() -> u64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: clock_gettime fills the timespec it is given.
-    assert_eq!(
-        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) },
-        0
-    );
+    assert_eq!(unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut t) }, 0);
     t.tv_sec as u64 * 1_000_000 + t.tv_nsec as u64 / 1000
 }
 
@@ -53,10 +48,7 @@ impl Seeded {
     /// services running since just now, the core's bundle list present.
     fn new(bluemind: &str) -> Seeded {
         let dir = tempfile::tempdir().unwrap();
-        let mut seeded = Seeded {
-            dir,
-            packages: Vec::new(),
-        };
+        let mut seeded = Seeded { dir, packages: Vec::new() };
         for folder in [
             CORE_EXT,
             WEB_EXT,
@@ -86,10 +78,7 @@ impl Seeded {
     }
 
     fn path(&self, absolute: &str) -> PathBuf {
-        self.dir
-            .path()
-            .join("root")
-            .join(absolute.trim_start_matches('/'))
+        self.dir.path().join("root").join(absolute.trim_start_matches('/'))
     }
 
     fn file(&self, absolute: &str, content: &[u8]) {
@@ -107,11 +96,7 @@ impl Seeded {
         let path = self.path(absolute);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-        zip.start_file(
-            "META-INF/MANIFEST.MF",
-            zip::write::SimpleFileOptions::default(),
-        )
-        .unwrap();
+        zip.start_file("META-INF/MANIFEST.MF", zip::write::SimpleFileOptions::default()).unwrap();
         zip.write_all(manifest.as_bytes()).unwrap();
         zip.finish().unwrap();
     }
@@ -120,15 +105,11 @@ impl Seeded {
     fn package(&mut self, name: &str, version: &str, jars: &[(&str, &str)]) {
         let mut files = Vec::new();
         for (folder, symbolic) in jars {
-            let path = format!(
-                "{folder}/{symbolic}-{}.jar",
-                version.split('-').next().unwrap()
-            );
+            let path = format!("{folder}/{symbolic}-{}.jar", version.split('-').next().unwrap());
             self.jar(&path, symbolic, version.split('-').next().unwrap());
             files.push(path);
         }
-        self.packages
-            .push((name.to_string(), version.to_string(), files));
+        self.packages.push((name.to_string(), version.to_string(), files));
         self.write_database();
     }
 
@@ -155,15 +136,7 @@ impl Seeded {
         self.service_restarting(service, active, sub, result, ago, "no");
     }
 
-    fn service_restarting(
-        &self,
-        service: &str,
-        active: &str,
-        sub: &str,
-        result: &str,
-        ago: Duration,
-        restart: &str,
-    ) {
+    fn service_restarting(&self, service: &str, active: &str, sub: &str, result: &str, ago: Duration, restart: &str) {
         let started = monotonic_us().saturating_sub(ago.as_micros() as u64);
         std::fs::write(
             self.dir.path().join("root/state").join(format!("{service}.show")),
@@ -178,19 +151,9 @@ impl Seeded {
     fn doctor(&self, extra: &[&str]) -> Run {
         let root = self.dir.path().join("root");
         let tools = self.path("/tools");
-        let mut args = vec![
-            "doctor",
-            "--root",
-            root.to_str().unwrap(),
-            "--service-tools",
-            tools.to_str().unwrap(),
-        ];
+        let mut args = vec!["doctor", "--root", root.to_str().unwrap(), "--service-tools", tools.to_str().unwrap()];
         args.extend(extra);
-        run_bmpack(
-            &args,
-            None,
-            &[("STATE", self.path("/state").to_str().unwrap())],
-        )
+        run_bmpack(&args, None, &[("STATE", self.path("/state").to_str().unwrap())])
     }
 }
 
@@ -198,31 +161,18 @@ impl Seeded {
 fn nextcloud_4_9() -> Seeded {
     let mut s = Seeded::new("4.9.0-1");
     s.package("bm-plugin-reload", "2.0.0-1", &[]);
-    s.package(
-        "bm-nextcloud-common",
-        "4.9.0-1",
-        &[(CORE_EXT, COMMON), (WEB_EXT, SETTINGS)],
-    );
+    s.package("bm-nextcloud-common", "4.9.0-1", &[(CORE_EXT, COMMON), (WEB_EXT, SETTINGS)]);
     s.package("bm-nextcloud12", "4.9.0-1", &[(CORE_EXT, NC12)]);
     // The services started after the jars were installed.
     std::thread::sleep(Duration::from_millis(20));
     s.service("bm-core", "active", "running", "success", Duration::ZERO);
-    s.service(
-        "bm-webserver",
-        "active",
-        "running",
-        "success",
-        Duration::ZERO,
-    );
+    s.service("bm-webserver", "active", "running", "success", Duration::ZERO);
     s
 }
 
 fn assert_line(run: &Run, line: &str, fix: Option<&str>) {
     let lines: Vec<&str> = run.stdout.lines().collect();
-    let at = lines
-        .iter()
-        .position(|l| l.contains(line))
-        .unwrap_or_else(|| panic!("`{line}` missing:\n{}", run.all()));
+    let at = lines.iter().position(|l| l.contains(line)).unwrap_or_else(|| panic!("`{line}` missing:\n{}", run.all()));
     if let Some(fix) = fix {
         let next = lines.get(at + 1).copied().unwrap_or_default();
         assert!(
@@ -243,47 +193,23 @@ fn a_healthy_server_is_ok() {
         "ok    bluemind: bm-core 4.9.0-1, bm-webserver 4.9.0-1 (dpkg-query); the plug-ins are packages",
         None,
     );
+    assert_line(&run, "ok    package: bm-nextcloud12 4.9.0-1: meant for bm-core >= 4.2, bm-webserver >= 4.2", None);
     assert_line(
         &run,
-        "ok    package: bm-nextcloud12 4.9.0-1: meant for bm-core >= 4.2, bm-webserver >= 4.2",
-        None,
-    );
-    assert_line(
-        &run,
-        &format!(
-            "ok    extensions: {CORE_EXT}/{NC12}-4.9.0.jar: {NC12} 4.9.0 (package bm-nextcloud12)"
-        ),
+        &format!("ok    extensions: {CORE_EXT}/{NC12}-4.9.0.jar: {NC12} 4.9.0 (package bm-nextcloud12)"),
         None,
     );
     assert_line(&run, "ok    service bm-core: running since ", None);
-    assert!(
-        run.stdout
-            .contains(" s ago, after its extensions last changed"),
-        "{}",
-        run.all()
-    );
-    assert!(
-        !run.stdout.contains("warn") && !run.stdout.contains("FAIL"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains(" s ago, after its extensions last changed"), "{}", run.all());
+    assert!(!run.stdout.contains("warn") && !run.stdout.contains("FAIL"), "{}", run.all());
     let json = s.doctor(&["--json"]);
     assert_eq!(json.code, 0, "{}", json.all());
     let report = json.json();
     assert_eq!(report["result"], "ok");
     assert_eq!(report["bluemind"]["bm-core"], "4.9.0-1");
-    assert_eq!(
-        report["services"][0]["restart_due"],
-        false,
-        "{}",
-        json.all()
-    );
+    assert_eq!(report["services"][0]["restart_due"], false, "{}", json.all());
     assert!(
-        report["jars"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|j| j["owner"] == "bm-nextcloud12" && j["symbolic_name"] == NC12),
+        report["jars"].as_array().unwrap().iter().any(|j| j["owner"] == "bm-nextcloud12" && j["symbolic_name"] == NC12),
         "{}",
         json.all()
     );
@@ -301,23 +227,16 @@ fn a_jar_left_over_from_a_manual_install_and_two_jars_for_one_bundle() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert_line(
         &run,
-        &format!(
-            "warn  extensions: {leftover}: {COMMON} 4.0.2: no package owns it (left over from a manual install?)"
-        ),
-        Some(&format!(
-            "package bm-nextcloud-common provides this bundle now: rm {leftover} && {RESTART_CORE}"
-        )),
+        &format!("warn  extensions: {leftover}: {COMMON} 4.0.2: no package owns it (left over from a manual install?)"),
+        Some(&format!("package bm-nextcloud-common provides this bundle now: rm {leftover} && {RESTART_CORE}")),
     );
     assert_line(
         &run,
         &format!("FAIL  extensions: 2 jars for bundle {COMMON} in bm-core: "),
-        Some(&format!(
-            "remove the jars no package owns: rm {leftover} && {RESTART_CORE}"
-        )),
+        Some(&format!("remove the jars no package owns: rm {leftover} && {RESTART_CORE}")),
     );
     assert!(
-        run.stdout.contains("(package bm-nextcloud-common)")
-            && run.stdout.contains("which one is not defined"),
+        run.stdout.contains("(package bm-nextcloud-common)") && run.stdout.contains("which one is not defined"),
         "{}",
         run.all()
     );
@@ -346,10 +265,7 @@ fn an_extension_shadowed_by_a_core_bundle() {
 fn an_unreadable_jar() {
     let s = nextcloud_4_9();
     let broken = format!("{CORE_EXT}/broken.jar");
-    s.jar_with_manifest(
-        &broken,
-        "Manifest-Version: 1.0\r\nBundle-SymbolicName:net.x\r\nBundle-Version: 1\r\n",
-    );
+    s.jar_with_manifest(&broken, "Manifest-Version: 1.0\r\nBundle-SymbolicName:net.x\r\nBundle-Version: 1\r\n");
     s.service("bm-core", "active", "running", "success", Duration::ZERO);
     let run = s.doctor(&[]);
     assert_eq!(run.code, 2, "{}", run.all());
@@ -358,24 +274,14 @@ fn an_unreadable_jar() {
         &format!("FAIL  extensions: {broken}: BlueMind cannot read this jar and skips it"),
         Some(&format!("rm {broken} && {RESTART_CORE}")),
     );
-    assert!(
-        run.stdout.contains("no space after its `:`"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("no space after its `:`"), "{}", run.all());
 }
 
 /// Jars changed after the service started: what they bring is not in effect until a restart.
 #[test]
 fn a_restart_is_due() {
     let s = nextcloud_4_9();
-    s.service(
-        "bm-core",
-        "active",
-        "running",
-        "success",
-        Duration::from_secs(600),
-    );
+    s.service("bm-core", "active", "running", "success", Duration::from_secs(600));
     let run = s.doctor(&[]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert_line(
@@ -383,35 +289,15 @@ fn a_restart_is_due() {
         "FAIL  service bm-core: a restart is due: it started 10 min ago, before its extensions last changed (",
         Some(RESTART_CORE),
     );
-    assert!(
-        run.stdout
-            .contains("ok    service bm-webserver: running since"),
-        "{}",
-        run.all()
-    );
-    assert_eq!(
-        s.doctor(&["--json"]).json()["services"][0]["restart_due"],
-        true
-    );
+    assert!(run.stdout.contains("ok    service bm-webserver: running since"), "{}", run.all());
+    assert_eq!(s.doctor(&["--json"]).json()["services"][0]["restart_due"], true);
 }
 
 #[test]
 fn failed_services_and_the_start_limit() {
     let s = nextcloud_4_9();
-    s.service(
-        "bm-core",
-        "failed",
-        "failed",
-        "start-limit-hit",
-        Duration::from_secs(60),
-    );
-    s.service(
-        "bm-webserver",
-        "failed",
-        "failed",
-        "exit-code",
-        Duration::from_secs(60),
-    );
+    s.service("bm-core", "failed", "failed", "start-limit-hit", Duration::from_secs(60));
+    s.service("bm-webserver", "failed", "failed", "exit-code", Duration::from_secs(60));
     let run = s.doctor(&[]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert_line(
@@ -427,14 +313,7 @@ fn failed_services_and_the_start_limit() {
     // With Restart=on-failure, systemd keeps the first failure's result when its start limit
     // stops the restarts (systemd 252: "Start request repeated too quickly", Result=exit-code):
     // a failed unit that is no longer restarted is held by the limit.
-    s.service_restarting(
-        "bm-core",
-        "failed",
-        "failed",
-        "exit-code",
-        Duration::from_secs(60),
-        "on-failure",
-    );
+    s.service_restarting("bm-core", "failed", "failed", "exit-code", Duration::from_secs(60), "on-failure");
     let run = s.doctor(&[]);
     assert_line(
         &run,
@@ -448,13 +327,7 @@ fn failed_services_and_the_start_limit() {
 fn a_disabled_service_and_a_stopped_one_are_warnings() {
     let s = nextcloud_4_9();
     s.file("/etc/bm/bm-webserver.disabled", b"");
-    s.service(
-        "bm-core",
-        "inactive",
-        "dead",
-        "success",
-        Duration::from_secs(60),
-    );
+    s.service("bm-core", "inactive", "dead", "success", Duration::from_secs(60));
     let run = s.doctor(&[]);
     assert_eq!(run.code, 1, "{}", run.all());
     assert_line(
@@ -462,11 +335,7 @@ fn a_disabled_service_and_a_stopped_one_are_warnings() {
         "warn  service bm-webserver: disabled by /etc/bm/bm-webserver.disabled",
         Some("rm /etc/bm/bm-webserver.disabled && systemctl start bm-webserver"),
     );
-    assert_line(
-        &run,
-        "warn  service bm-core: stopped (inactive, dead)",
-        Some("systemctl start bm-core"),
-    );
+    assert_line(&run, "warn  service bm-core: stopped (inactive, dead)", Some("systemctl start bm-core"));
     assert_eq!(s.doctor(&["--json"]).json()["result"], "warn");
 }
 
@@ -476,11 +345,7 @@ fn a_disabled_service_and_a_stopped_one_are_warnings() {
 fn starleaf_on_bluemind_5() {
     let mut s = Seeded::new("5.0.0-1");
     s.package("bm-plugin-reload", "2.0.0-1", &[]);
-    s.package(
-        "bm-plugin-core-videoconferencing-starleaf",
-        "4.1.0-1",
-        &[(CORE_EXT, STARLEAF)],
-    );
+    s.package("bm-plugin-core-videoconferencing-starleaf", "4.1.0-1", &[(CORE_EXT, STARLEAF)]);
     std::thread::sleep(Duration::from_millis(20));
     s.service("bm-core", "active", "running", "success", Duration::ZERO);
     let run = s.doctor(&[]);
@@ -510,18 +375,8 @@ fn the_nextcloud_connector_against_the_server() {
         Some("apt install bm-nextcloud-common bm-nextcloud12"),
     );
     let fine = s.doctor(&["--url", &url("nc11")]);
-    assert_line(
-        &fine,
-        "ok    nextcloud: Nextcloud 11.0.8 needs bm-nextcloud11, which is installed",
-        None,
-    );
-    let gone = s.doctor(&[
-        "--url",
-        &format!(
-            "http://127.0.0.1:{}/remote.php/webdav/",
-            server_support::free_port()
-        ),
-    ]);
+    assert_line(&fine, "ok    nextcloud: Nextcloud 11.0.8 needs bm-nextcloud11, which is installed", None);
+    let gone = s.doctor(&["--url", &format!("http://127.0.0.1:{}/remote.php/webdav/", server_support::free_port())]);
     assert_eq!(gone.code, 2, "{}", gone.all());
     assert!(gone.stdout.contains("FAIL  nextcloud:"), "{}", gone.all());
 }
@@ -530,41 +385,16 @@ fn the_nextcloud_connector_against_the_server() {
 fn help_and_usage_errors() {
     let help = run_bmpack(&["doctor", "--help"], None, &[]);
     assert_eq!(help.code, 0);
-    for row in [
-        "0  ok",
-        "1  warn",
-        "2  FAIL",
-        "3  doctor could not run",
-        "--json",
-        "--url",
-    ] {
-        assert!(
-            help.stdout.contains(row),
-            "`{row}` missing from doctor --help:\n{}",
-            help.stdout
-        );
+    for row in ["0  ok", "1  warn", "2  FAIL", "3  doctor could not run", "--json", "--url"] {
+        assert!(help.stdout.contains(row), "`{row}` missing from doctor --help:\n{}", help.stdout);
     }
-    assert_eq!(
-        run_bmpack(&["doctor", "--no-such-option"], None, &[]).code,
-        3
-    );
-    assert_eq!(
-        run_bmpack(&["doctor", "--url", "ftp://x/"], None, &[]).code,
-        3
-    );
+    assert_eq!(run_bmpack(&["doctor", "--no-such-option"], None, &[]).code, 3);
+    assert_eq!(run_bmpack(&["doctor", "--url", "ftp://x/"], None, &[]).code, 3);
     // Not a BlueMind server at all.
     let empty = tempfile::tempdir().unwrap();
-    let run = run_bmpack(
-        &["doctor", "--root", empty.path().to_str().unwrap()],
-        None,
-        &[],
-    );
+    let run = run_bmpack(&["doctor", "--root", empty.path().to_str().unwrap()], None, &[]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(
-        run.stdout.contains("FAIL  bluemind: no package database"),
-        "{}",
-        run.all()
-    );
+    assert!(run.stdout.contains("FAIL  bluemind: no package database"), "{}", run.all());
     assert!(
         run.stdout.contains("not queried"),
         "another root's services are not queried without --service-tools:\n{}",
@@ -586,35 +416,22 @@ fn doctor_on_a_booted_bluemind_server_with_real_systemd() {
     system.ok("apt-get install -y -q bm-nextcloud-common bm-nextcloud12 >/dev/null");
     // The install tests' packages carry placeholder jars: give them real manifests, as the
     // vendor's jars have, then restart both services the packages' way.
-    for jar in system
-        .ok("dpkg -L bm-nextcloud-common bm-nextcloud12 | grep '\\.jar$'")
-        .lines()
-    {
-        let (name, version) = jar
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .trim_end_matches(".jar")
-            .rsplit_once('-')
-            .unwrap();
+    for jar in system.ok("dpkg -L bm-nextcloud-common bm-nextcloud12 | grep '\\.jar$'").lines() {
+        let (name, version) = jar.rsplit('/').next().unwrap().trim_end_matches(".jar").rsplit_once('-').unwrap();
         let path = system.join(jar);
         let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
-        zip.start_file(
-            "META-INF/MANIFEST.MF",
-            zip::write::SimpleFileOptions::default(),
+        zip.start_file("META-INF/MANIFEST.MF", zip::write::SimpleFileOptions::default()).unwrap();
+        zip.write_all(
+            format!("Manifest-Version: 1.0\r\nBundle-SymbolicName: {name}\r\nBundle-Version: {version}\r\n\r\n")
+                .as_bytes(),
         )
         .unwrap();
-        zip.write_all(format!("Manifest-Version: 1.0\r\nBundle-SymbolicName: {name}\r\nBundle-Version: {version}\r\n\r\n").as_bytes()).unwrap();
         zip.finish().unwrap();
     }
     // (reset-failed clears systemd's start counter: this test starts bm-core faster than an
     // administrator would, and StartLimitBurst=2 in 30 s would refuse the third start.)
     system.ok(&format!("systemctl reset-failed bm-core bm-webserver && {RESTART_CORE} && systemctl stop bm-webserver && find /var/lib/bm-webserver -mindepth 1 -delete && systemctl start bm-webserver"));
-    std::fs::copy(
-        server_support::bmpack_binary(),
-        system.join("/usr/local/bin/bmpack"),
-    )
-    .unwrap();
+    std::fs::copy(server_support::bmpack_binary(), system.join("/usr/local/bin/bmpack")).unwrap();
     let doctor = || {
         let out = system.sh("bmpack doctor --json");
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -634,57 +451,27 @@ fn doctor_on_a_booted_bluemind_server_with_real_systemd() {
     let (code, json) = doctor();
     assert!(code <= 1, "no FAIL expected after apt install: {json:#}");
     for service in ["bm-core", "bm-webserver"] {
-        assert!(
-            line(
-                &json,
-                &format!("service {service}"),
-                "after its extensions last changed"
-            )
-            .is_some(),
-            "{json:#}"
-        );
+        assert!(line(&json, &format!("service {service}"), "after its extensions last changed").is_some(), "{json:#}");
     }
-    assert!(
-        line(&json, "extensions", "(package bm-nextcloud12)").is_some(),
-        "{json:#}"
-    );
+    assert!(line(&json, "extensions", "(package bm-nextcloud12)").is_some(), "{json:#}");
     // A jar copied by hand afterwards: no package owns it, and bm-core has not seen it.
-    system.ok(&format!(
-        "cp {CORE_EXT}/{NC12}-*.jar /tmp/copy.jar && mv /tmp/copy.jar {CORE_EXT}/{NC12}-4.0.0.jar"
-    ));
+    system.ok(&format!("cp {CORE_EXT}/{NC12}-*.jar /tmp/copy.jar && mv /tmp/copy.jar {CORE_EXT}/{NC12}-4.0.0.jar"));
     let (code, json) = doctor();
     assert_eq!(code, 2, "{json:#}");
-    assert!(
-        line(&json, "extensions", "no package owns it").is_some(),
-        "{json:#}"
-    );
-    assert!(
-        line(&json, "extensions", &format!("2 jars for bundle {NC12}")).is_some(),
-        "{json:#}"
-    );
-    let due =
-        line(&json, "service bm-core", "a restart is due").unwrap_or_else(|| panic!("{json:#}"));
+    assert!(line(&json, "extensions", "no package owns it").is_some(), "{json:#}");
+    assert!(line(&json, "extensions", &format!("2 jars for bundle {NC12}")).is_some(), "{json:#}");
+    let due = line(&json, "service bm-core", "a restart is due").unwrap_or_else(|| panic!("{json:#}"));
     assert_eq!(due["fix"], RESTART_CORE);
-    system.ok(&format!(
-        "rm {CORE_EXT}/{NC12}-4.0.0.jar && systemctl reset-failed bm-core && {RESTART_CORE}"
-    ));
+    system.ok(&format!("rm {CORE_EXT}/{NC12}-4.0.0.jar && systemctl reset-failed bm-core && {RESTART_CORE}"));
     let (code, json) = doctor();
     assert!(code <= 1, "{json:#}");
     // bm-core fails to start, again and again: systemd's start limit holds it.
     make_starts_fail(system, "bm-core");
     // One start fails; Restart=on-failure tries again until systemd's limit refuses (a few seconds).
-    let _ = system.sh(
-        "systemctl restart bm-core; for i in $(seq 50); do \
-         [ \"$(systemctl show -p Result --value bm-core)\" = start-limit-hit ] && break; sleep 0.2; done",
-    );
+    let _ = system.sh("systemctl restart bm-core; for i in $(seq 50); do \
+         [ \"$(systemctl show -p Result --value bm-core)\" = start-limit-hit ] && break; sleep 0.2; done");
     let (code, json) = doctor();
     assert_eq!(code, 2, "{json:#}");
     let held = line(&json, "service bm-core", "start limit").unwrap_or_else(|| panic!("{json:#}"));
-    assert!(
-        held["fix"]
-            .as_str()
-            .unwrap()
-            .contains("systemctl reset-failed bm-core"),
-        "{json:#}"
-    );
+    assert!(held["fix"].as_str().unwrap().contains("systemctl reset-failed bm-core"), "{json:#}");
 }

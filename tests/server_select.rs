@@ -31,7 +31,11 @@ fn check_case(args: &[&str], stdin: Option<&[u8]>, expect: &Expect) {
         Package { package, version, warning } => {
             assert_eq!(text.code, 0, "{}", text.all());
             let apt = format!("apt install bm-nextcloud-common {package}");
-            assert!(text.stdout.lines().any(|l| l == apt), "the exact install line `{apt}` is missing:\n{}", text.all());
+            assert!(
+                text.stdout.lines().any(|l| l == apt),
+                "the exact install line `{apt}` is missing:\n{}",
+                text.all()
+            );
             assert!(text.stdout.contains(version), "version {version} not shown:\n{}", text.all());
             assert_eq!(json_run.code, 0, "{}", json_run.all());
             assert_eq!(json["package"], *package, "{}", json_run.all());
@@ -86,11 +90,20 @@ fn status_php_across_releases_and_products() {
         ("nc18", Package { package: "bm-nextcloud12", version: "18.0.14", warning: None }),
         ("nc20", Package { package: "bm-nextcloud12", version: "20.0.14", warning: None }),
         ("nc25", Package { package: "bm-nextcloud12", version: "25.0.3", warning: None }),
-        ("nc26-maintenance", Package { package: "bm-nextcloud12", version: "26.0.13", warning: Some("maintenance mode") }),
+        (
+            "nc26-maintenance",
+            Package { package: "bm-nextcloud12", version: "26.0.13", warning: Some("maintenance mode") },
+        ),
         ("nc27-themed", Package { package: "bm-nextcloud12", version: "27.1.11", warning: None }),
         ("nc28", Package { package: "bm-nextcloud12", version: "28.0.14", warning: None }),
-        ("nc29-upgrade-pending", Package { package: "bm-nextcloud12", version: "29.0.16", warning: Some("occ upgrade") }),
-        ("nc30-not-installed", Package { package: "bm-nextcloud12", version: "30.0.17", warning: Some("not installed") }),
+        (
+            "nc29-upgrade-pending",
+            Package { package: "bm-nextcloud12", version: "29.0.16", warning: Some("occ upgrade") },
+        ),
+        (
+            "nc30-not-installed",
+            Package { package: "bm-nextcloud12", version: "30.0.17", warning: Some("not installed") },
+        ),
         ("nc31-rc", Package { package: "bm-nextcloud12", version: "31.0.0 RC3", warning: None }),
         ("nc32", Package { package: "bm-nextcloud12", version: "32.0.2", warning: None }),
         ("nc33-extended-support-unknown-keys", Package { package: "bm-nextcloud12", version: "33.0.1", warning: None }),
@@ -108,8 +121,16 @@ fn status_php_across_releases_and_products() {
             check_case(&["select", "--url", &url], None, expect);
         }
     }
-    let untrusted = run_bmpack(&["select", "--url", &format!("http://127.0.0.1:{port}/untrusted-domain/remote.php/webdav")], None, &[]);
-    assert!(untrusted.stderr.contains("trusted_domains") && untrusted.stderr.contains("--value=127.0.0.1"), "{}", untrusted.all());
+    let untrusted = run_bmpack(
+        &["select", "--url", &format!("http://127.0.0.1:{port}/untrusted-domain/remote.php/webdav")],
+        None,
+        &[],
+    );
+    assert!(
+        untrusted.stderr.contains("trusted_domains") && untrusted.stderr.contains("--value=127.0.0.1"),
+        "{}",
+        untrusted.all()
+    );
 }
 
 #[test]
@@ -120,7 +141,10 @@ fn occ_status_outputs() {
         ("nc25.json", Package { package: "bm-nextcloud12", version: "25.0.3", warning: None }),
         ("nc28-trailing-text.txt", Package { package: "bm-nextcloud12", version: "28.0.14", warning: None }),
         ("nc30-pretty.json", Package { package: "bm-nextcloud12", version: "30.0.17", warning: None }),
-        ("nc31-upgrade-pending.txt", Package { package: "bm-nextcloud12", version: "31.0.9", warning: Some("occ upgrade") }),
+        (
+            "nc31-upgrade-pending.txt",
+            Package { package: "bm-nextcloud12", version: "31.0.9", warning: Some("occ upgrade") },
+        ),
         ("nc32-plain.txt", Package { package: "bm-nextcloud12", version: "32.0.2", warning: None }),
         ("owncloud10.json", Refused { code: 4, says: "a different product" }),
         ("wrong-user.txt", Refused { code: 2, says: "Console has to be executed with the user" }),
@@ -156,10 +180,27 @@ fn install_line_follows_os_release() {
     assert!(centos7.stdout.contains("yum install bm-nextcloud-common bm-nextcloud11"), "{}", centos7.all());
     let unknown = run_with("ID=arch\n");
     assert_eq!(unknown.code, 0, "{}", unknown.all());
-    assert!(unknown.stdout.contains("apt install") && unknown.stdout.contains("yum install"), "both lines when unknown:\n{}", unknown.all());
+    assert!(
+        unknown.stdout.contains("apt install") && unknown.stdout.contains("yum install"),
+        "both lines when unknown:\n{}",
+        unknown.all()
+    );
     // The override wins over os-release.
     std::fs::write(&os_release, "ID=debian\n").unwrap();
-    let forced = run_bmpack(&["select", "--nextcloud-version", "26.0.1", "--root", root.path().to_str().unwrap(), "--package-manager", "yum", "--json"], None, &[]);
+    let forced = run_bmpack(
+        &[
+            "select",
+            "--nextcloud-version",
+            "26.0.1",
+            "--root",
+            root.path().to_str().unwrap(),
+            "--package-manager",
+            "yum",
+            "--json",
+        ],
+        None,
+        &[],
+    );
     assert_eq!(forced.json()["install_command"], "yum install bm-nextcloud-common bm-nextcloud12", "{}", forced.all());
     let _ = APT_12;
 }
@@ -173,7 +214,13 @@ fn a_reader_that_goes_away_early_is_no_error() {
         (&["select", "--nextcloud-version", "25.0.3", "--json"][..], 0),
         (&["select", "--nextcloud-version", "latest", "--json"][..], 2),
     ] {
-        let out = Command::new(bmpack_binary()).args(args).stdin(Stdio::null()).stdout(closed_pipe()).stderr(Stdio::piped()).output().unwrap();
+        let out = Command::new(bmpack_binary())
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(closed_pipe())
+            .stderr(Stdio::piped())
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(code), "bmpack {} into a closed pipe:\n{stderr}", args.join(" "));
         assert!(!stderr.contains("panicked"), "bmpack {} into a closed pipe:\n{stderr}", args.join(" "));
@@ -216,20 +263,67 @@ fn the_table_of_real_status_outputs() {
         row("status.php nc10-internal-9-1", Refused { code: 4, says: "Nextcloud 10.0.1 is too old" }, "", 0),
         row("occ nc10-plain-before-2021.txt", Refused { code: 4, says: "Nextcloud 10.0.1 is too old" }, "", 0),
         // The first 11 alphas report 9.2.x: they need the connector for 11.
-        row("status.php nc11-alpha-internal-9-2", Package { package: "bm-nextcloud11", version: "11.0 alpha", warning: None }, "Nextcloud", 0),
-        row("status.php nc21-enterprise", Package { package: "bm-nextcloud12", version: "21.0.3 Enterprise", warning: None }, "Nextcloud", 0),
-        row("status.php nc27-themed", Package { package: "bm-nextcloud12", version: "27.1.11", warning: None }, "Cloud de la Mairie", 0),
-        row("occ nc20-before-2021.json", Package { package: "bm-nextcloud12", version: "20.0.7", warning: None }, "Nextcloud", 0),
-        row("occ nc20-plain-before-2021.txt", Package { package: "bm-nextcloud12", version: "20.0.7", warning: None }, "Nextcloud", 0),
-        row("occ nc23-after-2021.json", Package { package: "bm-nextcloud12", version: "23.0.0", warning: None }, "Nextcloud", 0),
-        row("occ nc26-e-exit0.json", Package { package: "bm-nextcloud12", version: "26.0.13", warning: None }, "Nextcloud", 0),
-        row("occ nc26-e-exit1-maintenance.txt", Package { package: "bm-nextcloud12", version: "26.0.13", warning: Some("maintenance mode") }, "Nextcloud", 1),
-        row("occ nc27-e-exit2-upgrade.txt", Package { package: "bm-nextcloud12", version: "27.1.4", warning: Some("occ upgrade") }, "Nextcloud", 2),
+        row(
+            "status.php nc11-alpha-internal-9-2",
+            Package { package: "bm-nextcloud11", version: "11.0 alpha", warning: None },
+            "Nextcloud",
+            0,
+        ),
+        row(
+            "status.php nc21-enterprise",
+            Package { package: "bm-nextcloud12", version: "21.0.3 Enterprise", warning: None },
+            "Nextcloud",
+            0,
+        ),
+        row(
+            "status.php nc27-themed",
+            Package { package: "bm-nextcloud12", version: "27.1.11", warning: None },
+            "Cloud de la Mairie",
+            0,
+        ),
+        row(
+            "occ nc20-before-2021.json",
+            Package { package: "bm-nextcloud12", version: "20.0.7", warning: None },
+            "Nextcloud",
+            0,
+        ),
+        row(
+            "occ nc20-plain-before-2021.txt",
+            Package { package: "bm-nextcloud12", version: "20.0.7", warning: None },
+            "Nextcloud",
+            0,
+        ),
+        row(
+            "occ nc23-after-2021.json",
+            Package { package: "bm-nextcloud12", version: "23.0.0", warning: None },
+            "Nextcloud",
+            0,
+        ),
+        row(
+            "occ nc26-e-exit0.json",
+            Package { package: "bm-nextcloud12", version: "26.0.13", warning: None },
+            "Nextcloud",
+            0,
+        ),
+        row(
+            "occ nc26-e-exit1-maintenance.txt",
+            Package { package: "bm-nextcloud12", version: "26.0.13", warning: Some("maintenance mode") },
+            "Nextcloud",
+            1,
+        ),
+        row(
+            "occ nc27-e-exit2-upgrade.txt",
+            Package { package: "bm-nextcloud12", version: "27.1.4", warning: Some("occ upgrade") },
+            "Nextcloud",
+            2,
+        ),
     ];
     for row in &rows {
         let (kind, name) = row.source.split_once(' ').unwrap();
         let args: Vec<String> = match kind {
-            "status.php" => vec!["select".into(), "--url".into(), format!("http://127.0.0.1:{port}/{name}/remote.php/webdav/")],
+            "status.php" => {
+                vec!["select".into(), "--url".into(), format!("http://127.0.0.1:{port}/{name}/remote.php/webdav/")]
+            }
             _ => vec!["select".into(), "--occ-status".into(), occ.join(name).to_string_lossy().into_owned()],
         };
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -241,7 +335,13 @@ fn the_table_of_real_status_outputs() {
             let json = run.json();
             assert_eq!(json["product"], row.product, "{}: {}", row.source, run.all());
             let server = &json["server"];
-            let occ_exit = if server["maintenance"] == true { 1 } else if server["needs_db_upgrade"] == true { 2 } else { 0 };
+            let occ_exit = if server["maintenance"] == true {
+                1
+            } else if server["needs_db_upgrade"] == true {
+                2
+            } else {
+                0
+            };
             assert_eq!(occ_exit, row.occ_exit, "{}: the state `occ status -e` reports:\n{}", row.source, run.all());
         }
     }
@@ -254,10 +354,13 @@ fn select_says_when_the_packages_are_not_for_the_installed_bluemind() {
     let root = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(root.path().join("var/lib/dpkg")).unwrap();
     let status = |version: &str| {
-        format!("Package: bm-core\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\nDescription: BlueMind core\n\n")
+        format!(
+            "Package: bm-core\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\nDescription: BlueMind core\n\n"
+        )
     };
     std::fs::write(root.path().join("var/lib/dpkg/status"), status("4.1.3-1")).unwrap();
-    let old = run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
+    let old =
+        run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
     assert_eq!(old.code, 0, "{}", old.all());
     assert!(
         old.stderr.contains("bm-nextcloud-common is for BlueMind >= 4.2 and this server runs BlueMind 4.1.3")
@@ -266,6 +369,7 @@ fn select_says_when_the_packages_are_not_for_the_installed_bluemind() {
         old.all()
     );
     std::fs::write(root.path().join("var/lib/dpkg/status"), status("4.8.2-1")).unwrap();
-    let current = run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
+    let current =
+        run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
     assert!(!current.stderr.contains("is for BlueMind"), "{}", current.all());
 }

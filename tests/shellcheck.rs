@@ -27,7 +27,8 @@ fn maintainer_scripts_pass_shellcheck() {
     let scripts = &loaded.scripts;
     let mut checked = Vec::new();
     let d = &scripts.deb;
-    for (name, text) in [("preinst", &d.preinst), ("postinst", &d.postinst), ("prerm", &d.prerm), ("postrm", &d.postrm)] {
+    for (name, text) in [("preinst", &d.preinst), ("postinst", &d.postinst), ("prerm", &d.prerm), ("postrm", &d.postrm)]
+    {
         if let Some(text) = text {
             checked.push((format!("debian-{name}"), text.clone()));
         }
@@ -46,7 +47,9 @@ fn maintainer_scripts_pass_shellcheck() {
             checked.push((format!("rpm-{name}"), format!("#!/bin/sh\n{text}")));
         }
     }
-    for (kind, triggers) in [("transfiletriggerin", &r.trans_file_trigger_in), ("transfiletriggerpostun", &r.trans_file_trigger_postun)] {
+    for (kind, triggers) in
+        [("transfiletriggerin", &r.trans_file_trigger_in), ("transfiletriggerpostun", &r.trans_file_trigger_postun)]
+    {
         for (i, t) in triggers.iter().enumerate() {
             checked.push((format!("rpm-{kind}-{i}"), format!("#!/bin/sh\n{}", t.script)));
         }

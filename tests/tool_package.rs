@@ -19,11 +19,26 @@ fn tool_package(format: &str) -> PathBuf {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = Command::new(cargo)
             .current_dir(project_root())
-            .args(["run", "--quiet", "--release", "-p", "xtask", "--", "package", "--quiet", "--package", "bmpack", "--out"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "-p",
+                "xtask",
+                "--",
+                "package",
+                "--quiet",
+                "--package",
+                "bmpack",
+                "--out",
+            ])
             .arg(&out)
             .status()
             .expect("running cargo xtask package --package bmpack");
-        assert!(status.success(), "cargo xtask package --package bmpack failed (it needs `pip install ziglang cargo-zigbuild`)");
+        assert!(
+            status.success(),
+            "cargo xtask package --package bmpack failed (it needs `pip install ziglang cargo-zigbuild`)"
+        );
         out
     });
     std::fs::read_dir(out.join(format))
@@ -69,7 +84,8 @@ fn dpkg_installs_the_tool_and_it_answers_on_the_server() {
 fn rpm_lists_the_tool_for_x86_64_with_its_manual_page() {
     require_tool("rpm", "rpm");
     let rpm = tool_package("rpm");
-    let query = |fmt: &str| stdout(Command::new("rpm").env("HOME", "/nonexistent").args(["-qp", "--qf", fmt]).arg(&rpm));
+    let query =
+        |fmt: &str| stdout(Command::new("rpm").env("HOME", "/nonexistent").args(["-qp", "--qf", fmt]).arg(&rpm));
     assert_eq!(query("%{ARCH}"), "x86_64");
     let files = query("[%{FILEMODES:perms} %{FILENAMES}\n]");
     assert!(files.contains("-rwxr-xr-x /usr/bin/bmpack"), "{files}");

@@ -48,10 +48,8 @@ fn rpm_orders_rpm_versions_as_declared() {
     let vs = versions();
     // One rpm process for the whole table: rpm.vercmp over every adjacent pair, as rpm itself
     // compares Version-Release.
-    let pairs: Vec<String> = vs
-        .windows(2)
-        .map(|p| format!("print(rpm.vercmp('{}', '{}'))", p[0].rpm_evr(), p[1].rpm_evr()))
-        .collect();
+    let pairs: Vec<String> =
+        vs.windows(2).map(|p| format!("print(rpm.vercmp('{}', '{}'))", p[0].rpm_evr(), p[1].rpm_evr())).collect();
     let lua = format!("%{{lua: {} }}", pairs.join(" print(' ') "));
     let out = run_ok("rpm", &["--eval", &lua]);
     let results: Vec<&str> = out.split_whitespace().collect();
@@ -68,7 +66,10 @@ fn both_tools_agree_on_every_pair_not_just_neighbours() {
     let vs = versions();
     let (first, last) = (&vs[0], vs.last().unwrap());
     run_ok("dpkg", &["--compare-versions", &first.deb(), "lt", &last.deb()]);
-    let out = run_ok("rpm", &["--eval", &format!("%{{lua: print(rpm.vercmp('{}', '{}'))}}", last.rpm_evr(), first.rpm_evr())]);
+    let out = run_ok(
+        "rpm",
+        &["--eval", &format!("%{{lua: print(rpm.vercmp('{}', '{}'))}}", last.rpm_evr(), first.rpm_evr())],
+    );
     assert_eq!(out.trim(), "1");
 }
 
@@ -99,7 +100,9 @@ fn bmpacks_own_version_comparison_agrees_with_dpkg() {
     use std::cmp::Ordering;
     require_tool("dpkg", "dpkg");
     for (a, b) in TRICKY {
-        let dpkg = |op: &str| std::process::Command::new("dpkg").args(["--compare-versions", a, op, b]).status().unwrap().success();
+        let dpkg = |op: &str| {
+            std::process::Command::new("dpkg").args(["--compare-versions", a, op, b]).status().unwrap().success()
+        };
         let expected = if dpkg("lt") {
             Ordering::Less
         } else if dpkg("eq") {
@@ -119,8 +122,12 @@ fn bmpacks_own_version_comparison_agrees_with_rpm() {
     // rpm's own `rpm.vercmp` over epoch:version-release, with `^` too; one process.
     let rpm_form = |v: &str| if v.contains(':') { v.to_string() } else { format!("0:{v}") };
     let mut pairs: Vec<(String, String)> = TRICKY.iter().map(|(a, b)| (rpm_form(a), rpm_form(b))).collect();
-    pairs.extend([("0:1.0^post1-1", "0:1.0-1"), ("0:1.0^post1-1", "0:1.0.1-1"), ("0:1.0~rc1^git1-1", "0:1.0~rc1-1")].map(|(a, b)| (a.to_string(), b.to_string())));
-    let lua = pairs.iter().map(|(a, b)| format!("print(rpm.vercmp('{a}', '{b}'))")).collect::<Vec<_>>().join(" print(' ') ");
+    pairs.extend(
+        [("0:1.0^post1-1", "0:1.0-1"), ("0:1.0^post1-1", "0:1.0.1-1"), ("0:1.0~rc1^git1-1", "0:1.0~rc1-1")]
+            .map(|(a, b)| (a.to_string(), b.to_string())),
+    );
+    let lua =
+        pairs.iter().map(|(a, b)| format!("print(rpm.vercmp('{a}', '{b}'))")).collect::<Vec<_>>().join(" print(' ') ");
     let out = run_ok("rpm", &["--eval", &format!("%{{lua: {lua} }}")]);
     let results: Vec<&str> = out.split_whitespace().collect();
     assert_eq!(results.len(), pairs.len(), "rpm printed {out:?}");

@@ -180,7 +180,10 @@ fn deb_postinst(generation: Generation, service: &str) -> String {
         // packaging/bm-core/debian/bm-core.postinst: no `triggered` case at all.
         ""
     };
-    format!("#!/bin/bash\n{own}\nupdate-rc.d -f {service} remove > /dev/null 2>&1\n\n{}\nexit 0\n", debhelper_postinst(service))
+    format!(
+        "#!/bin/bash\n{own}\nupdate-rc.d -f {service} remove > /dev/null 2>&1\n\n{}\nexit 0\n",
+        debhelper_postinst(service)
+    )
 }
 
 fn write(path: &Path, text: &str, mode: u32) {
@@ -229,7 +232,11 @@ fn deb_standin(dir: &Path, generation: Generation, service: &str, version: &str)
 fn deb_filehosting(dir: &Path, core_version: &str) -> PathBuf {
     let tree = TempDir::new().unwrap();
     let t = tree.path();
-    write(&t.join(format!("usr/share/bm-core/extensions/net.bluemind.filehosting.filesystem-{core_version}.jar")), "jar\n", 0o644);
+    write(
+        &t.join(format!("usr/share/bm-core/extensions/net.bluemind.filehosting.filesystem-{core_version}.jar")),
+        "jar\n",
+        0o644,
+    );
     write(
         &t.join("DEBIAN/control"),
         &format!(
@@ -363,7 +370,11 @@ pub fn rpms(generation: Generation) -> (PathBuf, Vec<PathBuf>) {
     }
     let core = generation.versions()[0];
     let tree = dir.path().join("tree-filehosting");
-    write(&tree.join(format!("usr/share/bm-core/extensions/net.bluemind.filehosting.filesystem-{core}.jar")), "jar\n", 0o644);
+    write(
+        &tree.join(format!("usr/share/bm-core/extensions/net.bluemind.filehosting.filesystem-{core}.jar")),
+        "jar\n",
+        0o644,
+    );
     let spec = format!(
         "Name: {FILEHOSTING}\nVersion: {core}\nRelease: 1\nSummary: stand-in for BlueMind's file store\nLicense: AGPL-3.0-only\n\
          BuildArch: noarch\nAutoReqProv: no\nRequires: bm-core = {core}-1\n\n%description\nstand-in\n\n\
@@ -386,7 +397,8 @@ pub struct Start {
 
 /// Every start of `service` since the last [`forget_starts`].
 pub fn starts(system: &Booted, service: &str) -> Vec<Start> {
-    let text = std::fs::read_to_string(system.join(&format!("/var/log/bm-standin/{service}.starts"))).unwrap_or_default();
+    let text =
+        std::fs::read_to_string(system.join(&format!("/var/log/bm-standin/{service}.starts"))).unwrap_or_default();
     text.lines()
         .filter_map(|l| {
             let mut fields = l.split_whitespace();

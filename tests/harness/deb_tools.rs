@@ -9,8 +9,8 @@ use std::sync::Arc;
 use bmpack::format::deb::DebPackager;
 use bmpack::format::{Compression, Packager, WriteOptions};
 use bmpack::model::{
-    Arch, DebScripts, FileKind, FileSource, MaintainerScripts, Op, Package, PayloadFile, Relation,
-    Relations, VersionRef,
+    Arch, DebScripts, FileKind, FileSource, MaintainerScripts, Op, Package, PayloadFile, Relation, Relations,
+    VersionRef,
 };
 use bmpack::version::PackageVersion;
 
@@ -19,11 +19,11 @@ pub use crate::tools::require_tool;
 /// 2024-02-29 12:34:56 UTC: a date no test machine's clock shows, so a leak of "now" shows.
 pub const SOURCE_DATE_EPOCH: u64 = 1_709_210_096;
 
-pub const CORE_JAR: &str =
-    "/usr/share/bm-core/extensions/net.bluemind.filehosting.nextcloud_4.8.2.jar";
+pub const CORE_JAR: &str = "/usr/share/bm-core/extensions/net.bluemind.filehosting.nextcloud_4.8.2.jar";
 /// Over 100 bytes once prefixed with `./`: exercises tar's GNU long names, as real bundle
 /// file names with a build qualifier do.
-pub const WEBSERVER_JAR: &str = "/usr/share/bm-webserver/extensions/net.bluemind.ui.adminconsole.nextcloud.settings_4.8.2.v20240229-1234.jar";
+pub const WEBSERVER_JAR: &str =
+    "/usr/share/bm-webserver/extensions/net.bluemind.ui.adminconsole.nextcloud.settings_4.8.2.v20240229-1234.jar";
 
 pub const POSTINST: &str = r#"#!/bin/sh
 # Empties the OSGi caches and restarts BlueMind once the bundles are in place; in the tests
@@ -40,7 +40,8 @@ esac
 exit 0
 "#;
 
-pub const TRIGGERS: &str = "interest-noawait /usr/share/bm-core/extensions\ninterest-noawait /usr/share/bm-webserver/extensions\n";
+pub const TRIGGERS: &str =
+    "interest-noawait /usr/share/bm-core/extensions\ninterest-noawait /usr/share/bm-webserver/extensions\n";
 
 /// What a fake bundle holds besides its manifest.
 pub enum JarPayload {
@@ -64,19 +65,14 @@ pub fn fake_jar(symbolic_name: &str, version: &str, payload: JarPayload) -> Vec<
     let filler = (0..3000u32).map(|i| (i * 7 % 251) as u8);
     match payload {
         JarPayload::Class(major) => {
-            zip.start_file(
-                format!("{}/Activator.class", symbolic_name.replace('.', "/")),
-                opts,
-            )
-            .unwrap();
+            zip.start_file(format!("{}/Activator.class", symbolic_name.replace('.', "/")), opts).unwrap();
             // Class file magic, minor 0, then the major version lintian reads.
             let mut class = vec![0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, major];
             class.extend(filler);
             zip.write_all(&class).unwrap();
         }
         JarPayload::WebResources => {
-            zip.start_file("web-resources/settings.nocache.js", opts)
-                .unwrap();
+            zip.start_file("web-resources/settings.nocache.js", opts).unwrap();
             zip.write_all(&filler.collect::<Vec<u8>>()).unwrap();
         }
     }
@@ -86,20 +82,12 @@ pub fn fake_jar(symbolic_name: &str, version: &str, payload: JarPayload) -> Vec<
 /// The core jar of the sample package: Java 21 bytecode, newer than Debian 12's default JVM
 /// (Java 17), which lintian flags and our overrides answer.
 pub fn core_jar() -> Vec<u8> {
-    fake_jar(
-        "net.bluemind.filehosting.nextcloud",
-        "4.8.2",
-        JarPayload::Class(65),
-    )
+    fake_jar("net.bluemind.filehosting.nextcloud", "4.8.2", JarPayload::Class(65))
 }
 
 /// The admin-console jar of the sample package: a GWT bundle, no classes.
 pub fn webserver_jar() -> Vec<u8> {
-    fake_jar(
-        "net.bluemind.ui.adminconsole.nextcloud.settings",
-        "4.8.2",
-        JarPayload::WebResources,
-    )
+    fake_jar("net.bluemind.ui.adminconsole.nextcloud.settings", "4.8.2", JarPayload::WebResources)
 }
 
 /// `bm-nextcloud-common` as the catalog would declare it, its jars written under `dir`.
@@ -122,22 +110,14 @@ pub fn sample_package(dir: &Path) -> Package {
             .into(),
         maintainer: "bmpack maintainers <bmpack@bluemind.net>".into(),
         license: "AGPL-3.0-only".into(),
-        copyright: std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../packaging/copyright"
-        ))
-        .expect("packaging/copyright is readable"),
+        copyright: std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../packaging/copyright"))
+            .expect("packaging/copyright is readable"),
         homepage: "https://www.bluemind.net/".into(),
         vendor: "BlueMind".into(),
         section: "misc".into(),
         rpm_group: "Applications/Internet".into(),
         files: vec![
-            PayloadFile {
-                dest: CORE_JAR.into(),
-                source: FileSource::Path(core),
-                mode: 0o644,
-                kind: FileKind::Regular,
-            },
+            PayloadFile { dest: CORE_JAR.into(), source: FileSource::Path(core), mode: 0o644, kind: FileKind::Regular },
             PayloadFile {
                 dest: WEBSERVER_JAR.into(),
                 source: FileSource::Path(webserver),
@@ -151,16 +131,8 @@ pub fn sample_package(dir: &Path) -> Package {
                 Relation::with("bm-webserver", Op::Ge, VersionRef::Literal("4.2".into())),
             ],
             provides: vec![Relation::any("bm-nextcloud-api")],
-            conflicts: vec![Relation::with(
-                "bm-nextcloud-legacy",
-                Op::Lt,
-                VersionRef::Package(version.clone()),
-            )],
-            deb_replaces: vec![Relation::with(
-                "bm-nextcloud-legacy",
-                Op::Lt,
-                VersionRef::Package(version),
-            )],
+            conflicts: vec![Relation::with("bm-nextcloud-legacy", Op::Lt, VersionRef::Package(version.clone()))],
+            deb_replaces: vec![Relation::with("bm-nextcloud-legacy", Op::Lt, VersionRef::Package(version))],
             ..Relations::default()
         },
         scripts: MaintainerScripts {
@@ -189,37 +161,25 @@ pub fn stub_package(dir: &Path, name: &str, version: &str) -> Package {
 
 /// A file made in memory, for tests that add one to the sample package.
 pub fn bytes_file(dest: &str, content: &str, kind: FileKind) -> PayloadFile {
-    PayloadFile {
-        dest: dest.into(),
-        source: FileSource::Bytes(Arc::from(content.as_bytes())),
-        mode: 0o644,
-        kind,
-    }
+    PayloadFile { dest: dest.into(), source: FileSource::Bytes(Arc::from(content.as_bytes())), mode: 0o644, kind }
 }
 
 pub fn options(compression: Compression) -> WriteOptions {
-    WriteOptions {
-        compression,
-        source_date_epoch: SOURCE_DATE_EPOCH,
-    }
+    WriteOptions { compression, source_date_epoch: SOURCE_DATE_EPOCH }
 }
 
 /// Writes `pkg` with the .deb writer into `dir` under its conventional name.
 pub fn write_deb(pkg: &Package, opts: &WriteOptions, dir: &Path) -> PathBuf {
     let path = dir.join(DebPackager.file_name(pkg));
     let mut bytes = Vec::new();
-    DebPackager
-        .write(pkg, opts, &mut bytes)
-        .expect("the .deb writer succeeds");
+    DebPackager.write(pkg, opts, &mut bytes).expect("the .deb writer succeeds");
     std::fs::write(&path, bytes).unwrap();
     path
 }
 
 /// Runs `cmd`, failing the test with its output if it does not succeed.
 pub fn run(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
@@ -236,9 +196,7 @@ pub fn stdout(cmd: &mut Command) -> String {
 
 /// `dpkg-deb --field deb field`.
 pub fn deb_field(deb: &Path, field: &str) -> String {
-    stdout(Command::new("dpkg-deb").arg("--field").arg(deb).arg(field))
-        .trim_end()
-        .to_string()
+    stdout(Command::new("dpkg-deb").arg("--field").arg(deb).arg(field)).trim_end().to_string()
 }
 
 /// An empty dpkg database under `root` (`var/lib/dpkg`), for `dpkg --root` style installs.

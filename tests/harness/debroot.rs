@@ -82,7 +82,13 @@ fn cached_minbase() -> PathBuf {
                 let partial = dir.join(format!("{suite}-minbase.tar.partial-{}", std::process::id()));
                 run_ok(
                     Command::new("mmdebstrap")
-                        .args(["--variant=minbase", "--mode=root", "--format=tar", "--include=init-system-helpers", "--quiet"])
+                        .args([
+                            "--variant=minbase",
+                            "--mode=root",
+                            "--format=tar",
+                            "--include=init-system-helpers",
+                            "--quiet",
+                        ])
                         .arg(&suite)
                         .arg(&partial)
                         .arg(&mirror),
@@ -178,8 +184,11 @@ impl DebRoot {
         let _ = std::fs::remove_file(root.path().join("etc/apt/sources.list"));
         let _ = std::fs::remove_dir_all(root.path().join("etc/apt/sources.list.d"));
         std::fs::create_dir_all(root.path().join("etc/apt/sources.list.d")).unwrap();
-        std::fs::write(root.path().join("etc/apt/sources.list.d/bmpack-tests.list"), "deb [trusted=yes] file:/srv/repo ./\n")
-            .unwrap();
+        std::fs::write(
+            root.path().join("etc/apt/sources.list.d/bmpack-tests.list"),
+            "deb [trusted=yes] file:/srv/repo ./\n",
+        )
+        .unwrap();
         root.ok("apt-get update -qq");
         root
     }

@@ -26,7 +26,12 @@ impl DnfRoot {
         for line in ["gpgcheck=1\n", "repo_gpgcheck=1\n", "gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-bmpack\n"] {
             assert!(written.contains(line), "{line} missing from {written}");
         }
-        let old_base = written.lines().find_map(|l| l.strip_prefix("baseurl=")).unwrap().trim_end_matches("/rpm/stable").to_string();
+        let old_base = written
+            .lines()
+            .find_map(|l| l.strip_prefix("baseurl="))
+            .unwrap()
+            .trim_end_matches("/rpm/stable")
+            .to_string();
         // dnf reads a file:// key from the host even with --installroot: the key goes where
         // the rewritten line says.
         let in_root = root.join("keys/RPM-GPG-KEY-bmpack");
@@ -52,9 +57,11 @@ impl DnfRoot {
 
     /// `name version-release` of every installed package except gpg-pubkey.
     pub fn installed(&self) -> Vec<String> {
-        let text = run(Command::new("rpm")
-            .arg(format!("--root={}", self.root.display()))
-            .args(["-qa", "--qf", "%{NAME} %{VERSION}-%{RELEASE}\\n"]));
+        let text = run(Command::new("rpm").arg(format!("--root={}", self.root.display())).args([
+            "-qa",
+            "--qf",
+            "%{NAME} %{VERSION}-%{RELEASE}\\n",
+        ]));
         let mut v: Vec<String> = text.lines().filter(|l| !l.starts_with("gpg-pubkey ")).map(String::from).collect();
         v.sort();
         v

@@ -92,7 +92,12 @@ pub fn our_packages(release: &str) -> Vec<Package> {
         let path = jars.path().join(format!("{name}.jar"));
         // Content differs per release, as real jars do.
         std::fs::write(&path, format!("stand-in jar {name} {release}\n")).unwrap();
-        let bundle = Bundle { symbolic_name: name.clone(), version: release.to_string(), origin: path.display().to_string(), path };
+        let bundle = Bundle {
+            symbolic_name: name.clone(),
+            version: release.to_string(),
+            origin: path.display().to_string(),
+            path,
+        };
         bundles.insert(name, bundle);
     }
     let set = BundleSet { bundles, source: jars.path().to_path_buf(), _extracted: None };

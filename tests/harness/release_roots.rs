@@ -33,9 +33,7 @@ fn include(release: Release) -> &'static [&'static str] {
 }
 
 fn cache_dir() -> PathBuf {
-    std::env::var_os("BMPACK_TEST_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/var/cache/bmpack-tests"))
+    std::env::var_os("BMPACK_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/cache/bmpack-tests"))
 }
 
 /// The unpacked root of `release`, made on first use, then kept. A lock file serialises test
@@ -62,12 +60,7 @@ pub fn image(release: Release) -> PathBuf {
             let partial = dir.join(format!("{name}.tar.partial"));
             run_ok(
                 Command::new("mmdebstrap")
-                    .args([
-                        "--variant=minbase",
-                        "--mode=root",
-                        "--format=tar",
-                        "--quiet",
-                    ])
+                    .args(["--variant=minbase", "--mode=root", "--format=tar", "--quiet"])
                     .arg(format!("--include={packages}"))
                     .arg(release.suite())
                     .arg(&partial)
@@ -78,13 +71,7 @@ pub fn image(release: Release) -> PathBuf {
         let partial = dir.join(format!("{name}.root.partial"));
         let _ = std::fs::remove_dir_all(&partial);
         std::fs::create_dir_all(&partial).unwrap();
-        run_ok(
-            Command::new("tar")
-                .arg("-xf")
-                .arg(&tarball)
-                .arg("-C")
-                .arg(&partial),
-        );
+        run_ok(Command::new("tar").arg("-xf").arg(&tarball).arg("-C").arg(&partial));
         // Offline: the only source a client gets is the one a test gives it.
         let _ = std::fs::remove_file(partial.join("etc/apt/sources.list"));
         let _ = std::fs::remove_dir_all(partial.join("etc/apt/sources.list.d"));
@@ -117,34 +104,17 @@ impl AptClient {
         require_tool("chroot", "coreutils");
         let lower = image(release);
         let dir = TempDir::new().unwrap();
-        let (upper, work, merged) = (
-            dir.path().join("upper"),
-            dir.path().join("work"),
-            dir.path().join("root"),
-        );
+        let (upper, work, merged) = (dir.path().join("upper"), dir.path().join("work"), dir.path().join("root"));
         for d in [&upper, &work, &merged] {
             std::fs::create_dir(d).unwrap();
         }
         {
             let _one_at_a_time = MOUNT.lock().unwrap_or_else(|e| e.into_inner());
-            let options = format!(
-                "lowerdir={},upperdir={},workdir={}",
-                lower.display(),
-                upper.display(),
-                work.display()
-            );
-            run_ok(
-                Command::new("mount")
-                    .args(["-t", "overlay", "overlay", "-o", &options])
-                    .arg(&merged),
-            );
+            let options =
+                format!("lowerdir={},upperdir={},workdir={}", lower.display(), upper.display(), work.display());
+            run_ok(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &options]).arg(&merged));
         }
-        let mut client = AptClient {
-            release,
-            merged,
-            proc: None,
-            _dir: dir,
-        };
+        let mut client = AptClient { release, merged, proc: None, _dir: dir };
         client.proc = Some(ProcMount::new(&client.merged));
         client
     }
@@ -164,17 +134,8 @@ impl AptClient {
     pub fn ok(&self, script: &str) -> String {
         let mut cmd = self.command(script);
         let out = run(&mut cmd);
-        assert!(
-            out.status.success(),
-            "Debian {:?}: {}",
-            self.release,
-            describe(&cmd, &out)
-        );
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
+        assert!(out.status.success(), "Debian {:?}: {}", self.release, describe(&cmd, &out));
+        format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     }
 
     fn command(&self, script: &str) -> Command {
@@ -191,11 +152,7 @@ impl AptClient {
     /// Sets the server up as docs/publishing.md says: `keyring` at the path the `.sources` file
     /// names, the `.sources` file in `sources.list.d`, no other source.
     pub fn add_source(&self, sources: &str, keyring: &Path) {
-        let signed_by = sources
-            .lines()
-            .find_map(|l| l.strip_prefix("Signed-By: "))
-            .expect("a Signed-By field")
-            .trim();
+        let signed_by = sources.lines().find_map(|l| l.strip_prefix("Signed-By: ")).expect("a Signed-By field").trim();
         let in_root = self.join(signed_by);
         std::fs::create_dir_all(in_root.parent().unwrap()).unwrap();
         std::fs::copy(keyring, &in_root).unwrap();
@@ -204,9 +161,7 @@ impl AptClient {
 
     /// `dpkg-query`'s version of an installed package, or `None`.
     pub fn installed_version(&self, package: &str) -> Option<String> {
-        let out = self.sh(&format!(
-            "dpkg-query -W -f='${{db:Status-Status}} ${{Version}}' {package} 2>/dev/null"
-        ));
+        let out = self.sh(&format!("dpkg-query -W -f='${{db:Status-Status}} ${{Version}}' {package} 2>/dev/null"));
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         text.strip_prefix("installed ").map(str::to_string)
     }

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use bmpack::build::{BuildOptions, Silent, build_all};
 use bmpack::bundle::BundleSet;
 use bmpack::catalog::{Catalog, ResolveOptions};
-use bmpack::samples::{SampleSpec, write_sample_bundles};
 use bmpack::format::{Compression, Format, WriteOptions};
 use bmpack::model::{Arch, FileKind, FileSource, MaintainerScripts, Package, PayloadFile, Relation, Relations};
+use bmpack::samples::{SampleSpec, write_sample_bundles};
 use bmpack::version::PackageVersion;
 use sha2::{Digest, Sha256};
 
@@ -63,13 +63,32 @@ impl TestKey {
             c.arg("--homedir").arg(&home).args(["--batch", "--no-tty"]);
             c
         };
-        run(gpg().args(["--pinentry-mode", "loopback", "--passphrase", passphrase, "--quick-gen-key", &format!("{name} <{name}@example.invalid>"), "rsa3072", "sign", "never"]));
+        run(gpg().args([
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            passphrase,
+            "--quick-gen-key",
+            &format!("{name} <{name}@example.invalid>"),
+            "rsa3072",
+            "sign",
+            "never",
+        ]));
         let colons = run(gpg().args(["--with-colons", "--list-secret-keys"]));
-        let fingerprint = colons.lines().find_map(|l| l.strip_prefix("fpr:")).expect("a fingerprint").trim_matches(':').to_string();
+        let fingerprint =
+            colons.lines().find_map(|l| l.strip_prefix("fpr:")).expect("a fingerprint").trim_matches(':').to_string();
         let secret_file = dir.join(format!("{name}.secret.asc"));
         let public_keyring = dir.join(format!("{name}.gpg"));
         let public_armored = dir.join(format!("{name}.asc"));
-        let export = ["--pinentry-mode", "loopback", "--passphrase", passphrase, "--armor", "--export-secret-keys", &fingerprint];
+        let export = [
+            "--pinentry-mode",
+            "loopback",
+            "--passphrase",
+            passphrase,
+            "--armor",
+            "--export-secret-keys",
+            &fingerprint,
+        ];
         std::fs::write(&secret_file, run(gpg().args(export))).unwrap();
         let binary = gpg().args(["--export", &fingerprint]).output().unwrap().stdout;
         std::fs::write(&public_keyring, binary).unwrap();

@@ -13,10 +13,7 @@ use crate::tools::require_tool;
 pub fn tool_path(tool: &str, apt_package: &str) -> PathBuf {
     require_tool(tool, apt_package);
     let paths = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&paths)
-        .map(|d| d.join(tool))
-        .find(|p| p.is_file())
-        .expect("found above")
+    std::env::split_paths(&paths).map(|d| d.join(tool)).find(|p| p.is_file()).expect("found above")
 }
 
 /// Runs `cmd`, failing the test with its full output when it does not succeed.
@@ -28,8 +25,7 @@ pub fn run_ok(cmd: &mut Command) -> String {
 
 /// Runs `cmd` and returns whatever happened (for commands expected to fail).
 pub fn run(cmd: &mut Command) -> Output {
-    cmd.output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
 /// The command and its output, for assertion messages.
@@ -50,9 +46,7 @@ pub struct Rpm {
 impl Rpm {
     pub fn new() -> Rpm {
         require_tool("rpm", "rpm");
-        Rpm {
-            db: TempDir::new().expect("temporary rpm database"),
-        }
+        Rpm { db: TempDir::new().expect("temporary rpm database") }
     }
 
     /// `rpm` with the isolated database; add the rest.
@@ -92,9 +86,7 @@ pub struct RpmRoot {
 impl RpmRoot {
     pub fn new() -> RpmRoot {
         require_tool("rpm", "rpm");
-        RpmRoot {
-            dir: TempDir::new().expect("temporary root"),
-        }
+        RpmRoot { dir: TempDir::new().expect("temporary root") }
     }
 
     pub fn path(&self) -> &Path {
@@ -116,9 +108,7 @@ impl RpmRoot {
         std::os::unix::fs::symlink("busybox", bin.join("sh")).unwrap();
         // The dynamically linked `busybox` package would not run inside the root.
         let mut check = Command::new("chroot");
-        check
-            .arg(self.path())
-            .args(["/bin/sh", "-c", "echo shell-ok"]);
+        check.arg(self.path()).args(["/bin/sh", "-c", "echo shell-ok"]);
         let out = run(&mut check);
         assert!(
             String::from_utf8_lossy(&out.stdout).contains("shell-ok"),
@@ -133,9 +123,7 @@ impl RpmRoot {
     /// rest.
     pub fn rpm(&self) -> Command {
         let mut cmd = Command::new("rpm");
-        cmd.arg("--root")
-            .arg(self.path())
-            .args(["--dbpath", "/var/lib/rpm"]);
+        cmd.arg("--root").arg(self.path()).args(["--dbpath", "/var/lib/rpm"]);
         cmd
     }
 
@@ -154,23 +142,14 @@ impl Default for RpmRoot {
 /// `rpmlint -c <config> <packages>`: (success, the full report).
 pub fn rpmlint(config: &Path, packages: &[&Path]) -> (bool, String) {
     require_tool("rpmlint", "rpmlint");
-    assert!(
-        config.is_file(),
-        "the rpmlint configuration {} is missing",
-        config.display()
-    );
+    assert!(config.is_file(), "the rpmlint configuration {} is missing", config.display());
     // rpmlint reads rpm's default database, which Debian's rpm puts at `~/.rpmdb` (%_dbpath is
     // `echo ~/.rpmdb`): a HOME of its own keeps it off the host's, and off any user config.
     let home = TempDir::new().expect("temporary HOME for rpmlint");
     let mut cmd = Command::new("rpmlint");
-    cmd.env("HOME", home.path())
-        .env("XDG_CONFIG_HOME", home.path().join(".config"));
+    cmd.env("HOME", home.path()).env("XDG_CONFIG_HOME", home.path().join(".config"));
     cmd.arg("-c").arg(config).args(packages);
     let out = run(&mut cmd);
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), report)
 }

@@ -40,7 +40,10 @@ pub fn busybox_base() -> Package {
         kind: FileKind::Regular,
     };
     let mut scripts = MaintainerScripts::default();
-    scripts.rpm.post = Some("/bin/busybox --install -s /bin\nrm -f /bin/rpm /bin/rpm2cpio /usr/bin/rpm /usr/bin/rpm2cpio\nexit 0\n".to_string());
+    scripts.rpm.post = Some(
+        "/bin/busybox --install -s /bin\nrm -f /bin/rpm /bin/rpm2cpio /usr/bin/rpm /usr/bin/rpm2cpio\nexit 0\n"
+            .to_string(),
+    );
     Package {
         name: "busybox-base".to_string(),
         version: PackageVersion::parse("1.0.0", 1).unwrap(),
@@ -165,7 +168,12 @@ impl RpmRoot {
 
     pub fn rpm_ok(&self, args: &[&str]) -> String {
         let out = self.rpm(args);
-        assert!(out.status.success(), "rpm {args:?} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "rpm {args:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
     }
 

@@ -98,7 +98,11 @@ impl Server {
     fn settled(&self) {
         if self.system.booted() {
             for s in SERVICES {
-                assert!(self.system.is_active(s), "{s} did not start:\n{}", self.system.ok(&format!("systemctl status {s} || true")));
+                assert!(
+                    self.system.is_active(s),
+                    "{s} did not start:\n{}",
+                    self.system.ok(&format!("systemctl status {s} || true"))
+                );
             }
         }
         bluemind::forget_starts(&self.system);
@@ -219,7 +223,8 @@ fn layer(family: Family, release: Release, generation: Generation) -> PathBuf {
             });
             let base_name = base.file_name().unwrap().to_string_lossy().into_owned();
             system.ok(&format!("rpm --initdb && rpm -i --quiet /srv/{base_name}"));
-            system.ok(&format!("cd /srv/rpms && rpm -i --quiet bm-core-{v}-1.noarch.rpm bm-webserver-{v}-1.noarch.rpm"));
+            system
+                .ok(&format!("cd /srv/rpms && rpm -i --quiet bm-core-{v}-1.noarch.rpm bm-webserver-{v}-1.noarch.rpm"));
             // Fill dnf's cache of the repository once.
             system.ok(&Server::dnf("makecache"));
             system

@@ -141,7 +141,8 @@ pub fn started_with_empty_cache(events: &[Event], service: &str) -> bool {
 }
 
 pub fn set_running(root: &Path, service: &str, running: bool) {
-    std::fs::write(root.join("var/lib/bm-shim").join(service), if running { "active\n" } else { "inactive\n" }).unwrap();
+    std::fs::write(root.join("var/lib/bm-shim").join(service), if running { "active\n" } else { "inactive\n" })
+        .unwrap();
 }
 
 pub fn make_starts_fail(root: &Path, service: &str) {

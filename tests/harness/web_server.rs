@@ -20,10 +20,7 @@ pub const WEB_USER: &str = "www-data";
 /// A temporary folder that the web server's user may traverse (`tempfile` makes them 0700), as
 /// `/srv` is: what the tests publish into and serve goes under it.
 pub fn public_tempdir() -> TempDir {
-    let dir = tempfile::Builder::new()
-        .prefix("bmpack-www-")
-        .tempdir()
-        .unwrap();
+    let dir = tempfile::Builder::new().prefix("bmpack-www-").tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     dir
 }
@@ -49,11 +46,7 @@ impl WebServer {
         }
         let mut last_error = String::new();
         for _ in 0..5 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .unwrap()
-                .local_addr()
-                .unwrap()
-                .port();
+            let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
             match Self::start(root, port) {
                 Ok(server) => return server,
                 Err(e) => last_error = e,
@@ -63,10 +56,7 @@ impl WebServer {
     }
 
     fn start(root: &Path, port: u16) -> Result<WebServer, String> {
-        let dir = tempfile::Builder::new()
-            .prefix("bmpack-nginx-")
-            .tempdir()
-            .unwrap();
+        let dir = tempfile::Builder::new().prefix("bmpack-nginx-").tempdir().unwrap();
         let d = dir.path();
         let temp = d.join("temp");
         std::fs::create_dir(&temp).unwrap();
@@ -132,11 +122,7 @@ http {{
             }
             std::thread::sleep(Duration::from_millis(20));
         }
-        let server = WebServer {
-            master,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
+        let server = WebServer { master, url: format!("http://127.0.0.1:{port}"), dir };
         // The master listens before it starts its worker.
         let mut users = server.worker_users();
         while users.is_empty() && Instant::now() < deadline {
@@ -186,10 +172,7 @@ http {{
         write!(stream, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
         let mut response = Vec::new();
         stream.read_to_end(&mut response).unwrap();
-        let head_end = response
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .expect("an HTTP response");
+        let head_end = response.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP response");
         let head = String::from_utf8_lossy(&response[..head_end]).into_owned();
         let status = head
             .split_whitespace()

@@ -55,30 +55,16 @@ pub fn start(options: Options) -> Hostile {
 /// [`start`] on a given port (for answers that name the server's own port).
 pub fn start_on(port: u16, options: Options) -> Hostile {
     let python = require_program("python3", "apt-get install python3");
-    let script =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("server_support/hostile_nextcloud.py");
-    let dir = tempfile::Builder::new()
-        .prefix("bmpack-hostile-")
-        .tempdir()
-        .unwrap();
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("server_support/hostile_nextcloud.py");
+    let dir = tempfile::Builder::new().prefix("bmpack-hostile-").tempdir().unwrap();
     let log = dir.path().join("requests.jsonl");
     let mut command = Command::new(python);
     command
         .arg(script)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--mode",
-            options.mode,
-            "--server-header",
-            options.server_header,
-        ])
+        .args(["--port", &port.to_string(), "--mode", options.mode, "--server-header", options.server_header])
         .arg("--log")
         .arg(&log)
-        .args([
-            "--trash-hrefs",
-            &serde_json::to_string(&options.trash_hrefs).unwrap(),
-        ])
+        .args(["--trash-hrefs", &serde_json::to_string(&options.trash_hrefs).unwrap()])
         .args(["--drip", &options.drip.as_secs_f64().to_string()]);
     if let Some(status) = options.status {
         command.args(["--status", status]);
@@ -90,18 +76,10 @@ pub fn start_on(port: u16, options: Options) -> Hostile {
         command.arg("--tls").arg(cert).arg(key);
     }
     let stderr = dir.path().join("stderr");
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(&stderr).unwrap());
+    command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&stderr).unwrap());
     let mut daemon = Daemon::start("hostile_nextcloud.py", &mut command);
     wait_for_port(port, &mut daemon, &stderr);
-    Hostile {
-        port,
-        log,
-        _daemon: daemon,
-        dir,
-    }
+    Hostile { port, log, _daemon: daemon, dir }
 }
 
 impl Hostile {
@@ -129,11 +107,7 @@ impl Hostile {
 pub fn run_bounded(args: &[&str], env: &[(&str, &str)]) -> (Run, Duration) {
     let setsid = require_program("setsid", "apt-get install util-linux");
     let mut command = Command::new(setsid);
-    command
-        .arg("-w")
-        .arg(bmpack_binary())
-        .args(args)
-        .env_remove("BMPACK_NEXTCLOUD_PASSWORD");
+    command.arg("-w").arg(bmpack_binary()).args(args).env_remove("BMPACK_NEXTCLOUD_PASSWORD");
     command.env("BMPACK_TEST_TIME_DIVISOR", TIME_DIVISOR.to_string());
     for (k, v) in env {
         command.env(k, v);
@@ -165,10 +139,6 @@ pub fn run_bounded(args: &[&str], env: &[(&str, &str)]) -> (Run, Duration) {
         stdout: std::fs::read_to_string(&out).unwrap_or_default(),
         stderr: std::fs::read_to_string(&err).unwrap_or_default(),
     };
-    assert!(
-        status.is_some(),
-        "still running after {elapsed:?} (bound {BOUND:?}), killed:\n{}",
-        run.all()
-    );
+    assert!(status.is_some(), "still running after {elapsed:?} (bound {BOUND:?}), killed:\n{}", run.all());
     (run, elapsed)
 }

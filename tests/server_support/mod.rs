@@ -135,12 +135,16 @@ fn answer_fixture(mut stream: TcpStream, dir: &Path) {
         Some(name) => {
             let parts: Vec<&str> = name.rsplitn(3, '.').collect();
             let code = if parts.len() == 3 { parts[1].parse().unwrap_or(200) } else { 200 };
-            let kind = if name.ends_with(".html") { "text/html; charset=UTF-8" } else { "application/json; charset=utf-8" };
+            let kind =
+                if name.ends_with(".html") { "text/html; charset=UTF-8" } else { "application/json; charset=utf-8" };
             (code, std::fs::read(dir.join(&name)).unwrap(), kind)
         }
         None => (404, b"<html><body><h1>Not Found</h1></body></html>".to_vec(), "text/html"),
     };
-    let head = format!("HTTP/1.1 {code} Fixture\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+    let head = format!(
+        "HTTP/1.1 {code} Fixture\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
     let _ = stream.write_all(head.as_bytes());
     let _ = stream.write_all(&body);
     let _ = stream.flush();
@@ -156,9 +160,7 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(name: &str, command: &mut Command) -> Daemon {
-        let child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("starting {name} ({command:?}): {e}"));
+        let child = command.spawn().unwrap_or_else(|e| panic!("starting {name} ({command:?}): {e}"));
         Daemon { name: name.into(), child }
     }
 

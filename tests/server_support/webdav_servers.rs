@@ -69,11 +69,7 @@ static INSTALL: Mutex<()> = Mutex::new(());
 /// the test naming them.
 pub fn ensure_apt_packages() {
     let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
-    let needed = [
-        ("apache2", "apache2"),
-        ("nginx", "nginx"),
-        ("php-fpm8.2", "php-fpm"),
-    ];
+    let needed = [("apache2", "apache2"), ("nginx", "nginx"), ("php-fpm8.2", "php-fpm")];
     let sabre = Path::new("/usr/share/php/Sabre/autoload.php");
     let missing_program = needed.iter().any(|(p, _)| find_program(p).is_none());
     if !missing_program && sabre.is_file() {
@@ -85,7 +81,9 @@ pub fn ensure_apt_packages() {
         .arg(format!("DEBIAN_FRONTEND=noninteractive {command} -o DPkg::Lock::Timeout=600"))
         .status();
     if !matches!(status, Ok(s) if s.success()) || !sabre.is_file() {
-        panic!("the PHP WebDAV stacks need Debian packages that are missing and could not be installed; run `{command}` as root (see tests/server_support/README.md)");
+        panic!(
+            "the PHP WebDAV stacks need Debian packages that are missing and could not be installed; run `{command}` as root (see tests/server_support/README.md)"
+        );
     }
     for (program, package) in needed {
         require_program(program, &format!("apt-get install {package}"));
@@ -118,13 +116,22 @@ fn wsgidav_program() -> PathBuf {
     }
     let python = require_program("python3", "apt-get install python3 python3-venv");
     let created = Command::new(&python).args(["-m", "venv"]).arg(&venv).status().unwrap();
-    assert!(created.success(), "`python3 -m venv {}` failed: install python3-venv (apt-get install python3-venv)", venv.display());
+    assert!(
+        created.success(),
+        "`python3 -m venv {}` failed: install python3-venv (apt-get install python3-venv)",
+        venv.display()
+    );
     let installed = Command::new(venv.join("bin/pip"))
         .args(["install", "--quiet", "--disable-pip-version-check"])
         .args(PIP_PACKAGES)
         .status()
         .unwrap();
-    assert!(installed.success() && program.is_file(), "`pip install {}` into {} failed (PyPI must be reachable)", PIP_PACKAGES.join(" "), venv.display());
+    assert!(
+        installed.success() && program.is_file(),
+        "`pip install {}` into {} failed (PyPI must be reachable)",
+        PIP_PACKAGES.join(" "),
+        venv.display()
+    );
     program
 }
 
@@ -135,10 +142,55 @@ pub fn make_certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         let out = Command::new(&openssl).current_dir(dir).args(args).output().unwrap();
         assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
     };
-    run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=bmpack test CA"]);
-    run(&["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1"]);
-    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n").unwrap();
-    run(&["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "server.ext"]);
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=bmpack test CA",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
     (dir.join("ca.pem"), dir.join("server.pem"), dir.join("server.key"))
 }
 
@@ -149,7 +201,14 @@ pub fn start_wsgidav(status_json: &str, tls: bool) -> DavServer {
     let dir = open_dir("bmpack-wsgidav-");
     let (ca_file, tls_config) = if tls {
         let (ca, cert, key) = make_certificates(dir.path());
-        (Some(ca), format!("ssl_certificate: \"{}\"\nssl_private_key: \"{}\"\nssl_adapter: builtin\n", cert.display(), key.display()))
+        (
+            Some(ca),
+            format!(
+                "ssl_certificate: \"{}\"\nssl_private_key: \"{}\"\nssl_adapter: builtin\n",
+                cert.display(),
+                key.display()
+            ),
+        )
     } else {
         (None, String::new())
     };
@@ -239,7 +298,11 @@ pub fn start_php_stack(front: Front, status_json: &str) -> DavServer {
     let storage = d.join("files");
     std::fs::create_dir_all(&www).unwrap();
     std::fs::create_dir_all(&storage).unwrap();
-    std::fs::write(www.join("status.php"), format!("<?php\nheader('Content-Type: application/json');\necho '{status_json}';\n")).unwrap();
+    std::fs::write(
+        www.join("status.php"),
+        format!("<?php\nheader('Content-Type: application/json');\necho '{status_json}';\n"),
+    )
+    .unwrap();
     std::fs::write(
         www.join("remote.php"),
         format!(
@@ -296,7 +359,9 @@ $server->exec();
 
     let port = free_port();
     let (front_daemon, front_logs) = match front {
-        Front::ApacheProxyFcgi | Front::ApacheProxyFcgiWithSendCl => start_apache(d, &www, &socket, port, front == Front::ApacheProxyFcgiWithSendCl),
+        Front::ApacheProxyFcgi | Front::ApacheProxyFcgiWithSendCl => {
+            start_apache(d, &www, &socket, port, front == Front::ApacheProxyFcgiWithSendCl)
+        }
         Front::Nginx => start_nginx(d, &www, &socket, port, true),
         Front::NginxUnbuffered => start_nginx(d, &www, &socket, port, false),
     };

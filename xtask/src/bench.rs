@@ -73,16 +73,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ("sample jars of a few MB", None),
         ("the same plus one large jar", Some((names[0].clone(), args.large_jar_mb * 1_000_000))),
     ];
-    outln!(
-        "{:<40}  {:<6}  {:>9}  {:>9}  {:>10}  {:>8}",
-        "input", "tool", "median", "MB/s", "output", "vs nFPM"
-    );
+    outln!("{:<40}  {:<6}  {:>9}  {:>9}  {:>10}  {:>8}", "input", "tool", "median", "MB/s", "output", "vs nFPM");
     for (label, large) in sets {
         let dir = work.join(if large.is_some() { "large" } else { "small" });
         let bundles_dir = dir.join("bundles");
         write_samples(&bundles_dir, &names, large.as_ref())?;
         let bundles = BundleSet::load(&bundles_dir)?;
-        let input_bytes: u64 = bundles.bundles.values().map(|b| fs::metadata(&b.path).map(|m| m.len()).unwrap_or(0)).sum();
+        let input_bytes: u64 =
+            bundles.bundles.values().map(|b| fs::metadata(&b.path).map(|m| m.len()).unwrap_or(0)).sum();
         let packages = catalog.resolve(&bundles, &ResolveOptions::default())?.packages;
         let label = format!("{label} ({})", human_size(input_bytes));
 
@@ -97,7 +95,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             folder_size(&opts.out)
         })?;
         let theirs = match &nfpm {
-            Some(nfpm) => Some(measure(args.runs, args.verbose, || nfpm_build(nfpm, &packages, &dir.join("out-nfpm")))?),
+            Some(nfpm) => {
+                Some(measure(args.runs, args.verbose, || nfpm_build(nfpm, &packages, &dir.join("out-nfpm")))?)
+            }
             None => None,
         };
         let mbps = |m: &Measure| input_bytes as f64 * Format::ALL.len() as f64 / 1e6 / m.median.as_secs_f64();
@@ -254,7 +254,8 @@ fn find_nfpm() -> Option<PathBuf> {
     let on_path = which("nfpm")?;
     let is_binary = |p: &Path| {
         let mut magic = [0u8; 4];
-        fs::File::open(p).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok() && magic == *b"\x7fELF"
+        fs::File::open(p).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic)).is_ok()
+            && magic == *b"\x7fELF"
     };
     if is_binary(&on_path) {
         return Some(on_path);

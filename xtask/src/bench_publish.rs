@@ -49,20 +49,13 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
     fs::create_dir_all(&work)?;
     let key = BenchKey::generate(&work.join("gnupg"))?;
 
-    errln!(
-        "building {releases} releases of the package set (sample jars of {})",
-        human_size(JAR_BYTES)
-    );
+    errln!("building {releases} releases of the package set (sample jars of {})", human_size(JAR_BYTES));
     let built = build_releases(&root, &work.join("releases"), releases)?;
-    let files_per_release =
-        fs::read_dir(built[0].join("deb"))?.count() + fs::read_dir(built[0].join("rpm"))?.count();
+    let files_per_release = fs::read_dir(built[0].join("deb"))?.count() + fs::read_dir(built[0].join("rpm"))?.count();
 
     let mut competitors = vec![bmpack_competitor(&work, &key)];
     for (program, make) in [
-        (
-            "aptly",
-            aptly_competitor as fn(&Path, &BenchKey) -> anyhow::Result<Competitor>,
-        ),
+        ("aptly", aptly_competitor as fn(&Path, &BenchKey) -> anyhow::Result<Competitor>),
         ("reprepro", reprepro_competitor),
         ("createrepo_c", createrepo_competitor),
     ] {
@@ -71,11 +64,7 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
         } else {
             errln!(
                 "note: {program} is not installed (apt-get install {}): left out",
-                if program == "createrepo_c" {
-                    "createrepo-c"
-                } else {
-                    program
-                }
+                if program == "createrepo_c" { "createrepo-c" } else { program }
             );
         }
     }
@@ -89,12 +78,7 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
                 .with_context(|| format!("{} publishing release {}", competitor.name, i + 1))?;
             times[c].push(started.elapsed());
             if verbose {
-                errln!(
-                    "  release {:>3} {:<14} {:.3}s",
-                    i + 1,
-                    competitor.name,
-                    started.elapsed().as_secs_f64()
-                );
+                errln!("  release {:>3} {:<14} {:.3}s", i + 1, competitor.name, started.elapsed().as_secs_f64());
             }
         }
     }
@@ -115,18 +99,10 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
     let mut removed = 0;
     for i in 0..SAMPLES {
         let copy = work.join(format!("bmpack-prune-{i}"));
-        check(
-            Command::new("cp")
-                .arg("-a")
-                .arg(work.join("bmpack"))
-                .arg(&copy),
-        )?;
+        check(Command::new("cp").arg("-a").arg(work.join("bmpack")).arg(&copy))?;
         let started = Instant::now();
-        let report = publish(&PublishRequest {
-            prune: Some(3),
-            repo: copy.clone(),
-            ..bmpack_request(&work, &key, last)
-        })?;
+        let report =
+            publish(&PublishRequest { prune: Some(3), repo: copy.clone(), ..bmpack_request(&work, &key, last) })?;
         prunes.push(started.elapsed());
         removed = report.pruned.len();
         fs::remove_dir_all(&copy)?;
@@ -146,29 +122,20 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
         outln!(
             "{:<width$}  {}",
             n,
-            times
-                .iter()
-                .map(|t| format!("{:>13.3}s", at(t, n).as_secs_f64()))
-                .collect::<String>()
+            times.iter().map(|t| format!("{:>13.3}s", at(t, n).as_secs_f64())).collect::<String>()
         );
     }
     if !CHECKPOINTS.contains(&releases) {
         outln!(
             "{:<width$}  {}",
             releases,
-            times
-                .iter()
-                .map(|t| format!("{:>13.3}s", at(t, releases).as_secs_f64()))
-                .collect::<String>()
+            times.iter().map(|t| format!("{:>13.3}s", at(t, releases).as_secs_f64())).collect::<String>()
         );
     }
     outln!(
         "{:<width$}  {}",
         format!("republishing release {releases}, nothing changed"),
-        again
-            .iter()
-            .map(|t| format!("{:>13.3}s", t.as_secs_f64()))
-            .collect::<String>()
+        again.iter().map(|t| format!("{:>13.3}s", t.as_secs_f64())).collect::<String>()
     );
     outln!(
         "{:<width$}  {:>13.3}s  ({removed} files removed)",
@@ -187,8 +154,7 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
 }
 
 fn which(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 /// Releases 4.9.1, 4.9.2, …: the catalog's default set from sample jars, the fixed-version
@@ -205,9 +171,7 @@ fn build_releases(root: &Path, dir: &Path, count: usize) -> anyhow::Result<Vec<P
         spec.seed = i as u64;
         bmpack::samples::write_sample_bundles(&jars, &spec)?;
         let bundles = BundleSet::load(&jars)?;
-        let packages = catalog
-            .resolve(&bundles, &ResolveOptions::default())?
-            .packages;
+        let packages = catalog.resolve(&bundles, &ResolveOptions::default())?.packages;
         let dates = fixed.check(&catalog, &packages, None)?.dates;
         let out = dir.join(&version);
         let options = BuildOptions {
@@ -246,20 +210,11 @@ impl BenchKey {
                 .args(args)
                 .output()?;
             if !out.status.success() {
-                bail!(
-                    "gpg {args:?} failed: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
+                bail!("gpg {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
             }
             Ok(out.stdout)
         };
-        gpg(&[
-            "--quick-gen-key",
-            "bmpack bench <bench@example.invalid>",
-            "rsa3072",
-            "sign",
-            "never",
-        ])?;
+        gpg(&["--quick-gen-key", "bmpack bench <bench@example.invalid>", "rsa3072", "sign", "never"])?;
         let colons = String::from_utf8(gpg(&["--with-colons", "--list-secret-keys"])?)?;
         let fingerprint = colons
             .lines()
@@ -268,15 +223,8 @@ impl BenchKey {
             .trim_matches(':')
             .to_string();
         let secret_file = home.join("secret.asc");
-        fs::write(
-            &secret_file,
-            gpg(&["--armor", "--export-secret-keys", &fingerprint])?,
-        )?;
-        Ok(BenchKey {
-            home: home.to_path_buf(),
-            fingerprint,
-            secret_file,
-        })
+        fs::write(&secret_file, gpg(&["--armor", "--export-secret-keys", &fingerprint])?)?;
+        Ok(BenchKey { home: home.to_path_buf(), fingerprint, secret_file })
     }
 
     fn command(&self, program: &str) -> Command {
@@ -309,15 +257,9 @@ fn bmpack_competitor(work: &Path, key: &BenchKey) -> Competitor {
 }
 
 fn check(command: &mut Command) -> anyhow::Result<()> {
-    let out = command
-        .output()
-        .with_context(|| format!("running {command:?}"))?;
+    let out = command.output().with_context(|| format!("running {command:?}"))?;
     if !out.status.success() {
-        bail!(
-            "{command:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        bail!("{command:?} failed: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
     Ok(())
 }
@@ -328,13 +270,7 @@ fn aptly_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor> {
     let dir = work.join("aptly");
     fs::create_dir_all(&dir)?;
     let config = dir.join("aptly.conf");
-    fs::write(
-        &config,
-        format!(
-            "{{\"rootDir\": \"{}\", \"gpgProvider\": \"gpg\"}}\n",
-            dir.join("root").display()
-        ),
-    )?;
+    fs::write(&config, format!("{{\"rootDir\": \"{}\", \"gpgProvider\": \"gpg\"}}\n", dir.join("root").display()))?;
     let fingerprint = key.fingerprint.clone();
     let key = key.clone();
     let aptly = move |args: &[&str]| {
@@ -342,13 +278,7 @@ fn aptly_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor> {
         c.arg(format!("-config={}", config.display())).args(args);
         c
     };
-    check(&mut aptly(&[
-        "repo",
-        "create",
-        "-distribution=stable",
-        "-component=main",
-        "bench",
-    ]))?;
+    check(&mut aptly(&["repo", "create", "-distribution=stable", "-component=main", "bench"]))?;
     let mut published = false;
     Ok(Competitor {
         name: "aptly",
@@ -356,18 +286,9 @@ fn aptly_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor> {
             check(aptly(&["repo", "add", "bench"]).arg(release.join("deb")))?;
             let gpg_key = format!("-gpg-key={fingerprint}");
             if published {
-                check(&mut aptly(&[
-                    "publish", "update", "-batch", &gpg_key, "stable",
-                ]))?;
+                check(&mut aptly(&["publish", "update", "-batch", &gpg_key, "stable"]))?;
             } else {
-                check(&mut aptly(&[
-                    "publish",
-                    "repo",
-                    "-batch",
-                    &gpg_key,
-                    "-architectures=all,amd64",
-                    "bench",
-                ]))?;
+                check(&mut aptly(&["publish", "repo", "-batch", &gpg_key, "-architectures=all,amd64", "bench"]))?;
                 published = true;
             }
             Ok(())
@@ -381,19 +302,13 @@ fn reprepro_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor
     fs::create_dir_all(dir.join("conf"))?;
     fs::write(
         dir.join("conf/distributions"),
-        format!(
-            "Codename: stable\nArchitectures: amd64\nComponents: main\nSignWith: {}\n",
-            key.fingerprint
-        ),
+        format!("Codename: stable\nArchitectures: amd64\nComponents: main\nSignWith: {}\n", key.fingerprint),
     )?;
     let key = key.clone();
     Ok(Competitor {
         name: "reprepro",
         publish: Box::new(move |release| {
-            let mut debs: Vec<PathBuf> = fs::read_dir(release.join("deb"))?
-                .flatten()
-                .map(|e| e.path())
-                .collect();
+            let mut debs: Vec<PathBuf> = fs::read_dir(release.join("deb"))?.flatten().map(|e| e.path()).collect();
             debs.sort();
             // A package already there with the same version is skipped, as bmpack does.
             check(
@@ -433,14 +348,7 @@ fn createrepo_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competit
             let _ = fs::remove_file(dir.join("repodata/repomd.xml.asc"));
             check(
                 key.command("gpg")
-                    .args([
-                        "--batch",
-                        "--yes",
-                        "--armor",
-                        "--detach-sign",
-                        "--local-user",
-                        &key.fingerprint,
-                    ])
+                    .args(["--batch", "--yes", "--armor", "--detach-sign", "--local-user", &key.fingerprint])
                     .arg(dir.join("repodata/repomd.xml")),
             )
         }),

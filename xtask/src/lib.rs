@@ -11,10 +11,7 @@ pub mod publish;
 
 /// The repository's top folder (xtask lives in `<root>/xtask`).
 pub fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask is inside the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is inside the workspace").to_path_buf()
 }
 
 /// `target/bmpack`, the default output folder.
@@ -27,9 +24,7 @@ pub fn default_out() -> PathBuf {
 pub fn finish(result: anyhow::Result<()>) -> ! {
     if let Err(e) = result {
         errln!("error: {e:#}");
-        let code = e
-            .downcast_ref::<bmpack::repo::interrupt::Interrupted>()
-            .map_or(1, |i| i.exit_code());
+        let code = e.downcast_ref::<bmpack::repo::interrupt::Interrupted>().map_or(1, |i| i.exit_code());
         std::process::exit(code);
     }
     std::process::exit(0)

@@ -181,7 +181,8 @@ fn cargo_for_tools() -> Command {
 /// The glibc version of the tool package's `libc6 (>= X.Y)` in packaging/bmpack.toml.
 fn declared_glibc(root: &std::path::Path) -> anyhow::Result<String> {
     let catalog = bmpack::catalog::Catalog::load(root)?;
-    let fix = "declare `deb_depends = [{ name = \"libc6\", version = \">= 2.28\" }]`, the oldest glibc the tool must run on";
+    let fix =
+        "declare `deb_depends = [{ name = \"libc6\", version = \">= 2.28\" }]`, the oldest glibc the tool must run on";
     let decl = catalog
         .declarations
         .iter()
@@ -197,24 +198,24 @@ fn declared_glibc(root: &std::path::Path) -> anyhow::Result<String> {
 }
 
 fn parse_glibc(version: &str) -> anyhow::Result<(u32, u32)> {
-    let (major, minor) = version.split_once('.').ok_or_else(|| anyhow!("`{version}` is not a glibc version such as 2.28"))?;
+    let (major, minor) =
+        version.split_once('.').ok_or_else(|| anyhow!("`{version}` is not a glibc version such as 2.28"))?;
     Ok((major.parse()?, minor.parse()?))
 }
 
 /// The newest `GLIBC_X.Y` symbol version the binary needs, as `objdump -T` lists them.
 fn newest_glibc_symbol(binary: &std::path::Path) -> anyhow::Result<(u32, u32)> {
-    let out = Command::new("objdump")
-        .arg("-T")
-        .arg(binary)
-        .output()
-        .context("running objdump: apt-get install binutils")?;
+    let out =
+        Command::new("objdump").arg("-T").arg(binary).output().context("running objdump: apt-get install binutils")?;
     anyhow::ensure!(out.status.success(), "objdump -T {} failed", binary.display());
     String::from_utf8_lossy(&out.stdout)
         .split(|c: char| c.is_whitespace() || c == '(' || c == ')')
         .filter_map(|word| word.strip_prefix("GLIBC_"))
         .filter_map(|v| parse_glibc(v).ok())
         .max()
-        .ok_or_else(|| anyhow!("{} lists no GLIBC_ symbol version: not a dynamically linked glibc binary", binary.display()))
+        .ok_or_else(|| {
+            anyhow!("{} lists no GLIBC_ symbol version: not a dynamically linked glibc binary", binary.display())
+        })
 }
 
 fn print_summary(files: &[BuiltFile]) {

@@ -35,16 +35,9 @@ pub struct PublishOptions {
 
 pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
     let keys: Vec<KeySource> = match (opts.key.is_empty(), opts.key_file.is_empty()) {
-        (false, true) => opts
-            .key
-            .iter()
-            .cloned()
-            .map(KeySource::Fingerprint)
-            .collect(),
+        (false, true) => opts.key.iter().cloned().map(KeySource::Fingerprint).collect(),
         (true, false) => opts.key_file.iter().cloned().map(KeySource::File).collect(),
-        _ => anyhow::bail!(
-            "give the signing keys either all with --key FINGERPRINT or all with --key-file FILE"
-        ),
+        _ => anyhow::bail!("give the signing keys either all with --key FINGERPRINT or all with --key-file FILE"),
     };
     let request = PublishRequest {
         repo: opts.repo.clone(),
@@ -65,16 +58,9 @@ pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
         outln!("pruned     {f}");
     }
     if report.changed {
-        outln!(
-            "{}: re-indexed and signed (suite {})",
-            opts.repo.display(),
-            opts.suite
-        );
+        outln!("{}: re-indexed and signed (suite {})", opts.repo.display(), opts.suite);
     } else {
-        outln!(
-            "{}: already up to date, left untouched",
-            opts.repo.display()
-        );
+        outln!("{}: already up to date, left untouched", opts.repo.display());
     }
     outln!("\n{}", report.instructions);
     Ok(())

@@ -99,10 +99,12 @@ pub fn ensure_dependencies(fast: bool) -> anyhow::Result<PathBuf> {
             bail!("the tests need these Debian packages: sudo apt-get install {} (or run as root)", missing.join(" "));
         }
         run_ok(Command::new("apt-get").args(["update", "-q"]))?;
-        run_ok(Command::new("apt-get")
-            .args(["install", "-y", "-q", "--no-install-recommends"])
-            .args(&missing)
-            .env("DEBIAN_FRONTEND", "noninteractive"))?;
+        run_ok(
+            Command::new("apt-get")
+                .args(["install", "-y", "-q", "--no-install-recommends"])
+                .args(&missing)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )?;
     }
     let venv = crate::project_root().join("target/ci-venv");
     if !fast {

@@ -27,7 +27,9 @@ pub fn load() -> anyhow::Result<(Catalog, tempfile::TempDir)> {
 /// maintainer scripts do, and their templates (debian/, rpm/, maintscripts/) are not compiled in.
 fn without_scripts(text: &str) -> String {
     text.lines()
-        .filter(|line| !line.trim_start().strip_prefix("scripts").is_some_and(|rest| rest.trim_start().starts_with('=')))
+        .filter(|line| {
+            !line.trim_start().strip_prefix("scripts").is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
         .map(|line| format!("{line}\n"))
         .collect()
 }

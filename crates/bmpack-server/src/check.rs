@@ -59,19 +59,27 @@ pub fn run(options: &CheckOptions, password: impl FnOnce() -> Result<String, Fai
             Some("give the private CA with --ca-file instead".into()),
         );
     }
-    let (status_agent, dav_agent) = match (http::agent(&options.tls, true, limits), http::agent(&options.tls, false, limits)) {
-        (Ok(a), Ok(b)) => (a, b),
-        (Err(failure), _) | (_, Err(failure)) => {
-            report.fail("tls", failure);
-            return finish(report);
-        }
-    };
+    let (status_agent, dav_agent) =
+        match (http::agent(&options.tls, true, limits), http::agent(&options.tls, false, limits)) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(failure), _) | (_, Err(failure)) => {
+                report.fail("tls", failure);
+                return finish(report);
+            }
+        };
     let started = Instant::now();
-    let Some(status_server) = status_step(&mut report, &status_agent, &address, limits.request.min(limits.steps)) else {
+    let Some(status_server) = status_step(&mut report, &status_agent, &address, limits.request.min(limits.steps))
+    else {
         return finish(report);
     };
     let origin = Url::parse(&address.base).expect("a parsed address is a URL");
-    let client = match Client::new(dav_agent, &options.user, &password, &origin, ("all steps", limits.steps.saturating_sub(started.elapsed()))) {
+    let client = match Client::new(
+        dav_agent,
+        &options.user,
+        &password,
+        &origin,
+        ("all steps", limits.steps.saturating_sub(started.elapsed())),
+    ) {
         Ok(c) => c,
         Err(failure) => {
             report.fail("address", failure);
@@ -98,7 +106,11 @@ fn url_step(report: &mut Report, options: &CheckOptions) -> Option<WebdavAddress
         Form::DavFiles { user: Some(user) } if user != &options.user => {
             report.warn(
                 "address",
-                format!("the address names the user `{user}` but the check logs in as `{}`; the probe uses {}", options.user, address.collection_for(&options.user)),
+                format!(
+                    "the address names the user `{user}` but the check logs in as `{}`; the probe uses {}",
+                    options.user,
+                    address.collection_for(&options.user)
+                ),
                 Some(format!("give BlueMind the address without a user: {}/remote.php/dav/files", address.base)),
             );
             None
@@ -129,7 +141,12 @@ fn url_step(report: &mut Report, options: &CheckOptions) -> Option<WebdavAddress
 
 /// status.php: is this a usable Nextcloud? Gives how the server names itself (its `Server`
 /// header) when it is, `None` when the check stops here.
-fn status_step(report: &mut Report, agent: &ureq::Agent, address: &WebdavAddress, limit: Duration) -> Option<Option<String>> {
+fn status_step(
+    report: &mut Report,
+    agent: &ureq::Agent,
+    address: &WebdavAddress,
+    limit: Duration,
+) -> Option<Option<String>> {
     let fetched = match crate::status_php::fetch(agent, address, limit) {
         Ok(f) => f,
         Err(failure) => {
@@ -146,11 +163,20 @@ fn status_step(report: &mut Report, agent: &ureq::Agent, address: &WebdavAddress
     let version = status.display_version().to_string();
     let not_usable = |message: String, fix: &str| Failure::new(ExitClass::ServerNotUsable, message).with_fix(fix);
     let problem = if !status.installed {
-        Some(not_usable(format!("{url}: Nextcloud {version} is not installed (installed: false)"), "finish the installation (web installer or `occ maintenance:install`)"))
+        Some(not_usable(
+            format!("{url}: Nextcloud {version} is not installed (installed: false)"),
+            "finish the installation (web installer or `occ maintenance:install`)",
+        ))
     } else if status.maintenance {
-        Some(not_usable(format!("{url}: Nextcloud {version} is in maintenance mode: it refuses WebDAV"), "when the maintenance is over: `sudo -u www-data php occ maintenance:mode --off`"))
+        Some(not_usable(
+            format!("{url}: Nextcloud {version} is in maintenance mode: it refuses WebDAV"),
+            "when the maintenance is over: `sudo -u www-data php occ maintenance:mode --off`",
+        ))
     } else if status.needs_db_upgrade {
-        Some(not_usable(format!("{url}: Nextcloud {version} has an upgrade pending: it refuses WebDAV until it is done"), "`sudo -u www-data php occ upgrade` (or the web updater)"))
+        Some(not_usable(
+            format!("{url}: Nextcloud {version} has an upgrade pending: it refuses WebDAV until it is done"),
+            "`sudo -u www-data php occ upgrade` (or the web updater)",
+        ))
     } else {
         None
     };
@@ -169,14 +195,21 @@ fn status_step(report: &mut Report, agent: &ureq::Agent, address: &WebdavAddress
     if release.major < MINIMUM_MAJOR {
         report.fail(
             "status.php",
-            not_usable(format!("{url}: Nextcloud {version} is too old: BlueMind's connector needs {MINIMUM_MAJOR} or later"), "upgrade Nextcloud"),
+            not_usable(
+                format!("{url}: Nextcloud {version} is too old: BlueMind's connector needs {MINIMUM_MAJOR} or later"),
+                "upgrade Nextcloud",
+            ),
         );
         return None;
     }
     match select_connector_package(&matrix, &release) {
         Ok(choice) => report.ok(
             "status.php",
-            format!("{} {version}, installed, not in maintenance, no upgrade pending; connector: {}", status.product_name(), choice.package),
+            format!(
+                "{} {version}, installed, not in maintenance, no upgrade pending; connector: {}",
+                status.product_name(),
+                choice.package
+            ),
         ),
         Err(e) => {
             report.fail("status.php", Failure::new(ExitClass::ServerNotUsable, format!("{url}: {e}")));
@@ -257,7 +290,15 @@ impl ProbeResult {
     }
 }
 
-fn upload_probe(report: &mut Report, client: &Client, collection: &str, address: &WebdavAddress, user: &str, limits: &Limits, status_server: Option<String>) {
+fn upload_probe(
+    report: &mut Report,
+    client: &Client,
+    collection: &str,
+    address: &WebdavAddress,
+    user: &str,
+    limits: &Limits,
+    status_server: Option<String>,
+) {
     let mut data = vec![0u8; PROBE_SIZE];
     if let Err(e) = getrandom::fill(&mut data) {
         report.fail("upload", Failure::new(ExitClass::Other, format!("no random bytes for the probe: {e}")));
@@ -267,7 +308,9 @@ fn upload_probe(report: &mut Report, client: &Client, collection: &str, address:
     let tag = hex::encode(&digest[..6]);
     let probes: Vec<(Framing, String)> = [(Framing::ContentLength, "length"), (Framing::Chunked, "chunked")]
         .into_iter()
-        .map(|(framing, kind)| (framing, format!("{collection}{}", percent_encode(&format!(".bmpack-probe-{tag}-{kind}.bin")))))
+        .map(|(framing, kind)| {
+            (framing, format!("{collection}{}", percent_encode(&format!(".bmpack-probe-{tag}-{kind}.bin"))))
+        })
         .collect();
 
     let mut results: Vec<ProbeResult> = Vec::new();
@@ -285,7 +328,10 @@ fn upload_probe(report: &mut Report, client: &Client, collection: &str, address:
             Framing::Chunked => "upload (chunked)",
         };
         if let Some(failure) = result.put_failure.as_ref().or(result.read_failure.as_ref()) {
-            report.fail(step, Failure { class: failure.class, message: failure.message.clone(), fix: failure.fix.clone() });
+            report.fail(
+                step,
+                Failure { class: failure.class, message: failure.message.clone(), fix: failure.fix.clone() },
+            );
         } else if result.intact() {
             report.ok(step, result.describe());
         } else {
@@ -305,7 +351,15 @@ fn upload_probe(report: &mut Report, client: &Client, collection: &str, address:
     cleanup(report, client, &sent, address, user, limits, network_failed);
 }
 
-fn probe_once(client: &Client, url: &str, framing: Framing, data: &[u8], digest: &[u8], user: &str, limits: &Limits) -> ProbeResult {
+fn probe_once(
+    client: &Client,
+    url: &str,
+    framing: Framing,
+    data: &[u8],
+    digest: &[u8],
+    user: &str,
+    limits: &Limits,
+) -> ProbeResult {
     let mut result = ProbeResult { framing, put_failure: None, stored_size: None, read_back: None, read_failure: None };
     let doing = match framing {
         Framing::ContentLength => "the upload of 1 MiB with Content-Length",
@@ -323,9 +377,15 @@ fn probe_once(client: &Client, url: &str, framing: Framing, data: &[u8], digest:
             return result;
         }
     }
-    let reading = Step { doing: "reading the uploaded probe back (PROPFIND)", limit: limits.request, answered: Some(ANSWERED_BEFORE_UPLOADS) };
+    let reading = Step {
+        doing: "reading the uploaded probe back (PROPFIND)",
+        limit: limits.request,
+        answered: Some(ANSWERED_BEFORE_UPLOADS),
+    };
     match client.propfind(url, &reading) {
-        Ok(answer) if answer.status == 207 => result.stored_size = content_length(&String::from_utf8_lossy(&answer.body)),
+        Ok(answer) if answer.status == 207 => {
+            result.stored_size = content_length(&String::from_utf8_lossy(&answer.body))
+        }
         Ok(_) => {}
         Err(failure) if failure.class == ExitClass::Network => {
             result.read_failure = Some(failure);
@@ -333,9 +393,15 @@ fn probe_once(client: &Client, url: &str, framing: Framing, data: &[u8], digest:
         }
         Err(_) => {}
     }
-    let reading = Step { doing: "reading the uploaded probe back (GET)", limit: limits.transfer, answered: Some(ANSWERED_BEFORE_UPLOADS) };
+    let reading = Step {
+        doing: "reading the uploaded probe back (GET)",
+        limit: limits.transfer,
+        answered: Some(ANSWERED_BEFORE_UPLOADS),
+    };
     match client.get(url, 4 * PROBE_SIZE as u64, &reading) {
-        Ok(answer) if answer.status == 200 => result.read_back = Some((answer.body.len(), Sha256::digest(&answer.body).as_slice() == digest)),
+        Ok(answer) if answer.status == 200 => {
+            result.read_back = Some((answer.body.len(), Sha256::digest(&answer.body).as_slice() == digest))
+        }
         Ok(_) => {}
         Err(failure) if failure.class == ExitClass::Network => result.read_failure = Some(failure),
         Err(_) => {}
@@ -439,7 +505,15 @@ fn conclude(report: &mut Report, results: &[ProbeResult], server: Option<&str>) 
 
 /// Deletes the probes that were sent, within the clean-up's own time budget. After a network
 /// failure it stops at the first request that fails the same way, and leaves the trash bin alone.
-fn cleanup(report: &mut Report, client: &Client, sent: &[&str], address: &WebdavAddress, user: &str, limits: &Limits, network_failed: bool) {
+fn cleanup(
+    report: &mut Report,
+    client: &Client,
+    sent: &[&str],
+    address: &WebdavAddress,
+    user: &str,
+    limits: &Limits,
+    network_failed: bool,
+) {
     client.start_phase("deleting the probe files", limits.cleanup);
     let step = Step { doing: "deleting a probe file", limit: limits.request, answered: Some(ANSWERED_BEFORE_UPLOADS) };
     let mut left = Vec::new();
@@ -461,7 +535,11 @@ fn cleanup(report: &mut Report, client: &Client, sent: &[&str], address: &Webdav
     }
     // Nextcloud moves deleted files to the user's trash bin (14 and later list it over WebDAV):
     // probes of this run, or of an interrupted one, are deleted from there too.
-    let (trashed, refused) = if network_failed || unreachable { (0, Vec::new()) } else { purge_trash(client, address, user, limits, &mut left) };
+    let (trashed, refused) = if network_failed || unreachable {
+        (0, Vec::new())
+    } else {
+        purge_trash(client, address, user, limits, &mut left)
+    };
     if !refused.is_empty() {
         report.warn(
             "cleanup",
@@ -478,7 +556,11 @@ fn cleanup(report: &mut Report, client: &Client, sent: &[&str], address: &Webdav
             n => report.ok("cleanup", format!("probe files deleted, and {n} from the trash bin")),
         }
     } else {
-        report.warn("cleanup", format!("could not delete {}", left.join(", ")), Some("delete these files by hand in the user's Nextcloud files".into()));
+        report.warn(
+            "cleanup",
+            format!("could not delete {}", left.join(", ")),
+            Some("delete these files by hand in the user's Nextcloud files".into()),
+        );
     }
 }
 
@@ -486,15 +568,26 @@ fn cleanup(report: &mut Report, client: &Client, sent: &[&str], address: &Webdav
 /// hrefs refused (escaped). Each href is resolved against the listing's URL (RFC 3986) and
 /// followed only when it names an item directly in that trash folder, on the origin the user
 /// gave. A server without a WebDAV trash bin (older Nextcloud, app disabled) is not an error.
-fn purge_trash(client: &Client, address: &WebdavAddress, user: &str, limits: &Limits, left: &mut Vec<String>) -> (usize, Vec<String>) {
+fn purge_trash(
+    client: &Client,
+    address: &WebdavAddress,
+    user: &str,
+    limits: &Limits,
+    left: &mut Vec<String>,
+) -> (usize, Vec<String>) {
     let trash_text = format!("{}/remote.php/dav/trashbin/{}/trash/", address.base, percent_encode(user));
     let Some(trash) = Url::parse(&trash_text) else { return (0, Vec::new()) };
-    let listing_step = Step { doing: "listing the trash bin", limit: limits.request, answered: Some(ANSWERED_BEFORE_UPLOADS) };
+    let listing_step =
+        Step { doing: "listing the trash bin", limit: limits.request, answered: Some(ANSWERED_BEFORE_UPLOADS) };
     let Ok(listing) = client.propfind_children(&trash_text, &listing_step) else { return (0, Vec::new()) };
     if listing.status != 207 {
         return (0, Vec::new());
     }
-    let step = Step { doing: "deleting a probe from the trash bin", limit: limits.request, answered: Some(ANSWERED_BEFORE_UPLOADS) };
+    let step = Step {
+        doing: "deleting a probe from the trash bin",
+        limit: limits.request,
+        answered: Some(ANSWERED_BEFORE_UPLOADS),
+    };
     let (mut purged, mut refused) = (0, Vec::new());
     for href in hrefs(&String::from_utf8_lossy(&listing.body)) {
         let Some(target) = trash.resolve(&href) else {

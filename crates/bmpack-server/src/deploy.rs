@@ -76,7 +76,9 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
     let (catalog, _catalog_dir) = crate::builtin_catalog::load()
         .map_err(|e| Failure::new(ExitClass::Other, format!("the compiled-in package declarations: {e:#}")))?;
     let nextcloud = nextcloud_version
-        .map(|v| NextcloudRelease::parse(v).map_err(|e| Failure::new(ExitClass::Usage, format!("--nextcloud-version: {e}"))))
+        .map(|v| {
+            NextcloudRelease::parse(v).map_err(|e| Failure::new(ExitClass::Usage, format!("--nextcloud-version: {e}")))
+        })
         .transpose()?;
     // Besides the Nextcloud family, every other plug-in whose jars are all there (StarLeaf).
     let others: Vec<String> = catalog
@@ -92,7 +94,10 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
         .filter(|d| d.group.as_deref() == Some(NEXTCLOUD_GROUP))
         .any(|d| d.bundles.iter().any(|(name, _)| bundles.get(name).is_some()));
     if nextcloud.is_none() && nextcloud_jars_present {
-        errln!("note: Nextcloud bundles are in {} but --nextcloud-version is not given: they are not deployed", bundles_path.display());
+        errln!(
+            "note: Nextcloud bundles are in {} but --nextcloud-version is not given: they are not deployed",
+            bundles_path.display()
+        );
     }
     if nextcloud.is_none() && others.is_empty() {
         return Err(Failure::new(ExitClass::Usage, format!("nothing to deploy from {}", bundles_path.display()))
@@ -109,11 +114,18 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
             let dest = Path::new(&file.dest);
             let (Some(dir), Some(name)) = (dest.parent(), dest.file_name()) else { continue };
             let Some(plan) = plans.iter_mut().find(|p| p.extensions == under(&options.root, dir)) else {
-                return Err(Failure::new(ExitClass::Other, format!("{}: not in an extensions folder of packaging/bmpack.toml", file.dest)));
+                return Err(Failure::new(
+                    ExitClass::Other,
+                    format!("{}: not in an extensions folder of packaging/bmpack.toml", file.dest),
+                ));
             };
             let FileSource::Path(source) = &file.source else { continue };
             let name = name.to_string_lossy().into_owned();
-            let origin = bundles.bundles.values().find(|b| b.install_name() == name).map_or_else(|| source.display().to_string(), |b| b.origin.clone());
+            let origin = bundles
+                .bundles
+                .values()
+                .find(|b| b.install_name() == name)
+                .map_or_else(|| source.display().to_string(), |b| b.origin.clone());
             plan.installs.push(Install { name, source: source.clone(), origin });
         }
     }
@@ -135,7 +147,9 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
         let installing: Vec<(&str, &str)> = plan
             .installs
             .iter()
-            .filter_map(|i| symbolic_names.iter().find(|s| is_jar_of(&i.name, s)).map(|s| (s.as_str(), i.name.as_str())))
+            .filter_map(|i| {
+                symbolic_names.iter().find(|s| is_jar_of(&i.name, s)).map(|s| (s.as_str(), i.name.as_str()))
+            })
             .collect();
         plan.removals = entries(&plan.extensions)?
             .into_iter()
@@ -160,7 +174,9 @@ fn refuse_packaged_bluemind(options: &DeployOptions, verb: &str) -> Result<(), F
         return Ok(());
     }
     if options.force {
-        errln!("warning: bm-core {version} ({tool}) installs these plug-ins as packages; {verb} by hand anyway (--force)");
+        errln!(
+            "warning: bm-core {version} ({tool}) installs these plug-ins as packages; {verb} by hand anyway (--force)"
+        );
         return Ok(());
     }
     let fix = if verb == "deploy" {
@@ -200,8 +216,14 @@ fn refuse_package_files(options: &DeployOptions, plans: &[&TargetPlan]) -> Resul
     let mut packages: Vec<&str> = owned.iter().map(|(_, owner)| owner.as_str()).collect();
     packages.sort_unstable();
     packages.dedup();
-    Err(Failure::new(ExitClass::Usage, format!("these jars belong to installed packages ({}): {}", db.tool(), listed.join(", ")))
-        .with_fix(format!("leave them to the package manager, or first `{}`, then run the command again", db.manager().remove_command(&packages))))
+    Err(Failure::new(
+        ExitClass::Usage,
+        format!("these jars belong to installed packages ({}): {}", db.tool(), listed.join(", ")),
+    )
+    .with_fix(format!(
+        "leave them to the package manager, or first `{}`, then run the command again",
+        db.manager().remove_command(&packages)
+    )))
 }
 
 /// `undeploy`: takes every jar of bmpack's plug-ins out of the extensions folders.
@@ -220,7 +242,9 @@ pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
             .collect();
     }
     if plans.iter().all(|p| !p.changes()) {
-        outln!("nothing to undeploy: no jar of bm-nextcloud-*, bm-nextcloudXX or the StarLeaf plug-ins in the extensions folders");
+        outln!(
+            "nothing to undeploy: no jar of bm-nextcloud-*, bm-nextcloudXX or the StarLeaf plug-ins in the extensions folders"
+        );
         return Ok(());
     }
     execute(options, plans, "undeploy")
@@ -254,8 +278,14 @@ fn refuse_link(path: &Path) -> Result<(), Failure> {
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if meta.file_type().is_symlink() {
             let to = std::fs::read_link(path).map(|t| t.display().to_string()).unwrap_or_default();
-            return Err(Failure::new(ExitClass::Other, format!("{} is a symbolic link to {to}: bmpack does not follow links out of the extensions folders", path.display()))
-                .with_fix("replace the link by a real folder (move the jars into it), then run the command again"));
+            return Err(Failure::new(
+                ExitClass::Other,
+                format!(
+                    "{} is a symbolic link to {to}: bmpack does not follow links out of the extensions folders",
+                    path.display()
+                ),
+            )
+            .with_fix("replace the link by a real folder (move the jars into it), then run the command again"));
         }
         if !meta.is_dir() {
             return Err(Failure::new(ExitClass::Other, format!("{} is not a folder", path.display())));
@@ -317,7 +347,11 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
     let mut running = Vec::new();
     for plan in &touched {
         if crate::services::is_disabled(&options.root, &plan.service) {
-            outln!("{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)", plan.service, plan.service);
+            outln!(
+                "{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)",
+                plan.service,
+                plan.service
+            );
         } else if !manager.drives_services() {
             empty_cache(&plan.cache);
             outln!(
@@ -343,7 +377,11 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
                 empty_cache(&plan.cache);
                 match manager.start(service) {
                     Ok(()) => {
-                        outln!("{service}: stopped, cache {} emptied, started again ({})", plan.cache.display(), manager.command(service, "stop/start"));
+                        outln!(
+                            "{service}: stopped, cache {} emptied, started again ({})",
+                            plan.cache.display(),
+                            manager.command(service, "stop/start")
+                        );
                         continue;
                     }
                     Err(error) => (error, true),
@@ -382,7 +420,10 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
 fn reload_again(manager: &ServiceManager, plan: &TargetPlan) -> String {
     let service = &plan.service;
     if let Err(e) = manager.stop(service) {
-        return format!("{service} could not be stopped ({e}), so it was not restarted and its cache was left as it was: restart it by hand (`{}`)", manager.command(service, "restart"));
+        return format!(
+            "{service} could not be stopped ({e}), so it was not restarted and its cache was left as it was: restart it by hand (`{}`)",
+            manager.command(service, "restart")
+        );
     }
     empty_cache(&plan.cache);
     match manager.start(service) {
@@ -429,7 +470,8 @@ fn apply_files(touched: &[&TargetPlan], backup: &Path, journal: &mut Journal) ->
             outln!("removed {}", old.display());
         }
         if !plan.installs.is_empty() {
-            std::fs::create_dir_all(&plan.extensions).map_err(|e| format!("cannot create {}: {e}", plan.extensions.display()))?;
+            std::fs::create_dir_all(&plan.extensions)
+                .map_err(|e| format!("cannot create {}: {e}", plan.extensions.display()))?;
         }
         for install in &plan.installs {
             let dest = plan.extensions.join(&install.name);
@@ -534,7 +576,13 @@ fn timestamp() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{}", rest / 3600, rest % 3600 / 60, rest % 60, std::process::id())
+    format!(
+        "{year:04}{month:02}{day:02}T{:02}{:02}{:02}Z-{}",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        std::process::id()
+    )
 }
 
 #[cfg(test)]

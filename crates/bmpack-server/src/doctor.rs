@@ -36,9 +36,7 @@ use bmpack::version::satisfies;
 use serde_json::{Value, json};
 
 use crate::http::{self, Limits, TlsOptions};
-use crate::installed_bluemind::{
-    PACKAGED_FROM, PackageDatabase, installed_versions, major_minor, owning_package,
-};
+use crate::installed_bluemind::{PACKAGED_FROM, PackageDatabase, installed_versions, major_minor, owning_package};
 use crate::package_manager::PackageManager;
 use crate::report::{Level, Report};
 use crate::services::{Init, ServiceManager, is_disabled};
@@ -92,8 +90,7 @@ struct Installed {
 
 impl Installed {
     fn manager(&self) -> PackageManager {
-        self.db
-            .map_or(PackageManager::Apt, PackageDatabase::manager)
+        self.db.map_or(PackageManager::Apt, PackageDatabase::manager)
     }
 
     fn bm_core(&self) -> Option<&str> {
@@ -102,9 +99,7 @@ impl Installed {
 
     /// Jars handled by hand are the rule before BlueMind 4.2.
     fn before_packaged_plugins(&self) -> bool {
-        self.bm_core()
-            .and_then(major_minor)
-            .is_some_and(|v| v < PACKAGED_FROM)
+        self.bm_core().and_then(major_minor).is_some_and(|v| v < PACKAGED_FROM)
     }
 }
 
@@ -125,12 +120,8 @@ pub fn run(options: &DoctorOptions) -> i32 {
     };
     let root = &options.root;
     let mut report = Report::new(options.json);
-    let plugins: Vec<&str> = catalog
-        .declarations
-        .iter()
-        .filter(|d| d.in_default_set)
-        .map(|d| d.name.as_str())
-        .collect();
+    let plugins: Vec<&str> =
+        catalog.declarations.iter().filter(|d| d.in_default_set).map(|d| d.name.as_str()).collect();
     let installed = bluemind_step(&mut report, root, &plugins);
     let jars = scan_jars(&catalog, root, installed.db);
     packages_step(&mut report, &catalog, &installed, &plugins, &jars);
@@ -165,48 +156,33 @@ fn bluemind_step(report: &mut Report, root: &Path, plugins: &[&str]) -> Installe
         report.line(
             Level::Fail,
             "bluemind",
-            format!("no package database (dpkg or rpm) under {}: not a BlueMind server, or the wrong --root", root.display()),
+            format!(
+                "no package database (dpkg or rpm) under {}: not a BlueMind server, or the wrong --root",
+                root.display()
+            ),
             None,
         );
-        return Installed {
-            db: None,
-            versions: BTreeMap::new(),
-        };
+        return Installed { db: None, versions: BTreeMap::new() };
     };
     let mut names = vec!["bm-core", "bm-webserver"];
     names.extend(plugins);
     let versions = installed_versions(root, db, &names);
-    let installed = Installed {
-        db: Some(db),
-        versions,
-    };
+    let installed = Installed { db: Some(db), versions };
     match installed.bm_core() {
         None => report.line(
             Level::Fail,
             "bluemind",
-            format!(
-                "bm-core is not installed ({}): this is not a BlueMind server",
-                db.tool()
-            ),
+            format!("bm-core is not installed ({}): this is not a BlueMind server", db.tool()),
             None,
         ),
         Some(core) => {
-            let webserver = installed
-                .versions
-                .get("bm-webserver")
-                .map_or("not installed".to_string(), |v| v.clone());
+            let webserver = installed.versions.get("bm-webserver").map_or("not installed".to_string(), |v| v.clone());
             let era = if installed.before_packaged_plugins() {
                 "; before 4.2 the plug-ins are jars deployed by hand (`bmpack deploy`)"
             } else {
                 "; the plug-ins are packages"
             };
-            report.ok(
-                "bluemind",
-                format!(
-                    "bm-core {core}, bm-webserver {webserver} ({}){era}",
-                    db.tool()
-                ),
-            );
+            report.ok("bluemind", format!("bm-core {core}, bm-webserver {webserver} ({}){era}", db.tool()));
         }
     }
     installed
@@ -219,10 +195,7 @@ fn scan_jars(catalog: &Catalog, root: &Path, db: Option<PackageDatabase>) -> Vec
     for target in catalog.targets.values() {
         let folder = under(root, &target.extensions);
         for entry in walkdir(&folder) {
-            let name = entry
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
+            let name = entry.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
             if !name.ends_with(".jar") || !entry.is_file() {
                 continue;
             }
@@ -232,12 +205,7 @@ fn scan_jars(catalog: &Catalog, root: &Path, db: Option<PackageDatabase>) -> Vec
                 .map(|b| (b.symbolic_name, b.version))
                 .map_err(|e| e.to_string());
             let owner = db.and_then(|db| owning_package(root, db, &absolute));
-            jars.push(Jar {
-                service: target.service.clone(),
-                path: shown,
-                identity,
-                owner,
-            });
+            jars.push(Jar { service: target.service.clone(), path: shown, identity, owner });
         }
     }
     jars
@@ -269,19 +237,10 @@ fn under(root: &Path, absolute: &str) -> PathBuf {
 }
 
 fn constraint_text(name: &str, constraints: &[(Op, String)]) -> Vec<String> {
-    constraints
-        .iter()
-        .map(|(op, v)| format!("{name} {} {v}", op.rpm()))
-        .collect()
+    constraints.iter().map(|(op, v)| format!("{name} {} {v}", op.rpm())).collect()
 }
 
-fn packages_step(
-    report: &mut Report,
-    catalog: &Catalog,
-    installed: &Installed,
-    plugins: &[&str],
-    jars: &[Jar],
-) {
+fn packages_step(report: &mut Report, catalog: &Catalog, installed: &Installed, plugins: &[&str], jars: &[Jar]) {
     for name in plugins {
         let Some(version) = installed.versions.get(*name) else {
             continue;
@@ -292,36 +251,20 @@ fn packages_step(
             let constraints = catalog.constraints_on(name, bluemind);
             needs.extend(constraint_text(bluemind, &constraints));
             for (op, wanted) in &constraints {
-                let met = installed
-                    .versions
-                    .get(bluemind)
-                    .is_some_and(|have| satisfies(have, *op, wanted));
+                let met = installed.versions.get(bluemind).is_some_and(|have| satisfies(have, *op, wanted));
                 if !met {
-                    let have = installed
-                        .versions
-                        .get(bluemind)
-                        .map_or("not installed".to_string(), |v| v.clone());
-                    unmet.push(format!(
-                        "{bluemind} {} {wanted} (installed: {have})",
-                        op.rpm()
-                    ));
+                    let have = installed.versions.get(bluemind).map_or("not installed".to_string(), |v| v.clone());
+                    unmet.push(format!("{bluemind} {} {wanted} (installed: {have})", op.rpm()));
                 }
             }
         }
-        let meant = if needs.is_empty() {
-            String::new()
-        } else {
-            format!(": meant for {}", needs.join(", "))
-        };
+        let meant = if needs.is_empty() { String::new() } else { format!(": meant for {}", needs.join(", ")) };
         if unmet.is_empty() {
             report.ok("package", format!("{name} {version}{meant}"));
             continue;
         }
         let owns_jar = jars.iter().any(|j| j.owner.as_deref() == Some(*name));
-        let message = format!(
-            "{name} {version} is not meant for this BlueMind: it needs {}",
-            unmet.join(", ")
-        );
+        let message = format!("{name} {version} is not meant for this BlueMind: it needs {}", unmet.join(", "));
         if owns_jar {
             report.line(
                 Level::Fail,
@@ -333,7 +276,9 @@ fn packages_step(
             report.line(
                 Level::Warn,
                 "package",
-                format!("{message}; it installs no jar (an empty transitional package, as BlueMind 5 ships for StarLeaf)"),
+                format!(
+                    "{message}; it installs no jar (an empty transitional package, as BlueMind 5 ships for StarLeaf)"
+                ),
                 Some(installed.manager().remove_command(&[name])),
             );
         }
@@ -342,21 +287,12 @@ fn packages_step(
 
 /// The package that carries `bundle`, from the declarations.
 fn package_of_bundle<'a>(catalog: &'a Catalog, bundle: &str) -> Option<&'a str> {
-    catalog
-        .declarations
-        .iter()
-        .find(|d| d.bundles.iter().any(|(b, _)| b == bundle))
-        .map(|d| d.name.as_str())
+    catalog.declarations.iter().find(|d| d.bundles.iter().any(|(b, _)| b == bundle)).map(|d| d.name.as_str())
 }
 
 /// Stop, empty the cache (the folder stays, with its owner), start: the packages' way.
 fn restart_command(catalog: &Catalog, manager: &ServiceManager, service: &str) -> String {
-    let cache = catalog
-        .targets
-        .values()
-        .find(|t| t.service == service)
-        .map(|t| t.cache.clone())
-        .unwrap_or_default();
+    let cache = catalog.targets.values().find(|t| t.service == service).map(|t| t.cache.clone()).unwrap_or_default();
     format!(
         "{} && find {cache} -mindepth 1 -delete && {}",
         manager.command(service, "stop"),
@@ -379,46 +315,30 @@ fn jars_step(
             Ok(identity) => identity,
             Err(why) => {
                 let fix = match &jar.owner {
-                    Some(owner) => format!(
-                        "{} (reinstall the package)",
-                        reinstall_command(manager, owner)
-                    ),
+                    Some(owner) => format!("{} (reinstall the package)", reinstall_command(manager, owner)),
                     None => format!("rm {} && {restart}", shell_word(&jar.path)),
                 };
                 report.line(
                     Level::Fail,
                     "extensions",
-                    format!(
-                        "{}: BlueMind cannot read this jar and skips it: {why}",
-                        printable(&jar.path)
-                    ),
+                    format!("{}: BlueMind cannot read this jar and skips it: {why}", printable(&jar.path)),
                     Some(fix),
                 );
                 continue;
             }
         };
         match &jar.owner {
-            Some(owner) => report.ok(
-                "extensions",
-                format!(
-                    "{}: {symbolic} {version} (package {owner})",
-                    printable(&jar.path)
-                ),
-            ),
+            Some(owner) => {
+                report.ok("extensions", format!("{}: {symbolic} {version} (package {owner})", printable(&jar.path)))
+            }
             None if installed.before_packaged_plugins() => report.ok(
                 "extensions",
-                format!(
-                    "{}: {symbolic} {version} (deployed by hand, as before BlueMind 4.2)",
-                    printable(&jar.path)
-                ),
+                format!("{}: {symbolic} {version} (deployed by hand, as before BlueMind 4.2)", printable(&jar.path)),
             ),
             None => {
                 let fix = match package_of_bundle(catalog, symbolic) {
                     Some(package) if installed.versions.contains_key(package) => {
-                        format!(
-                            "package {package} provides this bundle now: rm {} && {restart}",
-                            shell_word(&jar.path)
-                        )
+                        format!("package {package} provides this bundle now: rm {} && {restart}", shell_word(&jar.path))
                     }
                     Some(package) => format!(
                         "install the package instead, then remove the jar: {} && rm {} && {restart}",
@@ -433,7 +353,10 @@ fn jars_step(
                 report.line(
                     Level::Warn,
                     "extensions",
-                    format!("{}: {symbolic} {version}: no package owns it (left over from a manual install?)", printable(&jar.path)),
+                    format!(
+                        "{}: {symbolic} {version}: no package owns it (left over from a manual install?)",
+                        printable(&jar.path)
+                    ),
                     Some(fix),
                 );
             }
@@ -443,10 +366,7 @@ fn jars_step(
     let mut by_name: BTreeMap<(&str, &str), Vec<&Jar>> = BTreeMap::new();
     for jar in jars {
         if let Ok((symbolic, _)) = &jar.identity {
-            by_name
-                .entry((jar.service.as_str(), symbolic.as_str()))
-                .or_default()
-                .push(jar);
+            by_name.entry((jar.service.as_str(), symbolic.as_str())).or_default().push(jar);
         }
     }
     for ((service, symbolic), group) in by_name.iter().filter(|(_, g)| g.len() > 1) {
@@ -456,23 +376,14 @@ fn jars_step(
                 format!(
                     "{} ({})",
                     printable(&j.path),
-                    j.owner
-                        .as_ref()
-                        .map_or("no package".to_string(), |o| format!("package {o}"))
+                    j.owner.as_ref().map_or("no package".to_string(), |o| format!("package {o}"))
                 )
             })
             .collect();
-        let unowned: Vec<String> = group
-            .iter()
-            .filter(|j| j.owner.is_none())
-            .map(|j| shell_word(&j.path))
-            .collect();
+        let unowned: Vec<String> = group.iter().filter(|j| j.owner.is_none()).map(|j| shell_word(&j.path)).collect();
         let restart = restart_command(catalog, services, service);
         let fix = if !unowned.is_empty() && unowned.len() < group.len() {
-            format!(
-                "remove the jars no package owns: rm {} && {restart}",
-                unowned.join(" ")
-            )
+            format!("remove the jars no package owns: rm {} && {restart}", unowned.join(" "))
         } else if unowned.is_empty() {
             let owners: BTreeSet<&str> = group.iter().filter_map(|j| j.owner.as_deref()).collect();
             format!(
@@ -480,10 +391,7 @@ fn jars_step(
                 manager.remove_command(&owners.into_iter().skip(1).collect::<Vec<_>>())
             )
         } else {
-            format!(
-                "keep only one of them: rm {} && {restart}",
-                unowned[1..].join(" ")
-            )
+            format!("keep only one of them: rm {} && {restart}", unowned[1..].join(" "))
         };
         report.line(
             Level::Fail,
@@ -494,10 +402,7 @@ fn jars_step(
     }
     // An extension named like a core bundle: BlueMind skips it silently.
     for target in catalog.targets.values() {
-        let product = Path::new(&target.extensions)
-            .parent()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default();
+        let product = Path::new(&target.extensions).parent().map(|p| p.display().to_string()).unwrap_or_default();
         let Some((core, source)) = core_bundles(root, &product) else {
             if jars.iter().any(|j| j.service == target.service) {
                 report.line(
@@ -525,7 +430,11 @@ fn jars_step(
                 report.line(
                     Level::Fail,
                     "extensions",
-                    format!("{}: {symbolic} is a core bundle of {} ({source}): BlueMind skips this extension silently", printable(&jar.path), target.service),
+                    format!(
+                        "{}: {symbolic} is a core bundle of {} ({source}): BlueMind skips this extension silently",
+                        printable(&jar.path),
+                        target.service
+                    ),
                     Some(fix),
                 );
             }
@@ -542,10 +451,7 @@ fn reinstall_command(manager: PackageManager, package: &str) -> String {
 
 /// A path as one shell word (quoted when it needs to be).
 fn shell_word(path: &str) -> String {
-    if path
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b))
-    {
+    if path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+:@%,=".contains(&b)) {
         path.to_string()
     } else {
         format!("'{}'", printable(&path.replace('\'', "'\\''")))
@@ -586,20 +492,14 @@ fn newest_change(catalog: &Catalog, root: &Path, service: &str) -> Option<(Syste
             let Ok(meta) = std::fs::symlink_metadata(path) else {
                 return;
             };
-            let (secs, nanos) = if use_ctime {
-                (meta.ctime(), meta.ctime_nsec())
-            } else {
-                (meta.mtime(), meta.mtime_nsec())
-            };
+            let (secs, nanos) =
+                if use_ctime { (meta.ctime(), meta.ctime_nsec()) } else { (meta.mtime(), meta.mtime_nsec()) };
             let Ok(secs) = u64::try_from(secs) else {
                 return;
             };
             let when = UNIX_EPOCH + Duration::new(secs, nanos.clamp(0, 999_999_999) as u32);
             if newest.as_ref().is_none_or(|(t, _)| when > *t) {
-                let shown = Path::new("/")
-                    .join(path.strip_prefix(root).unwrap_or(path))
-                    .display()
-                    .to_string();
+                let shown = Path::new("/").join(path.strip_prefix(root).unwrap_or(path)).display().to_string();
                 newest = Some((when, shown));
             }
         };
@@ -619,22 +519,16 @@ fn newest_change(catalog: &Catalog, root: &Path, service: &str) -> Option<(Syste
 /// comparable with file times.
 fn boot_time() -> Option<SystemTime> {
     let read = |clock| {
-        let mut t = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
+        let mut t = libc::timespec { tv_sec: 0, tv_nsec: 0 };
         // SAFETY: clock_gettime fills the timespec it is given.
-        (unsafe { libc::clock_gettime(clock, &mut t) } == 0)
-            .then(|| Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
+        (unsafe { libc::clock_gettime(clock, &mut t) } == 0).then(|| Duration::new(t.tv_sec as u64, t.tv_nsec as u32))
     };
     let (real, monotonic) = (read(libc::CLOCK_REALTIME)?, read(libc::CLOCK_MONOTONIC)?);
     Some(UNIX_EPOCH + real.checked_sub(monotonic)?)
 }
 
 fn ago(when: SystemTime) -> String {
-    let seconds = SystemTime::now()
-        .duration_since(when)
-        .map_or(0, |d| d.as_secs());
+    let seconds = SystemTime::now().duration_since(when).map_or(0, |d| d.as_secs());
     match seconds {
         0..=119 => format!("{seconds} s ago"),
         120..=7199 => format!("{} min ago", seconds / 60),
@@ -655,17 +549,8 @@ const SHOW: &[&str] = &[
     "StartLimitIntervalUSec",
 ];
 
-fn services_step(
-    report: &mut Report,
-    catalog: &Catalog,
-    root: &Path,
-    manager: &ServiceManager,
-) -> Vec<Value> {
-    let services: BTreeSet<&str> = catalog
-        .targets
-        .values()
-        .map(|t| t.service.as_str())
-        .collect();
+fn services_step(report: &mut Report, catalog: &Catalog, root: &Path, manager: &ServiceManager) -> Vec<Value> {
+    let services: BTreeSet<&str> = catalog.targets.values().map(|t| t.service.as_str()).collect();
     let mut out = Vec::new();
     for service in services {
         let area = format!("service {service}");
@@ -677,7 +562,9 @@ fn services_step(
                 Level::Warn,
                 area,
                 format!("disabled by /etc/bm/{service}.disabled: it does not run on this server, nor do its plug-ins"),
-                Some(format!("if this server should run it: rm /etc/bm/{service}.disabled && systemctl start {service}")),
+                Some(format!(
+                    "if this server should run it: rm /etc/bm/{service}.disabled && systemctl start {service}"
+                )),
             );
             out.push(facts);
             continue;
@@ -687,7 +574,10 @@ fn services_step(
             report.line(
                 Level::Warn,
                 area,
-                format!("not queried: {} is not the running system (give --service-tools DIR to query its service manager)", root.display()),
+                format!(
+                    "not queried: {} is not the running system (give --service-tools DIR to query its service manager)",
+                    root.display()
+                ),
                 None,
             );
             out.push(facts);
@@ -697,7 +587,12 @@ fn services_step(
             let running = manager.is_running(service);
             facts["state"] = json!(if running { "running" } else { "stopped" });
             if running {
-                report.line(Level::Warn, area, "running (no systemd: whether it started after its extensions changed cannot be told)", None);
+                report.line(
+                    Level::Warn,
+                    area,
+                    "running (no systemd: whether it started after its extensions changed cannot be told)",
+                    None,
+                );
             } else {
                 report.line(
                     Level::Warn,
@@ -714,12 +609,7 @@ fn services_step(
             Err(e) => {
                 facts["state"] = json!("unknown");
                 facts["error"] = json!(e);
-                report.line(
-                    Level::Warn,
-                    area,
-                    format!("its state cannot be read: {e}"),
-                    None,
-                );
+                report.line(Level::Warn, area, format!("its state cannot be read: {e}"), None);
                 out.push(facts);
                 continue;
             }
@@ -735,12 +625,7 @@ fn services_step(
         // those restarts.
         let restarts = !matches!(get("Restart"), "" | "no");
         if get("LoadState") == "not-found" {
-            report.line(
-                Level::Fail,
-                area,
-                format!("there is no {service} unit: {service} is not installed"),
-                None,
-            );
+            report.line(Level::Fail, area, format!("there is no {service} unit: {service} is not installed"), None);
         } else if result == "start-limit-hit" || (active == "failed" && restarts) {
             facts["start_limit_hit"] = json!(true);
             report.line(
@@ -761,25 +646,12 @@ fn services_step(
                 Some(format!("see why with `journalctl -u {service} -n 200`, then: systemctl restart {service}")),
             );
         } else if active == "active" || active == "reloading" {
-            let started = get("ExecMainStartTimestampMonotonic")
-                .parse::<u64>()
-                .ok()
-                .filter(|m| *m > 0);
-            let started = started
-                .zip(boot_time())
-                .map(|(m, boot)| boot + Duration::from_micros(m));
+            let started = get("ExecMainStartTimestampMonotonic").parse::<u64>().ok().filter(|m| *m > 0);
+            let started = started.zip(boot_time()).map(|(m, boot)| boot + Duration::from_micros(m));
             let changed = newest_change(catalog, root, service);
-            facts["started"] = json!(
-                started
-                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs())
-            );
-            facts["extensions_changed"] = json!(
-                changed
-                    .as_ref()
-                    .and_then(|(t, _)| t.duration_since(UNIX_EPOCH).ok())
-                    .map(|d| d.as_secs())
-            );
+            facts["started"] = json!(started.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()));
+            facts["extensions_changed"] =
+                json!(changed.as_ref().and_then(|(t, _)| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs()));
             match (started, changed) {
                 (Some(started), Some((changed, what))) if changed > started => {
                     facts["restart_due"] = json!(true);
@@ -797,16 +669,17 @@ fn services_step(
                 }
                 (Some(started), _) => {
                     facts["restart_due"] = json!(false);
-                    report.ok(
-                        area,
-                        format!(
-                            "running since {}, after its extensions last changed",
-                            ago(started)
-                        ),
-                    );
+                    report.ok(area, format!("running since {}, after its extensions last changed", ago(started)));
                 }
                 (None, _) => {
-                    report.line(Level::Warn, area, format!("running ({sub}), but its start time is unknown: whether a restart is due cannot be told"), None);
+                    report.line(
+                        Level::Warn,
+                        area,
+                        format!(
+                            "running ({sub}), but its start time is unknown: whether a restart is due cannot be told"
+                        ),
+                        None,
+                    );
                 }
             }
         } else if active == "activating" || active == "deactivating" {
@@ -827,9 +700,7 @@ fn services_step(
             report.line(
                 Level::Warn,
                 area,
-                format!(
-                    "stopped ({active}, {sub}): its plug-ins are not in effect until it starts"
-                ),
+                format!("stopped ({active}, {sub}): its plug-ins are not in effect until it starts"),
                 Some(format!("systemctl start {service}")),
             );
         }
@@ -846,30 +717,22 @@ fn nextcloud_step(
     tls: &TlsOptions,
 ) -> Value {
     let limits = Limits::from_env();
-    let status = http::agent(tls, true, &limits)
-        .and_then(|agent| crate::status_php::fetch(&agent, address, limits.request));
-    let status = match status.and_then(|f| {
-        crate::select::check_product(&f.status, &address.status_url()).map(|()| f.status)
-    }) {
-        Ok(s) => s,
-        Err(failure) => {
-            report.line(Level::Fail, "nextcloud", failure.message, failure.fix);
-            return json!({"url": address.given, "error": true});
-        }
-    };
+    let status =
+        http::agent(tls, true, &limits).and_then(|agent| crate::status_php::fetch(&agent, address, limits.request));
+    let status =
+        match status.and_then(|f| crate::select::check_product(&f.status, &address.status_url()).map(|()| f.status)) {
+            Ok(s) => s,
+            Err(failure) => {
+                report.line(Level::Fail, "nextcloud", failure.message, failure.fix);
+                return json!({"url": address.given, "error": true});
+            }
+        };
     let matrix = &catalog.matrix;
     let needed = NextcloudRelease::parse(status.numeric_version())
         .map_err(|e| e.to_string())
         .and_then(|r| select_connector_package(matrix, &r).map_err(|e| e.to_string()));
-    let connectors: Vec<String> = matrix
-        .majors
-        .iter()
-        .map(|m| matrix.package_for(*m))
-        .collect();
-    let have: Vec<&String> = connectors
-        .iter()
-        .filter(|c| installed.versions.contains_key(*c))
-        .collect();
+    let connectors: Vec<String> = matrix.majors.iter().map(|m| matrix.package_for(*m)).collect();
+    let have: Vec<&String> = connectors.iter().filter(|c| installed.versions.contains_key(*c)).collect();
     let shown = format!("{} {}", status.product_name(), status.display_version());
     let needed = match needed {
         Ok(choice) => choice.package,
@@ -881,10 +744,7 @@ fn nextcloud_step(
     let manager = installed.manager();
     let install = manager.install_command(&[matrix.connector.requires.clone(), needed.clone()]);
     match have.as_slice() {
-        [one] if **one == needed => report.ok(
-            "nextcloud",
-            format!("{shown} needs {needed}, which is installed"),
-        ),
+        [one] if **one == needed => report.ok("nextcloud", format!("{shown} needs {needed}, which is installed")),
         [] => report.line(
             Level::Fail,
             "nextcloud",
@@ -902,10 +762,7 @@ fn nextcloud_step(
             report.line(
                 Level::Fail,
                 "nextcloud",
-                format!(
-                    "{shown} needs {needed}, but {} is installed",
-                    listed.join(" and ")
-                ),
+                format!("{shown} needs {needed}, but {} is installed", listed.join(" and ")),
                 Some(fix),
             );
         }

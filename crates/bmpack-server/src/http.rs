@@ -61,7 +61,13 @@ impl Limits {
         match divisor {
             Some(d) => {
                 let l = Limits::DEFAULT;
-                Limits { connect: l.connect / d, request: l.request / d, transfer: l.transfer / d, steps: l.steps / d, cleanup: l.cleanup / d }
+                Limits {
+                    connect: l.connect / d,
+                    request: l.request / d,
+                    transfer: l.transfer / d,
+                    steps: l.steps / d,
+                    cleanup: l.cleanup / d,
+                }
             }
             None => Limits::DEFAULT,
         }
@@ -100,17 +106,17 @@ pub fn agent(tls: &TlsOptions, follow_redirects: bool, limits: &Limits) -> Resul
     if let Some(ca_file) = &tls.ca_file {
         let extra = read_pem_certificates(ca_file)?;
         if extra.is_empty() {
-            return Err(Failure::new(ExitClass::Usage, format!("--ca-file {}: no PEM certificate in it", ca_file.display()))
-                .with_fix("give the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)"));
+            return Err(Failure::new(
+                ExitClass::Usage,
+                format!("--ca-file {}: no PEM certificate in it", ca_file.display()),
+            )
+            .with_fix("give the CA certificate in PEM form (-----BEGIN CERTIFICATE-----)"));
         }
         certificates.extend(extra);
     }
     let roots = if certificates.is_empty() { RootCerts::WebPki } else { RootCerts::new_with_certs(&certificates) };
-    let tls_config = TlsConfig::builder()
-        .provider(TlsProvider::Rustls)
-        .root_certs(roots)
-        .disable_verification(tls.insecure)
-        .build();
+    let tls_config =
+        TlsConfig::builder().provider(TlsProvider::Rustls).root_certs(roots).disable_verification(tls.insecure).build();
     Ok(Agent::config_builder()
         .tls_config(tls_config)
         .http_status_as_error(false)
@@ -169,9 +175,18 @@ pub fn transport_failure(attempt: &Attempt, error: ureq::Error) -> Failure {
     let seconds = attempt.limit.as_secs_f64();
     let cut = matches!(&error, ureq::Error::Io(e) if matches!(e.kind(),
         std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::UnexpectedEof))
-        || lower.contains("reset") || lower.contains("broken pipe") || lower.contains("unexpected eof");
-    if matches!(error, ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) | ureq::Error::BodyExceedsLimit(_)) {
-        return Failure::new(ExitClass::Network, format!("{url}: the answer to {doing} is not valid HTTP or is too large ({text})")).with_fix(
+        || lower.contains("reset")
+        || lower.contains("broken pipe")
+        || lower.contains("unexpected eof");
+    if matches!(
+        error,
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) | ureq::Error::BodyExceedsLimit(_)
+    ) {
+        return Failure::new(
+            ExitClass::Network,
+            format!("{url}: the answer to {doing} is not valid HTTP or is too large ({text})"),
+        )
+        .with_fix(
             "a proxy or the web server sends malformed answers (control characters or oversized headers, a body larger \
              than asked for): look at what is in front of Nextcloud, and at the web server's error log",
         );
@@ -210,13 +225,16 @@ pub fn transport_failure(attempt: &Attempt, error: ureq::Error) -> Failure {
     }
     let fix = match error {
         ureq::Error::HostNotFound => "check the host name (DNS) in the address".to_string(),
-        ureq::Error::ConnectionFailed => "check the host and port, and that a firewall lets this server reach it".to_string(),
+        ureq::Error::ConnectionFailed => {
+            "check the host and port, and that a firewall lets this server reach it".to_string()
+        }
         ureq::Error::Timeout(_) => format!(
             "the server did not answer within {seconds} s: check the network path (a firewall that drops packets), and that \
              the address is the Nextcloud server's"
         ),
         ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => {
-            "the server redirects in a loop: check its URL rewriting and overwrite.cli.url / overwriteprotocol".to_string()
+            "the server redirects in a loop: check its URL rewriting and overwrite.cli.url / overwriteprotocol"
+                .to_string()
         }
         _ if lower.contains("refused") => "nothing listens there: check the host and port in the address".to_string(),
         _ => "check that the address is reachable from this server (e.g. with curl -I)".to_string(),

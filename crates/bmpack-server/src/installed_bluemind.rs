@@ -66,7 +66,11 @@ pub fn bm_core_version(root: &Path) -> Option<(String, PackageDatabase)> {
 
 /// The installed version of each of `names` that is installed (dpkg: `4.9.0-1`, rpm: the
 /// version without the release, `4.9.0`, as BlueMind's relations are written).
-pub fn installed_versions(root: &Path, db: PackageDatabase, names: &[&str]) -> std::collections::BTreeMap<String, String> {
+pub fn installed_versions(
+    root: &Path,
+    db: PackageDatabase,
+    names: &[&str],
+) -> std::collections::BTreeMap<String, String> {
     let mut out = std::collections::BTreeMap::new();
     if names.is_empty() {
         return out;
@@ -106,10 +110,11 @@ pub fn owning_package(root: &Path, db: PackageDatabase, absolute: &Path) -> Opti
             }
             let out = db.query(root, &["-S", path])?;
             // `bm-nextcloud12: /usr/share/…`; `diversion by …` lines name no owner.
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .filter(|l| !l.starts_with("diversion "))
-                .find_map(|l| l.split_once(": ").filter(|(_, p)| *p == path).map(|(owners, _)| owners.split(", ").next().unwrap_or(owners).to_string()))
+            String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.starts_with("diversion ")).find_map(|l| {
+                l.split_once(": ")
+                    .filter(|(_, p)| *p == path)
+                    .map(|(owners, _)| owners.split(", ").next().unwrap_or(owners).to_string())
+            })
         }
         PackageDatabase::Rpm => {
             let out = db.query(root, &["-q", "--qf", "%{NAME}\\n", "-f", path]).filter(|o| o.status.success())?;

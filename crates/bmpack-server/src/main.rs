@@ -10,8 +10,8 @@ mod deploy;
 mod doctor;
 mod exit;
 mod http;
-mod lock;
 mod installed_bluemind;
+mod lock;
 mod package_manager;
 mod password;
 mod report;
@@ -148,13 +148,19 @@ fn check_help() -> String {
          {}\n\n{}",
         password::PASSWORD_ENV,
         http::Limits::DEFAULT.help(),
-        exit::exit_codes_help("ready (warnings may have been printed)", &[Other, Usage, Network, ServerNotUsable, Authentication, UploadsLoseData, WebDav])
+        exit::exit_codes_help(
+            "ready (warnings may have been printed)",
+            &[Other, Usage, Network, ServerNotUsable, Authentication, UploadsLoseData, WebDav]
+        )
     )
 }
 
 fn select_help() -> String {
     use ExitClass::*;
-    exit::exit_codes_help("the package was chosen (warnings may have been printed)", &[Other, Usage, Network, ServerNotUsable, WebDav])
+    exit::exit_codes_help(
+        "the package was chosen (warnings may have been printed)",
+        &[Other, Usage, Network, ServerNotUsable, WebDav],
+    )
 }
 
 #[derive(Args)]
@@ -251,18 +257,18 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Doctor(args) => ExitCode::from(
-            doctor::run(&doctor::DoctorOptions {
-                root: args.root,
-                url: args.url,
-                tls: args.tls.options(),
-                json: args.json,
-                service_tools: args.service_tools,
-            }) as u8,
-        ),
+        Command::Doctor(args) => ExitCode::from(doctor::run(&doctor::DoctorOptions {
+            root: args.root,
+            url: args.url,
+            tls: args.tls.options(),
+            json: args.json,
+            service_tools: args.service_tools,
+        }) as u8),
         Command::Select(args) => run_select(args),
         Command::Check(args) => run_check(args),
-        Command::Deploy(args) => finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref())),
+        Command::Deploy(args) => {
+            finish(deploy::deploy(&args.common.options(), &args.bundles, args.nextcloud_version.as_deref()))
+        }
         Command::Undeploy(args) => finish(deploy::undeploy(&args.common.options())),
     }
 }

@@ -92,6 +92,9 @@ mod tests {
         assert_eq!(from_ids(&ids("pop ubuntu debian")), Some(PackageManager::Apt));
         assert_eq!(from_ids(&ids("rocky rhel centos fedora")), Some(PackageManager::Yum));
         assert_eq!(from_ids(&ids("arch")), None);
-        assert_eq!(field("NAME=\"Rocky\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"", "ID").as_deref(), Some("rocky"));
+        assert_eq!(
+            field("NAME=\"Rocky\"\nID=\"rocky\"\nID_LIKE=\"rhel centos fedora\"", "ID").as_deref(),
+            Some("rocky")
+        );
     }
 }

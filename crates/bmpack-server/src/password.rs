@@ -10,20 +10,23 @@ pub const PASSWORD_ENV: &str = "BMPACK_NEXTCLOUD_PASSWORD";
 
 pub fn obtain(password_file: Option<&Path>, user: &str) -> Result<String, Failure> {
     if let Some(path) = password_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::new(ExitClass::Usage, format!("--password-file {}: {e}", path.display()))
-        })?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::new(ExitClass::Usage, format!("--password-file {}: {e}", path.display())))?;
         let first = text.lines().next().unwrap_or_default().trim_end_matches('\r').to_string();
         if first.is_empty() {
-            return Err(Failure::new(ExitClass::Usage, format!("--password-file {}: the first line is empty", path.display()))
-                .with_fix("write the password (or an app password) on the first line of the file"));
+            return Err(Failure::new(
+                ExitClass::Usage,
+                format!("--password-file {}: the first line is empty", path.display()),
+            )
+            .with_fix("write the password (or an app password) on the first line of the file"));
         }
         return Ok(first);
     }
     if let Ok(value) = std::env::var(PASSWORD_ENV)
-        && !value.is_empty() {
-            return Ok(value);
-        }
+        && !value.is_empty()
+    {
+        return Ok(value);
+    }
     prompt(&format!("Nextcloud password for {user}: ")).map_err(|why| {
         Failure::new(ExitClass::Usage, format!("no password: {why}"))
             .with_fix(format!("give --password-file FILE or set {PASSWORD_ENV}, or run on a terminal to be asked"))

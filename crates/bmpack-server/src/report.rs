@@ -51,7 +51,13 @@ impl Report {
     }
 
     pub fn fail(&mut self, step: impl Into<String>, failure: Failure) {
-        self.push(Line { step: step.into(), level: Level::Fail, message: failure.message, fix: failure.fix, class: Some(failure.class) });
+        self.push(Line {
+            step: step.into(),
+            level: Level::Fail,
+            message: failure.message,
+            fix: failure.fix,
+            class: Some(failure.class),
+        });
     }
 
     /// A line of `level` (for `doctor`, whose FAIL lines have no exit class of their own).

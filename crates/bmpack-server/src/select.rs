@@ -62,7 +62,10 @@ impl Selection {
                 }
             }
             None => {
-                errln!("note: this system is neither Debian- nor Red Hat-like ({}); both commands follow", self.os_description);
+                errln!(
+                    "note: this system is neither Debian- nor Red Hat-like ({}); both commands follow",
+                    self.os_description
+                );
                 for (m, command) in self.install_commands() {
                     let family = if m == PackageManager::Apt { "Debian/Ubuntu" } else { "Red Hat/CentOS" };
                     outln!("{command}    # {family}");
@@ -204,7 +207,10 @@ pub fn check_product(status: &ServerStatus, origin: &str) -> Result<(), Failure>
 pub fn status_warnings(status: &ServerStatus) -> Vec<String> {
     let mut out = Vec::new();
     if !status.installed {
-        out.push("Nextcloud is not installed yet (installed: false): finish its installation before connecting BlueMind".into());
+        out.push(
+            "Nextcloud is not installed yet (installed: false): finish its installation before connecting BlueMind"
+                .into(),
+        );
     }
     if status.maintenance {
         out.push("Nextcloud is in maintenance mode: it refuses WebDAV until `occ maintenance:mode --off`".into());

@@ -37,11 +37,7 @@ pub struct ServiceManager {
 
 impl ServiceManager {
     pub fn for_root(root: &Path, service_tools: Option<&Path>) -> ServiceManager {
-        let init = if root.join("run/systemd/system").is_dir() {
-            Init::Systemd
-        } else {
-            Init::SysV
-        };
+        let init = if root.join("run/systemd/system").is_dir() { Init::Systemd } else { Init::SysV };
         let tools = match service_tools {
             Some(dir) => Tools::Dir(dir.to_path_buf()),
             None if is_running_system(root) => Tools::Host,
@@ -96,9 +92,7 @@ impl ServiceManager {
             Init::Systemd => &["is-active", "--quiet"],
             Init::SysV => &["status"],
         };
-        self.process(service, args)
-            .and_then(|mut c| c.output().ok())
-            .is_some_and(|o| o.status.success())
+        self.process(service, args).and_then(|mut c| c.output().ok()).is_some_and(|o| o.status.success())
     }
 
     pub fn stop(&self, service: &str) -> Result<(), String> {
@@ -113,9 +107,7 @@ impl ServiceManager {
     fn act(&self, service: &str, action: &str) -> Result<(), String> {
         let shown = self.command(service, action);
         let Some(mut command) = self.process(service, &[action]) else {
-            return Err(format!(
-                "`{shown}` not run: the services of another root are not touched"
-            ));
+            return Err(format!("`{shown}` not run: the services of another root are not touched"));
         };
         match command.output() {
             Ok(o) if o.status.success() => Ok(()),
@@ -130,11 +122,7 @@ impl ServiceManager {
     }
 
     /// `systemctl show -p P1 -p P2 … SERVICE` as a map (systemd only).
-    pub fn show(
-        &self,
-        service: &str,
-        properties: &[&str],
-    ) -> Result<BTreeMap<String, String>, String> {
+    pub fn show(&self, service: &str, properties: &[&str]) -> Result<BTreeMap<String, String>, String> {
         if self.init != Init::Systemd {
             return Err("systemd does not run this system".into());
         }
@@ -143,13 +131,9 @@ impl ServiceManager {
             args.extend(["-p", p]);
         }
         let Some(mut command) = self.process(service, &args) else {
-            return Err(
-                "the services of another root are not queried (give --service-tools)".into(),
-            );
+            return Err("the services of another root are not queried (give --service-tools)".into());
         };
-        let output = command
-            .output()
-            .map_err(|e| format!("`systemctl show {service}` could not run: {e}"))?;
+        let output = command.output().map_err(|e| format!("`systemctl show {service}` could not run: {e}"))?;
         if !output.status.success() {
             return Err(format!(
                 "`systemctl show {service}` failed ({}): {}",
@@ -159,10 +143,7 @@ impl ServiceManager {
         }
         Ok(String::from_utf8_lossy(&output.stdout)
             .lines()
-            .filter_map(|l| {
-                l.split_once('=')
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-            })
+            .filter_map(|l| l.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())))
             .collect())
     }
 }
@@ -174,7 +155,5 @@ pub fn is_running_system(root: &Path) -> bool {
 
 /// `/etc/bm/<service>.disabled`: the administrator runs the service elsewhere or not at all.
 pub fn is_disabled(root: &Path, service: &str) -> bool {
-    root.join("etc/bm")
-        .join(format!("{service}.disabled"))
-        .exists()
+    root.join("etc/bm").join(format!("{service}.disabled")).exists()
 }

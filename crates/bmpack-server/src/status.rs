@@ -88,7 +88,10 @@ pub fn from_json_object(object: &Map<String, Value>, origin: &str) -> Result<Ser
         Some(other) => {
             return Err(Failure::new(
                 ExitClass::ServerNotUsable,
-                format!("{origin}: key `version` is {}, expected a version such as \"25.0.3.2\"", printable(&other.to_string())),
+                format!(
+                    "{origin}: key `version` is {}, expected a version such as \"25.0.3.2\"",
+                    printable(&other.to_string())
+                ),
             ));
         }
         None => {
@@ -111,8 +114,9 @@ pub fn from_json_object(object: &Map<String, Value>, origin: &str) -> Result<Ser
 }
 
 fn not_a_status(origin: &str, why: &str) -> Failure {
-    Failure::new(ExitClass::ServerNotUsable, format!("{origin} is not a Nextcloud status: {why}"))
-        .with_fix("check that the address is Nextcloud's own (the part before /remote.php/ must be where Nextcloud is installed)")
+    Failure::new(ExitClass::ServerNotUsable, format!("{origin} is not a Nextcloud status: {why}")).with_fix(
+        "check that the address is Nextcloud's own (the part before /remote.php/ must be where Nextcloud is installed)",
+    )
 }
 
 /// `true`, `"true"`, `1`, `"1"`, `"yes"` and their opposites; anything else is not a flag.

@@ -29,11 +29,18 @@ pub fn fetch(agent: &Agent, address: &WebdavAddress, limit: Duration) -> Result<
         .call()
         .map_err(|e| transport_failure(&attempt, e))?;
     let code = response.status().as_u16();
-    let server = response.headers().get("server").map(|v| printable(&String::from_utf8_lossy(v.as_bytes()))).filter(|s| !s.trim().is_empty());
+    let server = response
+        .headers()
+        .get("server")
+        .map(|v| printable(&String::from_utf8_lossy(v.as_bytes())))
+        .filter(|s| !s.trim().is_empty());
     let body = body_bytes(&mut response, 1 << 20).map_err(|e| transport_failure(&attempt, e))?;
     let text = String::from_utf8_lossy(&body);
     let host = address.base.split("://").nth(1).unwrap_or_default().split('/').next().unwrap_or_default();
-    let host_name = host.rsplit_once(':').filter(|(h, p)| !h.ends_with(']') && p.bytes().all(|b| b.is_ascii_digit())).map_or(host, |(h, _)| h);
+    let host_name = host
+        .rsplit_once(':')
+        .filter(|(h, p)| !h.ends_with(']') && p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
     if text.contains("untrusted domain") || text.contains("trusted_domains") {
         return Err(Failure::new(
             ExitClass::ServerNotUsable,
@@ -45,9 +52,10 @@ pub fn fetch(agent: &Agent, address: &WebdavAddress, limit: Duration) -> Result<
         )));
     }
     if let Some(object) = first_json_object(&text)
-        && ((200..300).contains(&code) || object.contains_key("installed")) {
-            return from_json_object(&object, &url).map(|status| Fetched { status, server });
-        }
+        && ((200..300).contains(&code) || object.contains_key("installed"))
+    {
+        return from_json_object(&object, &url).map(|status| Fetched { status, server });
+    }
     if code == 404 {
         return Err(Failure::new(ExitClass::WebDav, format!("{url}: HTTP 404: no status.php there: wrong address"))
             .with_fix("the part of the address before /remote.php/ must be Nextcloud's root (e.g. https://host/nextcloud if Nextcloud is installed under /nextcloud)"));

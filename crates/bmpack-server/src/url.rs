@@ -46,17 +46,8 @@ impl Url {
             return None;
         }
         let (path, query) = split_query(&rest[authority_end..]);
-        let path = if path.is_empty() {
-            "/".to_string()
-        } else {
-            remove_dot_segments(&normalize_percent(path))
-        };
-        Some(Url {
-            scheme,
-            authority,
-            path,
-            query,
-        })
+        let path = if path.is_empty() { "/".to_string() } else { remove_dot_segments(&normalize_percent(path)) };
+        Some(Url { scheme, authority, path, query })
     }
 
     /// Resolves a reference found in a server's answer against this URL (RFC 3986 §5.2.2).
@@ -65,9 +56,7 @@ impl Url {
         let reference = reference.split('#').next().unwrap_or_default();
         if let Some((scheme, _)) = reference.split_once(':')
             && !scheme.is_empty()
-            && scheme
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+            && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
             && scheme.as_bytes()[0].is_ascii_alphabetic()
         {
             return Url::parse(reference);
@@ -86,12 +75,7 @@ impl Url {
             let directory = &self.path[..self.path.rfind('/').map_or(0, |i| i + 1)];
             (remove_dot_segments(&format!("{directory}{path}")), query)
         };
-        Some(Url {
-            scheme: self.scheme.clone(),
-            authority: self.authority.clone(),
-            path,
-            query,
-        })
+        Some(Url { scheme: self.scheme.clone(), authority: self.authority.clone(), path, query })
     }
 
     /// Scheme, host and port; `None` when the authority carries user information or a bad port
@@ -102,10 +86,7 @@ impl Url {
         }
         let (host, port) = if let Some(rest) = self.authority.strip_prefix('[') {
             let (host, after) = rest.split_once(']')?;
-            (
-                format!("[{}]", host.to_ascii_lowercase()),
-                after.strip_prefix(':'),
-            )
+            (format!("[{}]", host.to_ascii_lowercase()), after.strip_prefix(':'))
         } else {
             match self.authority.rsplit_once(':') {
                 Some((host, port)) => (host.to_ascii_lowercase(), Some(port)),
@@ -121,11 +102,7 @@ impl Url {
         if host.is_empty() {
             return None;
         }
-        Some(Origin {
-            scheme: self.scheme.clone(),
-            host,
-            port,
-        })
+        Some(Origin { scheme: self.scheme.clone(), host, port })
     }
 
     /// The one path segment after `folder` (a path ending with `/`), if this URL is directly in
@@ -137,8 +114,7 @@ impl Url {
         }
         let name = self.path.strip_prefix(&folder.path)?;
         let name = name.strip_suffix('/').unwrap_or(name);
-        let encoded_slash =
-            name.to_ascii_lowercase().contains("%2f") || name.to_ascii_lowercase().contains("%5c");
+        let encoded_slash = name.to_ascii_lowercase().contains("%2f") || name.to_ascii_lowercase().contains("%5c");
         (!name.is_empty() && !name.contains('/') && !encoded_slash).then_some(name)
     }
 }
@@ -168,9 +144,7 @@ fn normalize_percent(path: &str) -> String {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%'
-            && let Some(value) = path
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            && let Some(value) = path.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(h, 16).ok())
             && (value.is_ascii_alphanumeric() || b"-._~".contains(&value))
         {
             out.push(value as char);
@@ -258,44 +232,22 @@ mod tests {
             ("g/../h", "http://a/b/c/h"),
             ("https://other:8443/x", "https://other:8443/x"),
         ] {
-            assert_eq!(
-                base.resolve(reference).unwrap().to_string(),
-                expected,
-                "reference `{reference}`"
-            );
+            assert_eq!(base.resolve(reference).unwrap().to_string(), expected, "reference `{reference}`");
         }
     }
 
     #[test]
     fn origins_and_children() {
-        let trash =
-            Url::parse("https://Cloud.example:443/nc/remote.php/dav/trashbin/j/trash/").unwrap();
+        let trash = Url::parse("https://Cloud.example:443/nc/remote.php/dav/trashbin/j/trash/").unwrap();
         let origin = trash.origin().unwrap();
-        assert_eq!(
-            origin,
-            Origin {
-                scheme: "https".into(),
-                host: "cloud.example".into(),
-                port: 443
-            }
-        );
-        let child = |href: &str| {
-            trash
-                .resolve(href)
-                .and_then(|u| u.child_of(&trash).map(str::to_string))
-        };
+        assert_eq!(origin, Origin { scheme: "https".into(), host: "cloud.example".into(), port: 443 });
+        let child = |href: &str| trash.resolve(href).and_then(|u| u.child_of(&trash).map(str::to_string));
         assert_eq!(
             child("/nc/remote.php/dav/trashbin/j/trash/.bmpack-probe-x.d1").as_deref(),
             Some(".bmpack-probe-x.d1")
         );
-        assert_eq!(
-            child("./%2Ebmpack-probe-x.d1").as_deref(),
-            Some(".bmpack-probe-x.d1")
-        );
-        assert_eq!(
-            child("https://cloud.example/nc/remote.php/dav/trashbin/j/trash/a").as_deref(),
-            Some("a")
-        );
+        assert_eq!(child("./%2Ebmpack-probe-x.d1").as_deref(), Some(".bmpack-probe-x.d1"));
+        assert_eq!(child("https://cloud.example/nc/remote.php/dav/trashbin/j/trash/a").as_deref(), Some("a"));
         // Another scheme, host, port or user information; outside the folder; the folder itself.
         for href in [
             "http://cloud.example/nc/remote.php/dav/trashbin/j/trash/a",
@@ -313,20 +265,8 @@ mod tests {
         ] {
             assert_eq!(child(href), None, "href `{href}` must be refused");
         }
-        assert_eq!(
-            Url::parse("http://[::1]:8080/x")
-                .unwrap()
-                .origin()
-                .unwrap()
-                .to_string(),
-            "http://[::1]:8080"
-        );
+        assert_eq!(Url::parse("http://[::1]:8080/x").unwrap().origin().unwrap().to_string(), "http://[::1]:8080");
         assert!(Url::parse("ftp://a/x").is_none());
-        assert!(
-            Url::parse("http://127.0.0.1:8080.evil.net/x")
-                .unwrap()
-                .origin()
-                .is_none()
-        );
+        assert!(Url::parse("http://127.0.0.1:8080.evil.net/x").unwrap().origin().is_none());
     }
 }

@@ -64,9 +64,18 @@ pub struct Step<'a> {
 
 impl Client {
     /// A client that sends the password to `origin_of` 's origin only.
-    pub fn new(agent: Agent, user: &str, password: &str, origin_of: &Url, phase: (&'static str, Duration)) -> Result<Self, Failure> {
+    pub fn new(
+        agent: Agent,
+        user: &str,
+        password: &str,
+        origin_of: &Url,
+        phase: (&'static str, Duration),
+    ) -> Result<Self, Failure> {
         let origin = origin_of.origin().ok_or_else(|| {
-            Failure::new(ExitClass::Usage, format!("`{}` has no host and port to log in to", printable(&origin_of.to_string())))
+            Failure::new(
+                ExitClass::Usage,
+                format!("`{}` has no host and port to log in to", printable(&origin_of.to_string())),
+            )
         })?;
         let authorization = format!("Basic {}", base64(format!("{user}:{password}").as_bytes()));
         Ok(Client {
@@ -90,21 +99,36 @@ impl Client {
         self.server.borrow().clone()
     }
 
-    fn send(&self, method: &str, url: &str, depth: Option<&str>, body: impl AsSendBody, body_limit: u64, step: &Step) -> Result<Answer, Failure> {
+    fn send(
+        &self,
+        method: &str,
+        url: &str,
+        depth: Option<&str>,
+        body: impl AsSendBody,
+        body_limit: u64,
+        step: &Step,
+    ) -> Result<Answer, Failure> {
         match Url::parse(url).and_then(|u| u.origin()) {
             Some(origin) if origin == self.origin => {}
             _ => {
                 return Err(Failure::new(
                     ExitClass::Other,
-                    format!("not sent: {} is not on {}, the origin given, and the password goes nowhere else", printable(url), self.origin),
+                    format!(
+                        "not sent: {} is not on {}, the origin given, and the password goes nowhere else",
+                        printable(url),
+                        self.origin
+                    ),
                 ));
             }
         }
         let remaining = self.deadline.get().saturating_duration_since(Instant::now());
         let (phase, length) = self.phase.get();
         if remaining.is_zero() {
-            return Err(Failure::new(ExitClass::Network, format!("{}: not sent: the time for {phase} ({} s) is over", printable(url), length.as_secs_f64()))
-                .with_fix("the server answers too slowly: look at its load, then run the check again"));
+            return Err(Failure::new(
+                ExitClass::Network,
+                format!("{}: not sent: the time for {phase} ({} s) is over", printable(url), length.as_secs_f64()),
+            )
+            .with_fix("the server answers too slowly: look at its load, then run the check again"));
         }
         let limit = step.limit.min(remaining);
         let attempt = Attempt { url, doing: step.doing, answered: step.answered, limit };
@@ -119,7 +143,8 @@ impl Client {
         let request = self.agent.configure_request(request).timeout_per_call(Some(limit)).build();
         let mut response: Response<Body> = self.agent.run(request).map_err(|e| transport_failure(&attempt, e))?;
         let status = response.status().as_u16();
-        let header = |name: &str| response.headers().get(name).map(|v| printable(&String::from_utf8_lossy(v.as_bytes())));
+        let header =
+            |name: &str| response.headers().get(name).map(|v| printable(&String::from_utf8_lossy(v.as_bytes())));
         let location = header("location");
         if let Some(server) = header("server").filter(|s| !s.trim().is_empty()) {
             self.server.borrow_mut().get_or_insert(server);
@@ -142,7 +167,9 @@ impl Client {
             // A byte slice: ureq sends Content-Length.
             Framing::ContentLength => self.send("PUT", url, None, data, 1 << 20, step),
             // A reader of unknown length: ureq sends Transfer-Encoding: chunked.
-            Framing::Chunked => self.send("PUT", url, None, SendBody::from_owned_reader(Cursor::new(data.to_vec())), 1 << 20, step),
+            Framing::Chunked => {
+                self.send("PUT", url, None, SendBody::from_owned_reader(Cursor::new(data.to_vec())), 1 << 20, step)
+            }
         }
     }
 
@@ -204,7 +231,9 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16) | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8) | u32::from(*chunk.get(2).unwrap_or(&0));
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(*chunk.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*chunk.get(2).unwrap_or(&0));
         for i in 0..4 {
             if i <= chunk.len() {
                 out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
@@ -232,7 +261,10 @@ mod tests {
     #[test]
     fn hrefs_of_a_listing() {
         let listing = r#"<d:multistatus xmlns:d="DAV:"><d:response><d:href>/remote.php/dav/trashbin/j/trash/</d:href></d:response><d:response><d:href>/remote.php/dav/trashbin/j/trash/a%20b.d1700</d:href></d:response></d:multistatus>"#;
-        assert_eq!(hrefs(listing), ["/remote.php/dav/trashbin/j/trash/", "/remote.php/dav/trashbin/j/trash/a%20b.d1700"]);
+        assert_eq!(
+            hrefs(listing),
+            ["/remote.php/dav/trashbin/j/trash/", "/remote.php/dav/trashbin/j/trash/a%20b.d1700"]
+        );
     }
 
     #[test]

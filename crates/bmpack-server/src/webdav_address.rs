@@ -45,7 +45,11 @@ impl WebdavAddress {
         let rest = rest.split(['?', '#']).next().unwrap_or_default();
         let host_end = rest.find('/').unwrap_or(rest.len());
         if host_end == 0 || rest[..host_end].contains('@') {
-            return Err(usage(if host_end == 0 { "it has no host" } else { "put the user in --user, not in the address" }));
+            return Err(usage(if host_end == 0 {
+                "it has no host"
+            } else {
+                "put the user in --user, not in the address"
+            }));
         }
         let Some(cut) = rest.find("/remote.php/").or_else(|| rest.strip_suffix("/remote.php").map(str::len)) else {
             return Err(usage("it has no /remote.php/ part"));
@@ -102,12 +106,14 @@ fn percent_decode(segment: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len()
-            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
         out.push(bytes[i]);
         i += 1;
     }
@@ -134,7 +140,13 @@ mod tests {
 
     #[test]
     fn wrong_forms_are_usage_errors() {
-        for bad in ["host/remote.php/webdav", "ftp://h/remote.php/webdav", "https://h/nextcloud/", "https://h/remote.php/caldav/", "https:///remote.php/webdav"] {
+        for bad in [
+            "host/remote.php/webdav",
+            "ftp://h/remote.php/webdav",
+            "https://h/nextcloud/",
+            "https://h/remote.php/caldav/",
+            "https:///remote.php/webdav",
+        ] {
             let e = WebdavAddress::parse(bad).unwrap_err();
             assert_eq!(e.class, ExitClass::Usage, "{bad}: {e}");
         }

@@ -159,7 +159,8 @@ impl Extractor<'_> {
 
     fn check_entry_count(&self, count: u64) -> Result<(), BundleError> {
         if count > self.limits.max_entries {
-            return Err(self.too_large(format!("it has {count} entries or more"), format!("{} entries", self.limits.max_entries)));
+            return Err(self
+                .too_large(format!("it has {count} entries or more"), format!("{} entries", self.limits.max_entries)));
         }
         Ok(())
     }
@@ -180,7 +181,10 @@ impl Extractor<'_> {
             let reason = if first == name {
                 "appears twice in the archive (the last copy would silently replace the first)".to_string()
             } else {
-                format!("names the same file as entry `{}` (the last would silently replace the first)", printable(first))
+                format!(
+                    "names the same file as entry `{}` (the last would silently replace the first)",
+                    printable(first)
+                )
             };
             return Err(self.unsafe_entry(name, reason));
         }
@@ -210,7 +214,8 @@ impl Extractor<'_> {
         let mut zip = zip::ZipArchive::new(reader).map_err(|e| self.unreadable(e))?;
         if zip.has_duplicate_names() {
             let name = first_repeated_zip_name(path).unwrap_or_else(|| "(name unreadable)".to_string());
-            return Err(self.unsafe_entry(&name, "appears twice in the archive (the last copy would silently replace the first)"));
+            return Err(self
+                .unsafe_entry(&name, "appears twice in the archive (the last copy would silently replace the first)"));
         }
         self.check_entry_count(zip.len() as u64)?;
         let mut wanted = Vec::new();
@@ -232,7 +237,12 @@ impl Extractor<'_> {
             self.check_total(total)?;
             if size > RATIO_FLOOR && size / packed.max(1) > self.limits.max_ratio {
                 return Err(self.too_large(
-                    format!("entry `{}` unpacks to {} bytes from {packed}, a ratio of {}:1", printable(&name), size, size / packed.max(1)),
+                    format!(
+                        "entry `{}` unpacks to {} bytes from {packed}, a ratio of {}:1",
+                        printable(&name),
+                        size,
+                        size / packed.max(1)
+                    ),
                     format!("a ratio of {}:1", self.limits.max_ratio),
                 ));
             }
@@ -271,9 +281,8 @@ impl Extractor<'_> {
                 continue; // pax metadata, no file
             }
             let relative = safe_relative_path(&name).map_err(|reason| self.unsafe_entry(&name, reason))?;
-            let target = || {
-                entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default()
-            };
+            let target =
+                || entry.link_name_bytes().map(|t| String::from_utf8_lossy(&t).into_owned()).unwrap_or_default();
             match entry_type {
                 EntryType::Regular | EntryType::Continuous => {}
                 EntryType::Directory => continue,
@@ -305,7 +314,10 @@ impl Extractor<'_> {
         let file = match OpenOptions::new().write(true).create_new(true).open(&destination) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                return Err(self.unsafe_entry(name, "appears twice in the archive (the last copy would silently replace the first)"));
+                return Err(self.unsafe_entry(
+                    name,
+                    "appears twice in the archive (the last copy would silently replace the first)",
+                ));
             }
             Err(e) => return Err(io_error(e)),
         };
@@ -352,10 +364,17 @@ impl<R: Read> Read for Guard<R> {
         let packed = self.packed.get().max(1);
         let subject = self.entry.as_ref().map_or("the archive".to_string(), |e| format!("entry `{e}`"));
         let exceeded = if self.unpacked > self.total_limit {
-            Some((format!("{subject} unpacks to more than {}", mib(self.limits.max_total_bytes)), format!("{} unpacked", mib(self.limits.max_total_bytes))))
+            Some((
+                format!("{subject} unpacks to more than {}", mib(self.limits.max_total_bytes)),
+                format!("{} unpacked", mib(self.limits.max_total_bytes)),
+            ))
         } else if self.ratio && self.unpacked > RATIO_FLOOR && self.unpacked / packed > self.limits.max_ratio {
             Some((
-                format!("{subject} unpacks to more than {} bytes from {packed}, a ratio over {}:1", self.unpacked, self.unpacked / packed),
+                format!(
+                    "{subject} unpacks to more than {} bytes from {packed}, a ratio over {}:1",
+                    self.unpacked,
+                    self.unpacked / packed
+                ),
                 format!("a ratio of {}:1", self.limits.max_ratio),
             ))
         } else {
@@ -379,7 +398,8 @@ fn first_repeated_zip_name(path: &Path) -> Option<String> {
     let bytes = fs::read(path).ok()?;
     let u16_at = |at: usize| Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?) as usize);
     let u32_at = |at: usize| Some(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?) as usize);
-    let end = (0..bytes.len().saturating_sub(21)).rev().take(1 << 16).find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))?;
+    let end =
+        (0..bytes.len().saturating_sub(21)).rev().take(1 << 16).find(|&i| bytes[i..].starts_with(b"PK\x05\x06"))?;
     let (count, mut at) = (u16_at(end + 10)?, u32_at(end + 16)?);
     let mut seen = std::collections::HashSet::new();
     for _ in 0..count {

@@ -233,7 +233,8 @@ fn check_output_folder(out: &Path) -> anyhow::Result<()> {
                 entry.file_type()?.is_dir()
                     && fs::read_dir(entry.path())?.flatten().all(|f| {
                         let file = f.file_name().to_string_lossy().into_owned();
-                        f.file_type().is_ok_and(|t| t.is_file()) && (file.ends_with(&extension) || file.starts_with(".partial-"))
+                        f.file_type().is_ok_and(|t| t.is_file())
+                            && (file.ends_with(&extension) || file.starts_with(".partial-"))
                     })
             }
             _ => false,
@@ -258,7 +259,12 @@ fn check_output_folder(out: &Path) -> anyhow::Result<()> {
 /// Takes `<out>/.lock`, or says that another build writes into `out`.
 fn lock_output(out: &Path) -> anyhow::Result<fs::File> {
     let path = out.join(LOCK_FILE);
-    let file = fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(anyhow!(

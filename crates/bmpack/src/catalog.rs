@@ -13,10 +13,7 @@ use anyhow::{Context, anyhow, bail};
 use serde::Deserialize;
 
 use crate::bundle::BundleSet;
-use crate::model::{
-    Arch, FileKind, FileSource, Op, Package, PayloadFile, Relation, Relations,
-    VersionRef,
-};
+use crate::model::{Arch, FileKind, FileSource, Op, Package, PayloadFile, Relation, Relations, VersionRef};
 use crate::nextcloud::{NextcloudMatrix, NextcloudRelease, select_connector_package};
 use crate::version::PackageVersion;
 
@@ -217,11 +214,9 @@ impl Catalog {
     /// Reads `packaging/bmpack.toml` and `packaging/nextcloud.toml` under the project root.
     pub fn load(root: &Path) -> anyhow::Result<Catalog> {
         let read = |rel: &str| {
-            std::fs::read_to_string(root.join(rel))
-                .with_context(|| format!("cannot read {}", root.join(rel).display()))
+            std::fs::read_to_string(root.join(rel)).with_context(|| format!("cannot read {}", root.join(rel).display()))
         };
-        let file: CatalogFile = toml::from_str(&read(CATALOG_FILE)?)
-            .map_err(|e| anyhow!("{CATALOG_FILE}: {e}"))?;
+        let file: CatalogFile = toml::from_str(&read(CATALOG_FILE)?).map_err(|e| anyhow!("{CATALOG_FILE}: {e}"))?;
         let matrix = NextcloudMatrix::from_toml(&read(MATRIX_FILE)?, MATRIX_FILE)?;
         let copyright = read(&format!("packaging/{}", file.defaults.copyright_file))
             .with_context(|| format!("{CATALOG_FILE}: field `defaults.copyright_file`"))?;
@@ -233,31 +228,30 @@ impl Catalog {
                 let arch = match p.arch.as_deref() {
                     None | Some("all") => Arch::All,
                     Some("amd64") => Arch::Amd64,
-                    Some(other) => bail!(
-                        "{CATALOG_FILE}: package `{}`, field `arch` = `{other}`: use `all` or `amd64`",
-                        p.name
-                    ),
+                    Some(other) => {
+                        bail!("{CATALOG_FILE}: package `{}`, field `arch` = `{other}`: use `all` or `amd64`", p.name)
+                    }
                 };
                 Ok(Declaration {
-                bundles: p.bundles.into_iter().map(|b| (b.name, b.target)).collect(),
-                name: p.name,
-                summary: p.summary,
-                description: p.description,
-                group: p.group,
-                arch,
-                in_default_set: p.in_default_set,
-                fixed_version: p.version,
-                record_content: p.record_content,
-                depends: p.depends,
-                deb_depends: p.deb_depends,
-                conflicts: p.conflicts,
-                provides: p.provides,
-                replaces: p.replaces,
-                scripts: p.scripts,
-                files: p.files,
-                connector: None,
-                origin: CATALOG_FILE,
-            })
+                    bundles: p.bundles.into_iter().map(|b| (b.name, b.target)).collect(),
+                    name: p.name,
+                    summary: p.summary,
+                    description: p.description,
+                    group: p.group,
+                    arch,
+                    in_default_set: p.in_default_set,
+                    fixed_version: p.version,
+                    record_content: p.record_content,
+                    depends: p.depends,
+                    deb_depends: p.deb_depends,
+                    conflicts: p.conflicts,
+                    provides: p.provides,
+                    replaces: p.replaces,
+                    scripts: p.scripts,
+                    files: p.files,
+                    connector: None,
+                    origin: CATALOG_FILE,
+                })
             })
             .collect::<anyhow::Result<_>>()?;
         for &major in &matrix.majors {
@@ -320,14 +314,12 @@ impl Catalog {
                     .map_err(|e| anyhow!("{}: package `{}`, field `version`: {e}", d.origin, d.name))?;
             }
             for r in d.depends.iter().chain(&d.deb_depends).chain(&d.conflicts).chain(&d.provides).chain(&d.replaces) {
-                parse_constraint(r).map_err(|e| {
-                    anyhow!("{}: package `{}`, relation on `{}`: {e}", d.origin, d.name, r.name)
-                })?;
+                parse_constraint(r)
+                    .map_err(|e| anyhow!("{}: package `{}`, relation on `{}`: {e}", d.origin, d.name, r.name))?;
             }
             for f in &d.files {
-                parse_mode(&f.mode).map_err(|e| {
-                    anyhow!("{}: package `{}`, file `{}`, field `mode`: {e}", d.origin, d.name, f.dest)
-                })?;
+                parse_mode(&f.mode)
+                    .map_err(|e| anyhow!("{}: package `{}`, file `{}`, field `mode`: {e}", d.origin, d.name, f.dest))?;
                 if !f.dest.starts_with('/') {
                     bail!(
                         "{}: package `{}`, file `{}`: field `dest` must be an absolute path",
@@ -359,15 +351,14 @@ impl Catalog {
             wanted.insert(name);
         }
         if let Some(release) = &opts.nextcloud {
-            let choice = select_connector_package(&self.matrix, release)
-                .map_err(|e| anyhow!("--nextcloud-version: {e}"))?;
+            let choice =
+                select_connector_package(&self.matrix, release).map_err(|e| anyhow!("--nextcloud-version: {e}"))?;
             for d in &self.declarations {
                 let keep = match &d.connector {
                     Some((major, _)) => *major == choice.major,
                     None => d.group.as_deref() == Some(NEXTCLOUD_GROUP),
                 };
-                if keep
-                {
+                if keep {
                     wanted.insert(&d.name);
                 }
             }
@@ -455,9 +446,8 @@ impl Catalog {
                     )
                 })?;
                 claimed.insert(name.clone());
-                let bundle_version = PackageVersion::parse(&bundle.version, revision).map_err(|e| {
-                    anyhow!("{}: field `Bundle-Version` in META-INF/MANIFEST.MF: {e}", bundle.origin)
-                })?;
+                let bundle_version = PackageVersion::parse(&bundle.version, revision)
+                    .map_err(|e| anyhow!("{}: field `Bundle-Version` in META-INF/MANIFEST.MF: {e}", bundle.origin))?;
                 match &version {
                     Some((v, from)) if !v.same_upstream(&bundle_version) => bail!(
                         "{}: `Bundle-Version: {}` disagrees with version {v} of package `{}` (from {from}): \
@@ -481,7 +471,13 @@ impl Catalog {
             for f in &d.files {
                 let path = self.root.join(&f.source);
                 let bytes = std::fs::read(&path).with_context(|| {
-                    format!("{}: package `{}`, file `{}`: cannot read source {}", d.origin, d.name, f.dest, path.display())
+                    format!(
+                        "{}: package `{}`, file `{}`: cannot read source {}",
+                        d.origin,
+                        d.name,
+                        f.dest,
+                        path.display()
+                    )
                 })?;
                 files.push(PayloadFile {
                     dest: f.dest.clone(),
@@ -521,7 +517,9 @@ impl Catalog {
                         d.name
                     );
                 }
-                relations.depends.insert(0, Relation::with(common.clone(), Op::Eq, VersionRef::Package(version.clone())));
+                relations
+                    .depends
+                    .insert(0, Relation::with(common.clone(), Op::Eq, VersionRef::Package(version.clone())));
             }
             let set = self.script_set_of(d)?;
             packages.push(Package {

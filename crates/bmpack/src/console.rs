@@ -34,7 +34,8 @@ pub fn printable(text: &str) -> String {
             out.push('…');
             break;
         }
-        let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}');
+        let bidi =
+            matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{061c}');
         if c.is_control() || bidi {
             let _ = write!(out, "\\u{{{:x}}}", c as u32);
         } else {

@@ -26,8 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::Catalog;
 use crate::model::{
-    DebScripts, FileTrigger, MaintainerScripts, Package, PayloadFile, Relation, Relations,
-    RpmScripts, VersionRef,
+    DebScripts, FileTrigger, MaintainerScripts, Package, PayloadFile, Relation, Relations, RpmScripts, VersionRef,
 };
 
 /// Relative to the project root.
@@ -73,7 +72,9 @@ impl FixedVersions {
             Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
         };
         let versions = toml::from_str(&text).map_err(|e| {
-            anyhow!("{RECORD_FILE}: {e}\n(this file is written by `{RECORD_COMMAND}`: take it back from version control)")
+            anyhow!(
+                "{RECORD_FILE}: {e}\n(this file is written by `{RECORD_COMMAND}`: take it back from version control)"
+            )
         })?;
         Ok(FixedVersions { versions })
     }
@@ -91,10 +92,7 @@ impl FixedVersions {
             let Some(declaration) = catalog.declarations.iter().find(|d| d.name == pkg.name) else {
                 continue;
             };
-            let Some(version) = declaration
-                .fixed_version()
-                .filter(|_| declaration.record_content)
-            else {
+            let Some(version) = declaration.fixed_version().filter(|_| declaration.record_content) else {
                 continue;
             };
             let digest = content_digest(pkg)?;
@@ -113,13 +111,7 @@ impl FixedVersions {
                     next = next_version(version),
                 ),
                 (None, Some(date)) => {
-                    entry.insert(
-                        version.to_string(),
-                        Recorded {
-                            content: digest,
-                            date,
-                        },
-                    );
+                    entry.insert(version.to_string(), Recorded { content: digest, date });
                     checked.dates.insert(pkg.name.clone(), date);
                     checked.recorded.push(format!("{} {version}", pkg.name));
                 }
@@ -209,29 +201,15 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
         h.text(field, value);
     }
     for file in files {
-        let PayloadFile {
-            dest,
-            source,
-            mode,
-            kind,
-        } = file;
-        let bytes = source
-            .read()
-            .with_context(|| format!("reading the file {dest} of {name}"))?;
+        let PayloadFile { dest, source, mode, kind } = file;
+        let bytes = source.read().with_context(|| format!("reading the file {dest} of {name}"))?;
         h.text("file", dest);
         h.text("mode", &format!("{mode:o}"));
         h.text("kind", &format!("{kind:?}"));
         h.bytes("content", &bytes);
     }
-    let Relations {
-        depends,
-        provides,
-        conflicts,
-        deb_depends,
-        deb_replaces,
-        deb_pre_depends,
-        rpm_obsoletes,
-    } = relations;
+    let Relations { depends, provides, conflicts, deb_depends, deb_replaces, deb_pre_depends, rpm_obsoletes } =
+        relations;
     for (field, list) in [
         ("depends", depends),
         ("provides", provides),
@@ -253,23 +231,9 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
         }
     }
     let MaintainerScripts { deb, rpm } = scripts;
-    let DebScripts {
-        preinst,
-        postinst,
-        prerm,
-        postrm,
-        triggers,
-    } = deb;
-    let RpmScripts {
-        pre,
-        post,
-        preun,
-        postun,
-        pretrans,
-        posttrans,
-        trans_file_trigger_in,
-        trans_file_trigger_postun,
-    } = rpm;
+    let DebScripts { preinst, postinst, prerm, postrm, triggers } = deb;
+    let RpmScripts { pre, post, preun, postun, pretrans, posttrans, trans_file_trigger_in, trans_file_trigger_postun } =
+        rpm;
     for (field, script) in [
         ("preinst", preinst),
         ("postinst", postinst),
@@ -287,10 +251,9 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
             h.text(field, s);
         }
     }
-    for (field, triggers) in [
-        ("transfiletriggerin", trans_file_trigger_in),
-        ("transfiletriggerpostun", trans_file_trigger_postun),
-    ] {
+    for (field, triggers) in
+        [("transfiletriggerin", trans_file_trigger_in), ("transfiletriggerpostun", trans_file_trigger_postun)]
+    {
         for FileTrigger { paths, script } in triggers {
             h.text(field, &paths.join("\n"));
             h.text(field, script);

@@ -42,19 +42,33 @@ pub struct Manifest {
 /// Why a manifest could not be read; `line` is 1-based. Each message says what Java does.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
-    #[error("line {line} is a continuation line (it begins with a space) but no header precedes it; java.util.jar refuses it too (\"misplaced continuation line\")")]
+    #[error(
+        "line {line} is a continuation line (it begins with a space) but no header precedes it; java.util.jar refuses it too (\"misplaced continuation line\")"
+    )]
     ContinuationFirst { line: usize },
-    #[error("line {line} is not a `Name: value` header (no `:`): `{text}`; java.util.jar refuses it too (\"invalid header field\")")]
+    #[error(
+        "line {line} is not a `Name: value` header (no `:`): `{text}`; java.util.jar refuses it too (\"invalid header field\")"
+    )]
     NotAHeader { line: usize, text: String },
-    #[error("line {line}: the header `{name}` has no space after its `:`; java.util.jar refuses it (\"invalid header field\"): write `{name}: value`")]
+    #[error(
+        "line {line}: the header `{name}` has no space after its `:`; java.util.jar refuses it (\"invalid header field\"): write `{name}: value`"
+    )]
     NoSpaceAfterColon { line: usize, name: String },
-    #[error("line {line}: `{name}` is not a header name (1 to 70 of A-Z, a-z, 0-9, `_`, `-`); java.util.jar refuses it too (\"invalid header field name\")")]
+    #[error(
+        "line {line}: `{name}` is not a header name (1 to 70 of A-Z, a-z, 0-9, `_`, `-`); java.util.jar refuses it too (\"invalid header field name\")"
+    )]
     BadName { line: usize, name: String },
-    #[error("it begins with a UTF-8 byte order mark; java.util.jar reads it as part of the first header's name and refuses the manifest: save it without the mark")]
+    #[error(
+        "it begins with a UTF-8 byte order mark; java.util.jar reads it as part of the first header's name and refuses the manifest: save it without the mark"
+    )]
     ByteOrderMark,
-    #[error("line {line} is {bytes} bytes long with its line break; java.util.jar reads at most 512 and refuses it (\"line too long\"): wrap it on continuation lines")]
+    #[error(
+        "line {line} is {bytes} bytes long with its line break; java.util.jar reads at most 512 and refuses it (\"line too long\"): wrap it on continuation lines"
+    )]
     LineTooLong { line: usize, bytes: usize },
-    #[error("line {line} is 511 bytes long and ends with CRLF; java.util.jar would read the LF as a blank line that ends the main section, bmpack refuses it instead: wrap it on continuation lines")]
+    #[error(
+        "line {line} is 511 bytes long and ends with CRLF; java.util.jar would read the LF as a blank line that ends the main section, bmpack refuses it instead: wrap it on continuation lines"
+    )]
     CrLfSplit { line: usize },
 }
 
@@ -93,7 +107,10 @@ impl Manifest {
                 put(&mut headers, name, &value);
             }
             let Some(colon) = content.iter().position(|&b| b == b':') else {
-                return Err(ManifestError::NotAHeader { line: number, text: printable(&String::from_utf8_lossy(content)) });
+                return Err(ManifestError::NotAHeader {
+                    line: number,
+                    text: printable(&String::from_utf8_lossy(content)),
+                });
             };
             let name = String::from_utf8_lossy(&content[..colon]).into_owned();
             if content.get(colon + 1) != Some(&b' ') {
@@ -138,7 +155,8 @@ fn put(headers: &mut Vec<(String, String)>, name: String, value: &[u8]) {
 
 /// `Attributes.Name`'s rule.
 fn is_valid_name(name: &str) -> bool {
-    (1..=JAVA_MAX_NAME_CHARS).contains(&name.len()) && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    (1..=JAVA_MAX_NAME_CHARS).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// One line as Java's `FastInputStream.readLine` cuts it: the bytes, and the length of its line
@@ -210,9 +228,9 @@ fn write_wrapped(out: &mut String, header: &str) {
 pub fn symbolic_name_of(value: &str) -> Option<&str> {
     let name = value.split(';').next().unwrap_or("").trim();
     let valid = !name.is_empty()
-        && name.split('.').all(|part| {
-            !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        });
+        && name
+            .split('.')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
     valid.then_some(name)
 }
 
@@ -272,8 +290,11 @@ mod tests {
 
     #[test]
     fn writes_lines_of_at_most_72_bytes_that_read_back() {
-        let long: String = (0..40).map(|i| format!("net.bluemind.package{i};version=\"4.8.2\"")).collect::<Vec<_>>().join(",");
-        let m = Manifest { headers: vec![("Manifest-Version".into(), "1.0".into()), ("Export-Package".into(), long.clone())] };
+        let long: String =
+            (0..40).map(|i| format!("net.bluemind.package{i};version=\"4.8.2\"")).collect::<Vec<_>>().join(",");
+        let m = Manifest {
+            headers: vec![("Manifest-Version".into(), "1.0".into()), ("Export-Package".into(), long.clone())],
+        };
         let bytes = m.to_bytes();
         let text = String::from_utf8(bytes.clone()).unwrap();
         assert!(text.ends_with("\r\n\r\n"));

@@ -49,10 +49,11 @@ impl NextcloudMatrix {
 
     /// Parses and checks a matrix; `origin` names the file in errors.
     pub fn from_toml(text: &str, origin: &str) -> anyhow::Result<Self> {
-        let mut m: NextcloudMatrix = toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
+        let mut m: NextcloudMatrix = toml::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: {e}"))?;
         if m.majors.is_empty() {
-            anyhow::bail!("{origin}: field `majors` is empty: declare at least one Nextcloud major, e.g. `majors = [11, 12]`");
+            anyhow::bail!(
+                "{origin}: field `majors` is empty: declare at least one Nextcloud major, e.g. `majors = [11, 12]`"
+            );
         }
         m.majors.sort_unstable();
         m.majors.dedup();
@@ -97,11 +98,15 @@ pub struct NextcloudRelease {
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SelectError {
-    #[error("`{0}` is not a Nextcloud version: give the server's version, e.g. `25.0.3` (see the admin page or `occ status`)")]
+    #[error(
+        "`{0}` is not a Nextcloud version: give the server's version, e.g. `25.0.3` (see the admin page or `occ status`)"
+    )]
     NotAVersion(String),
     #[error("Nextcloud {release} is too old for BlueMind's connector: supported are {supported}")]
     TooOld { release: String, supported: String },
-    #[error("Nextcloud {release} has no connector declared: supported are {supported}; add {major} to `majors` in packaging/nextcloud.toml if a connector bundle exists for it")]
+    #[error(
+        "Nextcloud {release} has no connector declared: supported are {supported}; add {major} to `majors` in packaging/nextcloud.toml if a connector bundle exists for it"
+    )]
     NotDeclared { release: String, major: u32, supported: String },
 }
 

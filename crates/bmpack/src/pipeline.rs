@@ -77,11 +77,10 @@ pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<
 /// The default build date (`SOURCE_DATE_EPOCH` of the packages): the date of the last commit
 /// of the project at `root`, so that the same sources give the same bytes.
 pub fn last_commit_date(root: &Path) -> anyhow::Result<u64> {
-    let out = std::process::Command::new("git")
-        .args(["log", "-1", "--format=%ct"])
-        .current_dir(root)
-        .output()
-        .context("running `git log` for the default build date: install git, or give the date with --source-date-epoch")?;
+    let out =
+        std::process::Command::new("git").args(["log", "-1", "--format=%ct"]).current_dir(root).output().context(
+            "running `git log` for the default build date: install git, or give the date with --source-date-epoch",
+        )?;
     String::from_utf8_lossy(&out.stdout).trim().parse().map_err(|_| {
         anyhow!(
             "cannot read the last commit's date in {} (`git log` said: {}): give the build date with --source-date-epoch",

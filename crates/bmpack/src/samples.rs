@@ -110,10 +110,8 @@ Build real packages with the vendor's jars: `cargo xtask package --bundles PATH`
 /// The manifest of a sample bundle: the headers BlueMind's bundles have, with `Import-Package` and
 /// `Export-Package` long enough to need continuation lines.
 pub fn sample_manifest(symbolic_name: &str, version: &str) -> Manifest {
-    let exports: Vec<String> = packages_of(symbolic_name)
-        .iter()
-        .map(|p| format!("{};version=\"{version}\"", p.replace('/', ".")))
-        .collect();
+    let exports: Vec<String> =
+        packages_of(symbolic_name).iter().map(|p| format!("{};version=\"{version}\"", p.replace('/', "."))).collect();
     let imports = [
         "net.bluemind.core.api;version=\"[4.1.0,6.0.0)\"",
         "net.bluemind.core.container.model;version=\"[4.1.0,6.0.0)\"",
@@ -167,7 +165,13 @@ fn packages_of(symbolic_name: &str) -> Vec<String> {
 }
 
 /// Writes the zip: META-INF/, the manifest, plugin.xml, then each package folder and its classes.
-fn write_jar<W: Write + Seek>(out: W, symbolic_name: &str, manifest: &[u8], jar_bytes: u64, seed: u64) -> anyhow::Result<()> {
+fn write_jar<W: Write + Seek>(
+    out: W,
+    symbolic_name: &str,
+    manifest: &[u8],
+    jar_bytes: u64,
+    seed: u64,
+) -> anyhow::Result<()> {
     // A fixed date: the zip's own timestamps must not make two runs differ.
     let when = DateTime::from_date_and_time(2020, 1, 1, 0, 0, 0).expect("a valid date");
     let file = SimpleFileOptions::default()
@@ -250,31 +254,103 @@ fn plugin_xml(symbolic_name: &str, class: &str) -> String {
 }
 
 const CLASS_WORDS: &[&str] = &[
-    "Nextcloud", "FileHosting", "Service", "Factory", "Settings", "Handler", "Client", "Config",
-    "Provider", "Request", "Response", "Webdav", "Share", "Link", "Storage", "Account", "Meeting",
-    "Conference", "Room", "Panel", "Editor", "Model", "Helper", "Adapter", "Activator", "Starleaf",
-    "Endpoint", "Validator", "Sanitizer", "Hook", "Listener", "Cache", "Token", "Session",
+    "Nextcloud",
+    "FileHosting",
+    "Service",
+    "Factory",
+    "Settings",
+    "Handler",
+    "Client",
+    "Config",
+    "Provider",
+    "Request",
+    "Response",
+    "Webdav",
+    "Share",
+    "Link",
+    "Storage",
+    "Account",
+    "Meeting",
+    "Conference",
+    "Room",
+    "Panel",
+    "Editor",
+    "Model",
+    "Helper",
+    "Adapter",
+    "Activator",
+    "Starleaf",
+    "Endpoint",
+    "Validator",
+    "Sanitizer",
+    "Hook",
+    "Listener",
+    "Cache",
+    "Token",
+    "Session",
 ];
 
 const MEMBER_WORDS: &[&str] = &[
-    "get", "set", "create", "update", "delete", "list", "find", "store", "share", "link", "url",
-    "name", "value", "path", "size", "owner", "token", "session", "server", "account", "meeting",
-    "room", "settings", "handle", "validate", "sanitize", "toString", "hashCode", "equals", "init",
+    "get", "set", "create", "update", "delete", "list", "find", "store", "share", "link", "url", "name", "value",
+    "path", "size", "owner", "token", "session", "server", "account", "meeting", "room", "settings", "handle",
+    "validate", "sanitize", "toString", "hashCode", "equals", "init",
 ];
 
 const JAVA_TYPES: &[&str] = &[
-    "Ljava/lang/String;", "Ljava/lang/Object;", "Ljava/util/List;", "Ljava/util/Map;", "I", "J", "Z",
-    "Lio/vertx/core/json/JsonObject;", "Lnet/bluemind/core/api/fault/ServerFault;",
-    "Lorg/slf4j/Logger;", "Ljava/util/concurrent/CompletableFuture;", "[B",
+    "Ljava/lang/String;",
+    "Ljava/lang/Object;",
+    "Ljava/util/List;",
+    "Ljava/util/Map;",
+    "I",
+    "J",
+    "Z",
+    "Lio/vertx/core/json/JsonObject;",
+    "Lnet/bluemind/core/api/fault/ServerFault;",
+    "Lorg/slf4j/Logger;",
+    "Ljava/util/concurrent/CompletableFuture;",
+    "[B",
 ];
 
 /// Common JVM opcodes, weighted by repetition, and how many operand bytes follow each.
 const OPCODES: &[(u8, u8)] = &[
-    (0x2a, 0), (0x2a, 0), (0x2a, 0), (0x2b, 0), (0x2c, 0), (0xb6, 2), (0xb6, 2), (0xb6, 2),
-    (0xb7, 2), (0xb8, 2), (0xb9, 4), (0xb4, 2), (0xb4, 2), (0xb5, 2), (0xb2, 2), (0x12, 1),
-    (0x13, 2), (0xbb, 2), (0x59, 0), (0x57, 0), (0xb0, 0), (0xb1, 0), (0xac, 0), (0x03, 0),
-    (0x04, 0), (0x1b, 0), (0x3c, 0), (0x4c, 0), (0x4d, 0), (0x99, 2), (0x9a, 2), (0xa7, 2),
-    (0xc6, 2), (0xc7, 2), (0xc0, 2), (0x10, 1), (0x84, 2), (0xbf, 0),
+    (0x2a, 0),
+    (0x2a, 0),
+    (0x2a, 0),
+    (0x2b, 0),
+    (0x2c, 0),
+    (0xb6, 2),
+    (0xb6, 2),
+    (0xb6, 2),
+    (0xb7, 2),
+    (0xb8, 2),
+    (0xb9, 4),
+    (0xb4, 2),
+    (0xb4, 2),
+    (0xb5, 2),
+    (0xb2, 2),
+    (0x12, 1),
+    (0x13, 2),
+    (0xbb, 2),
+    (0x59, 0),
+    (0x57, 0),
+    (0xb0, 0),
+    (0xb1, 0),
+    (0xac, 0),
+    (0x03, 0),
+    (0x04, 0),
+    (0x1b, 0),
+    (0x3c, 0),
+    (0x4c, 0),
+    (0x4d, 0),
+    (0x99, 2),
+    (0x9a, 2),
+    (0xa7, 2),
+    (0xc6, 2),
+    (0xc7, 2),
+    (0xc0, 2),
+    (0x10, 1),
+    (0x84, 2),
+    (0xbf, 0),
 ];
 
 /// Classes generated and deflated in parallel at a time.
@@ -372,7 +448,10 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// Writes `path` through a temporary file in the same folder, renamed into place once complete.
-fn write_atomically(path: &Path, write: impl FnOnce(&mut BufWriter<&File>) -> anyhow::Result<()>) -> anyhow::Result<()> {
+fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut BufWriter<&File>) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let temp = tempfile::Builder::new()
         .prefix(".bmpack-")
@@ -408,7 +487,8 @@ pub fn pack_zip(folder: &Path, archive: &Path) -> anyhow::Result<()> {
                 zip.add_directory(format!("{relative}/"), options)?;
                 continue;
             }
-            let method = if relative.ends_with(".jar") { CompressionMethod::Stored } else { CompressionMethod::Deflated };
+            let method =
+                if relative.ends_with(".jar") { CompressionMethod::Stored } else { CompressionMethod::Deflated };
             let options = SimpleFileOptions::default()
                 .compression_method(method)
                 .last_modified_time(when)

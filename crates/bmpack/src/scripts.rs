@@ -75,23 +75,20 @@ pub fn prelude(set: &str, targets: &BTreeMap<String, Target>) -> String {
         helper_path(set)
     );
     for t in targets.values() {
-        out.push_str(&format!("    echo '{} {} {}'\n", t.service, t.extensions.trim_end_matches('/'), t.cache.trim_end_matches('/')));
+        out.push_str(&format!(
+            "    echo '{} {} {}'\n",
+            t.service,
+            t.extensions.trim_end_matches('/'),
+            t.cache.trim_end_matches('/')
+        ));
     }
     out.push_str("}\n");
     out
 }
 
 const DEB_SCRIPTS: [&str; 5] = ["preinst", "postinst", "prerm", "postrm", "triggers"];
-const RPM_SCRIPTS: [&str; 8] = [
-    "pre",
-    "post",
-    "preun",
-    "postun",
-    "pretrans",
-    "posttrans",
-    "transfiletriggerin",
-    "transfiletriggerpostun",
-];
+const RPM_SCRIPTS: [&str; 8] =
+    ["pre", "post", "preun", "postun", "pretrans", "posttrans", "transfiletriggerin", "transfiletriggerpostun"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptsError {
@@ -104,15 +101,17 @@ pub enum ScriptsError {
         rpm = RPM_DIR
     )]
     NoTemplate { set: String },
-    #[error(
-        "{path}: `{suffix}` is not a script bmpack knows; use one of {known} (rename the file)"
-    )]
+    #[error("{path}: `{suffix}` is not a script bmpack knows; use one of {known} (rename the file)")]
     UnknownScript { path: PathBuf, suffix: String, known: String },
     #[error("{path}: uses @FUNCTIONS@ but {functions} does not exist (create it or remove the line)")]
     MissingFunctions { path: PathBuf, functions: PathBuf },
-    #[error("{path}: line {line}: unknown placeholder `{placeholder}` (only @FUNCTIONS@ and, in file triggers, @WATCHED_PATH@)")]
+    #[error(
+        "{path}: line {line}: unknown placeholder `{placeholder}` (only @FUNCTIONS@ and, in file triggers, @WATCHED_PATH@)"
+    )]
     UnknownPlaceholder { path: PathBuf, line: usize, placeholder: String },
-    #[error("{path}: a file trigger watches the extensions folders of [targets], but packaging/bmpack.toml declares none")]
+    #[error(
+        "{path}: a file trigger watches the extensions folders of [targets], but packaging/bmpack.toml declares none"
+    )]
     NoWatchedPath { path: PathBuf },
     #[error("{path}: `{watched}` (a target's `extensions`) is not an absolute path: fix it in packaging/bmpack.toml")]
     RelativeWatchedPath { path: PathBuf, watched: String },
@@ -284,11 +283,8 @@ fn fill_functions(path: &Path, text: &str, functions_path: &Path, prelude: &str)
         Err(source) => return Err(ScriptsError::Read { path: functions_path.to_path_buf(), source }),
     };
     // The functions file's own shellcheck directive would be misplaced in the middle of a script.
-    let functions: String = functions
-        .lines()
-        .filter(|l| !l.starts_with("# shellcheck shell="))
-        .map(|l| format!("{l}\n"))
-        .collect();
+    let functions: String =
+        functions.lines().filter(|l| !l.starts_with("# shellcheck shell=")).map(|l| format!("{l}\n")).collect();
     let mut out = String::with_capacity(text.len() + functions.len());
     for line in text.lines() {
         if line.trim() == FUNCTIONS_LINE {

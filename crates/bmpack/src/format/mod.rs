@@ -56,9 +56,7 @@ impl std::str::FromStr for Compression {
             "gzip" | "gz" => Ok(Compression::Gzip),
             "xz" => Ok(Compression::Xz),
             "zstd" | "zst" => Ok(Compression::Zstd),
-            other => Err(format!(
-                "unknown compression `{other}`: use one of default, none, gzip, xz, zstd"
-            )),
+            other => Err(format!("unknown compression `{other}`: use one of default, none, gzip, xz, zstd")),
         }
     }
 }

@@ -20,8 +20,8 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use ::rpm::{
-    BuildConfig, CompressionWithLevel, Dependency, DependencyFlags, FileMode, FileOptions, Header,
-    HeaderEntry, IndexData, IndexTag, PackageBuilder, Scriptlet, SignatureHeaderBuilder,
+    BuildConfig, CompressionWithLevel, Dependency, DependencyFlags, FileMode, FileOptions, Header, HeaderEntry,
+    IndexData, IndexTag, PackageBuilder, Scriptlet, SignatureHeaderBuilder,
 };
 use anyhow::{Context, bail};
 
@@ -42,19 +42,12 @@ impl Packager for RpmPackager {
     }
 
     fn file_name(&self, pkg: &Package) -> String {
-        format!(
-            "{}-{}.{}.rpm",
-            pkg.name,
-            pkg.version.rpm_evr(),
-            pkg.arch.rpm()
-        )
+        format!("{}-{}.{}.rpm", pkg.name, pkg.version.rpm_evr(), pkg.arch.rpm())
     }
 
     fn write(&self, pkg: &Package, opts: &WriteOptions, out: &mut dyn Write) -> anyhow::Result<()> {
-        let rpm =
-            build(pkg, opts).with_context(|| format!("writing the .rpm of `{}`", pkg.name))?;
-        rpm.write(&mut &mut *out)
-            .with_context(|| format!("writing the .rpm of `{}`", pkg.name))?;
+        let rpm = build(pkg, opts).with_context(|| format!("writing the .rpm of `{}`", pkg.name))?;
+        rpm.write(&mut &mut *out).with_context(|| format!("writing the .rpm of `{}`", pkg.name))?;
         Ok(())
     }
 }
@@ -84,9 +77,7 @@ fn build(pkg: &Package, opts: &WriteOptions) -> anyhow::Result<::rpm::Package> {
             opts.source_date_epoch
         )
     })?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
     if opts.source_date_epoch > now {
         // The crate would stamp such a package with the current time: not reproducible.
         bail!(
@@ -97,17 +88,9 @@ fn build(pkg: &Package, opts: &WriteOptions) -> anyhow::Result<::rpm::Package> {
         );
     }
     let compression = compression(opts.compression);
-    let config = BuildConfig::v4()
-        .source_date(source_date)
-        .compression(compression);
+    let config = BuildConfig::v4().source_date(source_date).compression(compression);
 
-    let mut b = PackageBuilder::new(
-        &pkg.name,
-        &pkg.version.rpm_version(),
-        &pkg.license,
-        pkg.arch.rpm(),
-        &pkg.summary,
-    );
+    let mut b = PackageBuilder::new(&pkg.name, &pkg.version.rpm_version(), &pkg.license, pkg.arch.rpm(), &pkg.summary);
     b.using_config(config)
         .release(pkg.version.rpm_release())
         .description(description(&pkg.description))
@@ -136,10 +119,7 @@ fn build(pkg: &Package, opts: &WriteOptions) -> anyhow::Result<::rpm::Package> {
 fn add_changelog(b: &mut PackageBuilder, pkg: &Package, source_date: u32) {
     b.add_changelog_entry(
         format!("{} - {}", pkg.maintainer, pkg.version.rpm_evr()),
-        format!(
-            "- Packaged by bmpack from the bundles of version {}",
-            pkg.version
-        ),
+        format!("- Packaged by bmpack from the bundles of version {}", pkg.version),
         source_date,
     );
 }
@@ -214,13 +194,8 @@ fn add_files(b: &mut PackageBuilder, pkg: &Package, source_date: u32) -> anyhow:
     let mut ours = BTreeSet::new();
     for f in &pkg.files {
         let fix = "fix the file list in packaging/";
-        if !f.dest.starts_with('/') || f.dest.ends_with('/') || f.dest.split('/').any(|c| c == "..")
-        {
-            bail!(
-                "package `{}`: file `{}` is not an absolute file path ({fix})",
-                pkg.name,
-                f.dest
-            );
+        if !f.dest.starts_with('/') || f.dest.ends_with('/') || f.dest.split('/').any(|c| c == "..") {
+            bail!("package `{}`: file `{}` is not an absolute file path ({fix})", pkg.name, f.dest);
         }
         if f.mode > 0o7777 {
             bail!(
@@ -241,14 +216,9 @@ fn add_files(b: &mut PackageBuilder, pkg: &Package, source_date: u32) -> anyhow:
             FileKind::Config => options.config().noreplace(),
         };
         let added = match &f.source {
-            FileSource::Path(path) => b.with_file(path, options).with_context(|| {
-                format!(
-                    "package `{}`: adding {} as `{}`",
-                    pkg.name,
-                    path.display(),
-                    f.dest
-                )
-            }),
+            FileSource::Path(path) => b
+                .with_file(path, options)
+                .with_context(|| format!("package `{}`: adding {} as `{}`", pkg.name, path.display(), f.dest)),
             FileSource::Bytes(bytes) => b
                 .with_file_contents(bytes.to_vec(), options)
                 .with_context(|| format!("package `{}`: adding `{}`", pkg.name, f.dest)),
@@ -272,11 +242,7 @@ fn add_files(b: &mut PackageBuilder, pkg: &Package, source_date: u32) -> anyhow:
     }
     for dir in ours {
         b.with_dir_entry(
-            FileOptions::dir(&dir)
-                .permissions(0o755)
-                .user("root")
-                .group("root")
-                .modified_at(source_date.into()),
+            FileOptions::dir(&dir).permissions(0o755).user("root").group("root").modified_at(source_date.into()),
         )
         .with_context(|| format!("package `{}`: adding the directory `{dir}`", pkg.name))?;
     }
@@ -301,9 +267,7 @@ fn our_directories(name: &str, dest: &str) -> Vec<String> {
         return Vec::new();
     };
     // Up to, not including, the file itself.
-    (first..components.len() - 1)
-        .map(|last| format!("/{}", components[..=last].join("/")))
-        .collect()
+    (first..components.len() - 1).map(|last| format!("/{}", components[..=last].join("/"))).collect()
 }
 
 fn scriptlet(body: &str) -> Scriptlet {
@@ -350,12 +314,7 @@ fn with_trans_file_triggers(
 ) -> anyhow::Result<::rpm::Package> {
     let triggers: Vec<(DependencyFlags, &FileTrigger)> = (scripts.trans_file_trigger_in.iter())
         .map(|t| (DependencyFlags::TRIGGERIN, t))
-        .chain(
-            scripts
-                .trans_file_trigger_postun
-                .iter()
-                .map(|t| (DependencyFlags::TRIGGERPOSTUN, t)),
-        )
+        .chain(scripts.trans_file_trigger_postun.iter().map(|t| (DependencyFlags::TRIGGERPOSTUN, t)))
         .collect();
     if triggers.is_empty() {
         return Ok(built);
@@ -376,34 +335,13 @@ fn with_trans_file_triggers(
     conditions.sort();
     let strings = |v: Vec<String>| IndexData::StringArray(v);
     let new_entries = [
-        (
-            IndexTag::RPMTAG_TRANSFILETRIGGERSCRIPTS,
-            strings(triggers.iter().map(|(_, t)| t.script.clone()).collect()),
-        ),
-        (
-            IndexTag::RPMTAG_TRANSFILETRIGGERSCRIPTPROG,
-            strings(vec![SHELL.to_string(); triggers.len()]),
-        ),
-        (
-            IndexTag::RPMTAG_TRANSFILETRIGGERPRIORITIES,
-            IndexData::Int32(vec![1_000_000; triggers.len()]),
-        ),
-        (
-            IndexTag::RPMTAG_TRANSFILETRIGGERNAME,
-            strings(conditions.iter().map(|c| c.0.clone()).collect()),
-        ),
-        (
-            IndexTag::RPMTAG_TRANSFILETRIGGERVERSION,
-            strings(vec![String::new(); conditions.len()]),
-        ),
-        (
-            IndexTag::RPMTAG_TRANSFILETRIGGERFLAGS,
-            IndexData::Int32(conditions.iter().map(|c| c.1).collect()),
-        ),
-        (
-            IndexTag::RPMTAG_TRANSFILETRIGGERINDEX,
-            IndexData::Int32(conditions.iter().map(|c| c.2).collect()),
-        ),
+        (IndexTag::RPMTAG_TRANSFILETRIGGERSCRIPTS, strings(triggers.iter().map(|(_, t)| t.script.clone()).collect())),
+        (IndexTag::RPMTAG_TRANSFILETRIGGERSCRIPTPROG, strings(vec![SHELL.to_string(); triggers.len()])),
+        (IndexTag::RPMTAG_TRANSFILETRIGGERPRIORITIES, IndexData::Int32(vec![1_000_000; triggers.len()])),
+        (IndexTag::RPMTAG_TRANSFILETRIGGERNAME, strings(conditions.iter().map(|c| c.0.clone()).collect())),
+        (IndexTag::RPMTAG_TRANSFILETRIGGERVERSION, strings(vec![String::new(); conditions.len()])),
+        (IndexTag::RPMTAG_TRANSFILETRIGGERFLAGS, IndexData::Int32(conditions.iter().map(|c| c.1).collect())),
+        (IndexTag::RPMTAG_TRANSFILETRIGGERINDEX, IndexData::Int32(conditions.iter().map(|c| c.2).collect())),
     ];
 
     let header = &built.metadata.header;
@@ -417,11 +355,7 @@ fn with_trans_file_triggers(
         }
         entries.push(HeaderEntry::new(tag, data));
     }
-    entries.extend(
-        new_entries
-            .into_iter()
-            .map(|(tag, data)| HeaderEntry::new(tag as u32, data)),
-    );
+    entries.extend(new_entries.into_iter().map(|(tag, data)| HeaderEntry::new(tag as u32, data)));
     built.metadata.header = Header::from_entries(entries, IndexTag::RPMTAG_HEADERIMMUTABLE);
 
     let header_bytes = built.metadata.header_bytes()?;
@@ -439,10 +373,7 @@ mod tests {
 
     #[test]
     fn owns_only_the_directories_named_after_the_package() {
-        assert_eq!(
-            our_directories("bm-x", "/usr/share/doc/bm-x/copyright"),
-            vec!["/usr/share/doc/bm-x".to_string()]
-        );
+        assert_eq!(our_directories("bm-x", "/usr/share/doc/bm-x/copyright"), vec!["/usr/share/doc/bm-x".to_string()]);
         assert_eq!(
             our_directories("bm-x", "/usr/lib/bm-x/a/b.jar"),
             vec!["/usr/lib/bm-x".to_string(), "/usr/lib/bm-x/a".to_string()]

@@ -34,11 +34,7 @@ pub fn suite_dir(suite: &str) -> PathBuf {
 /// The files apt checks a suite's signature with; present when a suite was published.
 pub fn signed_files(suite: &str) -> [PathBuf; 3] {
     let d = suite_dir(suite);
-    [
-        d.join("Release"),
-        d.join("InRelease"),
-        d.join("Release.gpg"),
-    ]
+    [d.join("Release"), d.join("InRelease"), d.join("Release.gpg")]
 }
 
 /// The index stanzas of the `.deb` files at `added` (relative to `root`), written by
@@ -54,36 +50,20 @@ pub fn stanzas_for(root: &Path, added: &[PathBuf]) -> anyhow::Result<Vec<String>
     for relative in added {
         let link = scratch.path().join(relative);
         std::fs::create_dir_all(link.parent().expect("a package path has a parent"))?;
-        std::fs::hard_link(root.join(relative), &link)
-            .with_context(|| format!("linking {}", relative.display()))?;
+        std::fs::hard_link(root.join(relative), &link).with_context(|| format!("linking {}", relative.display()))?;
     }
-    let listing = Tool::new("apt-ftparchive")
-        .arg("packages")
-        .arg("pool")
-        .dir(scratch.path())
-        .run_text()?;
+    let listing = Tool::new("apt-ftparchive").arg("packages").arg("pool").dir(scratch.path()).run_text()?;
     Ok(super::index::split_stanzas(&listing).collect())
 }
 
 /// Writes the suite's indexes from `stanzas` (every package of the suite) and signs the new
 /// `Release`.
-pub fn index(
-    root: &Path,
-    suite: &str,
-    origin: &str,
-    signer: &Signer,
-    stanzas: &[String],
-) -> anyhow::Result<()> {
+pub fn index(root: &Path, suite: &str, origin: &str, signer: &Signer, stanzas: &[String]) -> anyhow::Result<()> {
     // Sorted by package, version and file, whatever order they were added in.
     let mut stanzas: Vec<(String, String)> = stanzas
         .iter()
         .map(|s| {
-            let arch = s
-                .lines()
-                .find_map(|l| l.strip_prefix("Architecture:"))
-                .unwrap_or("")
-                .trim()
-                .to_string();
+            let arch = s.lines().find_map(|l| l.strip_prefix("Architecture:")).unwrap_or("").trim().to_string();
             (arch, s.clone())
         })
         .collect();
@@ -91,11 +71,8 @@ pub fn index(
 
     let suite_root = root.join(suite_dir(suite));
     for arch in ARCHITECTURES {
-        let text: Vec<&str> = stanzas
-            .iter()
-            .filter(|(a, _)| a == arch || a == "all")
-            .map(|(_, s)| s.as_str())
-            .collect();
+        let text: Vec<&str> =
+            stanzas.iter().filter(|(a, _)| a == arch || a == "all").map(|(_, s)| s.as_str()).collect();
         let text = text.join("\n");
         let dir = suite_root.join(COMPONENT).join(format!("binary-{arch}"));
         let indexes = [
@@ -115,28 +92,10 @@ pub fn index(
     }
     let field = |name: &str, value: &str| format!("APT::FTPArchive::Release::{name}={value}");
     let release = Tool::new("apt-ftparchive")
-        .args([
-            "-o",
-            &field("Origin", origin),
-            "-o",
-            &field("Label", origin),
-        ])
-        .args([
-            "-o",
-            &field("Suite", suite),
-            "-o",
-            &field("Codename", suite),
-        ])
-        .args([
-            "-o",
-            &field("Architectures", &ARCHITECTURES.join(" ")),
-            "-o",
-            &field("Components", COMPONENT),
-        ])
-        .args([
-            "-o",
-            &field("Description", &format!("{origin} packages ({suite})")),
-        ])
+        .args(["-o", &field("Origin", origin), "-o", &field("Label", origin)])
+        .args(["-o", &field("Suite", suite), "-o", &field("Codename", suite)])
+        .args(["-o", &field("Architectures", &ARCHITECTURES.join(" ")), "-o", &field("Components", COMPONENT)])
+        .args(["-o", &field("Description", &format!("{origin} packages ({suite})"))])
         .args(["-o", &field("Acquire-By-Hash", "yes")])
         .args(["release", "."])
         .dir(&suite_root)
@@ -150,9 +109,7 @@ pub fn index(
 
 /// gzip without a name or time in the header, so the same index compresses to the same bytes.
 fn gzip(data: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut enc = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::new(), flate2::Compression::best());
+    let mut enc = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::best());
     enc.write_all(data)?;
     Ok(enc.finish()?)
 }

@@ -19,10 +19,8 @@ use super::staging::{set_modified, write_file};
 
 /// The hashes apt may fetch by: it uses the strongest one `Release` lists (SHA512 from apt 1.x on).
 type HexDigest = fn(&[u8]) -> String;
-const ALGORITHMS: [(&str, HexDigest); 2] = [
-    ("SHA256", |b| hex(&Sha256::digest(b))),
-    ("SHA512", |b| hex(&Sha512::digest(b))),
-];
+const ALGORITHMS: [(&str, HexDigest); 2] =
+    [("SHA256", |b| hex(&Sha256::digest(b))), ("SHA512", |b| hex(&Sha512::digest(b)))];
 
 /// Stores the current indexes of `index_dir` (Packages, .gz, .xz) under `by-hash/`, and keeps
 /// the copies of the `generations - 1` previous publishes: the newest by modification time (a
@@ -43,25 +41,11 @@ pub fn store(index_dir: &Path, current: &[&[u8]], generations: usize) -> anyhow:
         let mut earlier: Vec<(SystemTime, std::path::PathBuf)> = fs::read_dir(&dir)
             .with_context(|| format!("reading {}", dir.display()))?
             .flatten()
-            .filter(|e| {
-                !names
-                    .iter()
-                    .any(|n| e.file_name().to_str() == Some(n.as_str()))
-            })
-            .map(|e| {
-                (
-                    e.metadata()
-                        .and_then(|m| m.modified())
-                        .unwrap_or(SystemTime::UNIX_EPOCH),
-                    e.path(),
-                )
-            })
+            .filter(|e| !names.iter().any(|n| e.file_name().to_str() == Some(n.as_str())))
+            .map(|e| (e.metadata().and_then(|m| m.modified()).unwrap_or(SystemTime::UNIX_EPOCH), e.path()))
             .collect();
         earlier.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
-        for (_, old) in earlier
-            .iter()
-            .skip(generations.saturating_sub(1) * current.len())
-        {
+        for (_, old) in earlier.iter().skip(generations.saturating_sub(1) * current.len()) {
             fs::remove_file(old).with_context(|| format!("removing {}", old.display()))?;
         }
     }

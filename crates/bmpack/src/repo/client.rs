@@ -78,11 +78,7 @@ pub fn instructions(base_url: &str, suite: &str, fingerprints: &[String]) -> Str
          --- /etc/apt/sources.list.d/{sources} ---\n{sources_text}\
          --- /etc/yum.repos.d/{repo} ---\n{repo_text}",
         plural = if fingerprints.len() > 1 { "s" } else { "" },
-        these = if fingerprints.len() > 1 {
-            "these fingerprints"
-        } else {
-            "this fingerprint"
-        },
+        these = if fingerprints.len() > 1 { "these fingerprints" } else { "this fingerprint" },
         fingerprints = fingerprints.join(", "),
         sources = sources_file_name(suite),
         repo = repo_file_name(suite),

@@ -44,9 +44,7 @@ impl Signer {
             let fingerprint = match (source, &signer.homedir) {
                 (KeySource::Fingerprint(id), None) => signer.find_secret(id)?,
                 (KeySource::File(path), Some(_)) => signer.import(path)?,
-                _ => bail!(
-                    "give every signing key the same way: all with --key (your keyring) or all with --key-file"
-                ),
+                _ => bail!("give every signing key the same way: all with --key (your keyring) or all with --key-file"),
             };
             if signer.fingerprints.contains(&fingerprint) {
                 bail!("the key {fingerprint} is given twice: give each signing key once");
@@ -59,22 +57,15 @@ impl Signer {
     pub fn open(source: &KeySource) -> anyhow::Result<Self> {
         match source {
             KeySource::Fingerprint(id) => {
-                let mut signer = Signer {
-                    homedir: None,
-                    temp: None,
-                    fingerprints: Vec::new(),
-                };
+                let mut signer = Signer { homedir: None, temp: None, fingerprints: Vec::new() };
                 let fingerprint = signer.find_secret(id)?;
                 signer.fingerprints.push(fingerprint);
                 Ok(signer)
             }
             KeySource::File(path) => {
                 let temp = TempKeyring::new()?;
-                let mut signer = Signer {
-                    homedir: Some(temp.dir.path().to_path_buf()),
-                    temp: Some(temp),
-                    fingerprints: Vec::new(),
-                };
+                let mut signer =
+                    Signer { homedir: Some(temp.dir.path().to_path_buf()), temp: Some(temp), fingerprints: Vec::new() };
                 let fingerprint = signer.import(path)?;
                 signer.fingerprints.push(fingerprint);
                 Ok(signer)
@@ -92,11 +83,9 @@ impl Signer {
                          or give the key as a file with --key-file",
                 std::env::var("GNUPGHOME").unwrap_or_else(|_| "~/.gnupg".into())
             ),
-            many => bail!(
-                "`{id}` names {} secret keys ({}): give the full fingerprint of one",
-                many.len(),
-                many.join(", ")
-            ),
+            many => {
+                bail!("`{id}` names {} secret keys ({}): give the full fingerprint of one", many.len(), many.join(", "))
+            }
         })
     }
 
@@ -114,23 +103,11 @@ impl Signer {
             .arg(path)
             .run()
             .with_context(|| format!("importing the key file {}", path.display()))?;
-        let new: Vec<String> = self
-            .secret_keys(None)?
-            .into_iter()
-            .filter(|f| !before.contains(f))
-            .collect();
+        let new: Vec<String> = self.secret_keys(None)?.into_iter().filter(|f| !before.contains(f)).collect();
         match new.as_slice() {
             [one] => Ok(one.clone()),
-            [] if !before.is_empty()
-                && self
-                    .fingerprints_in(path)?
-                    .iter()
-                    .any(|f| before.contains(f)) =>
-            {
-                bail!(
-                    "the key file {} holds a key given already: give each signing key once",
-                    path.display()
-                )
+            [] if !before.is_empty() && self.fingerprints_in(path)?.iter().any(|f| before.contains(f)) => {
+                bail!("the key file {} holds a key given already: give each signing key once", path.display())
             }
             [] => bail!(
                 "the key file {} holds no secret key: export one with `gpg --export-secret-keys --armor FINGERPRINT > FILE`",
@@ -244,11 +221,7 @@ impl Signer {
 
     /// The primary-key fingerprints of the keys in a key file (binary or armored).
     pub fn fingerprints_in(&self, path: &Path) -> anyhow::Result<Vec<String>> {
-        let text = self
-            .gpg()
-            .args(["--with-colons", "--show-keys"])
-            .arg(path)
-            .run_text()?;
+        let text = self.gpg().args(["--with-colons", "--show-keys"]).arg(path).run_text()?;
         let mut fingerprints = Vec::new();
         let mut after_pub = false;
         for line in text.lines() {
@@ -271,9 +244,7 @@ impl Signer {
     pub fn export_public(&self, armored: bool) -> anyhow::Result<Vec<u8>> {
         let mut all = Vec::new();
         for fingerprint in &self.fingerprints {
-            let mut t = self
-                .gpg()
-                .args(["--export-options", "export-minimal", "--export"]);
+            let mut t = self.gpg().args(["--export-options", "export-minimal", "--export"]);
             if armored {
                 t = t.arg("--armor");
             }
@@ -317,13 +288,9 @@ impl TempKeyring {
             .prefix(TEMP_KEYRING_PREFIX)
             .tempdir()
             .context("creating a temporary gpg keyring")?;
-        let in_use = std::fs::File::create(dir.path().join(IN_USE))
-            .context("creating a temporary gpg keyring")?;
+        let in_use = std::fs::File::create(dir.path().join(IN_USE)).context("creating a temporary gpg keyring")?;
         in_use.lock().context("locking the temporary gpg keyring")?;
-        Ok(TempKeyring {
-            dir,
-            _in_use: in_use,
-        })
+        Ok(TempKeyring { dir, _in_use: in_use })
     }
 }
 
@@ -334,21 +301,16 @@ fn remove_stale_keyrings() {
     };
     for entry in entries.flatten() {
         let path = entry.path();
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with(TEMP_KEYRING_PREFIX)
-            || !path.is_dir()
-        {
+        if !entry.file_name().to_string_lossy().starts_with(TEMP_KEYRING_PREFIX) || !path.is_dir() {
             continue;
         }
         // One being created right now has no lock file yet: left alone unless it is old.
         let stale = match std::fs::File::open(path.join(IN_USE)) {
             Ok(file) => file.try_lock().is_ok(),
-            Err(_) => entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| {
-                t.elapsed()
-                    .is_ok_and(|age| age > std::time::Duration::from_secs(60))
-            }),
+            Err(_) => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > std::time::Duration::from_secs(60))),
         };
         if stale {
             stop_agent(&path);

@@ -38,9 +38,7 @@ pub fn published(root: &Path, suite: &str, kind: Kind) -> anyhow::Result<Vec<Pub
 
 /// The index that lists every package of the suite: `binary-amd64` also lists the `all` ones.
 pub fn deb_index(suite: &str) -> PathBuf {
-    apt::suite_dir(suite)
-        .join(apt::COMPONENT)
-        .join("binary-amd64/Packages")
+    apt::suite_dir(suite).join(apt::COMPONENT).join("binary-amd64/Packages")
 }
 
 fn debs(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
@@ -64,9 +62,7 @@ fn debs(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
                 version: deb_version(&field("Version")?),
                 arch: field("Architecture")?,
                 path: PathBuf::from(field("Filename")?),
-                size: field("Size")?
-                    .parse()
-                    .with_context(|| format!("{}: a Size is not a number", path.display()))?,
+                size: field("Size")?.parse().with_context(|| format!("{}: a Size is not a number", path.display()))?,
                 sha256: field("SHA256")?,
                 stanza,
             })
@@ -76,10 +72,7 @@ fn debs(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
 
 /// The stanzas of a `Packages` file, each ending with one newline.
 pub fn split_stanzas(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split("\n\n")
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(|s| format!("{s}\n"))
+    text.split("\n\n").map(str::trim).filter(|s| !s.is_empty()).map(|s| format!("{s}\n"))
 }
 
 fn rpms(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
@@ -97,20 +90,14 @@ fn rpms(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
         .ok_or_else(|| anyhow!("{} names no primary metadata", repomd_path.display()))?;
     let primary_path = dir.join(&primary_href);
     let mut xml = String::new();
-    let file = std::fs::File::open(&primary_path)
-        .with_context(|| format!("reading {}", primary_path.display()))?;
+    let file = std::fs::File::open(&primary_path).with_context(|| format!("reading {}", primary_path.display()))?;
     flate2::read::MultiGzDecoder::new(file)
         .read_to_string(&mut xml)
         .with_context(|| format!("reading {}", primary_path.display()))?;
     xml.split("<package ")
         .skip(1)
         .map(|package| {
-            let bad = || {
-                anyhow!(
-                    "{}: a package entry is not as createrepo_c writes it",
-                    primary_path.display()
-                )
-            };
+            let bad = || anyhow!("{}: a package entry is not as createrepo_c writes it", primary_path.display());
             let element = |tag: &str| -> anyhow::Result<String> {
                 let open = format!("<{tag}>");
                 let start = package.find(&open).ok_or_else(bad)? + open.len();
@@ -122,8 +109,8 @@ fn rpms(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
             if !checksum.starts_with("<checksum type=\"sha256\"") {
                 bail!("{}: a checksum is not SHA-256", primary_path.display());
             }
-            let sha256 = checksum[checksum.find('>').ok_or_else(bad)? + 1
-                ..checksum.find("</checksum>").ok_or_else(bad)?]
+            let sha256 = checksum
+                [checksum.find('>').ok_or_else(bad)? + 1..checksum.find("</checksum>").ok_or_else(bad)?]
                 .to_string();
             let version = format!(
                 "{}:{}-{}",
@@ -137,9 +124,7 @@ fn rpms(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
                 version,
                 arch: element("arch")?,
                 path: yum::repo_dir(suite).join(href),
-                size: attribute(package, "size", "package")
-                    .ok_or_else(bad)?
-                    .parse()?,
+                size: attribute(package, "size", "package").ok_or_else(bad)?.parse()?,
                 sha256,
                 stanza: String::new(),
             })
@@ -158,11 +143,7 @@ fn attribute(xml: &str, element: &str, name: &str) -> Option<String> {
 }
 
 fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&apos;", "'")
-        .replace("&amp;", "&")
+    s.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&apos;", "'").replace("&amp;", "&")
 }
 
 #[cfg(test)]
@@ -173,10 +154,7 @@ mod tests {
     fn attributes_are_read_and_unescaped() {
         let xml = r#"<package type="rpm"><version epoch="1" ver="2.0" rel="3"/><location href="a&amp;b.rpm"/>"#;
         assert_eq!(attribute(xml, "version", "ver").as_deref(), Some("2.0"));
-        assert_eq!(
-            attribute(xml, "location", "href").as_deref(),
-            Some("a&b.rpm")
-        );
+        assert_eq!(attribute(xml, "location", "href").as_deref(), Some("a&b.rpm"));
         assert_eq!(attribute(xml, "size", "package"), None);
     }
 }

@@ -83,13 +83,9 @@ const ORIGIN: &str = "bmpack";
 fn check_suite(suite: &str) -> anyhow::Result<()> {
     let ok = !suite.is_empty()
         && !suite.starts_with('.')
-        && suite
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+        && suite.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
     if !ok {
-        bail!(
-            "the suite name `{suite}` is not usable: use letters, digits, `-`, `.` and `_` (e.g. `stable`)"
-        );
+        bail!("the suite name `{suite}` is not usable: use letters, digits, `-`, `.` and `_` (e.g. `stable`)");
     }
     Ok(())
 }
@@ -102,9 +98,7 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     let _signals = interrupt::catch();
     check_suite(&request.suite)?;
     if request.prune == Some(0) {
-        bail!(
-            "--prune 0 would remove every package: give the number of versions to keep (1 or more)"
-        );
+        bail!("--prune 0 would remove every package: give the number of versions to keep (1 or more)");
     }
     let base_url = request.base_url.trim_end_matches('/').to_string();
     if base_url.is_empty() {
@@ -127,11 +121,7 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     // The keys servers trust now, compared by fingerprint: the same key with a new expiry date
     // or user ID exports other bytes, and the files are then simply rewritten.
     let existing_keyring = repo_dir.join(client::APT_KEYRING);
-    let trusted = if existing_keyring.is_file() {
-        signer.fingerprints_in(&existing_keyring)?
-    } else {
-        Vec::new()
-    };
+    let trusted = if existing_keyring.is_file() { signer.fingerprints_in(&existing_keyring)? } else { Vec::new() };
     if !trusted.is_empty() && !trusted.iter().any(|f| f == signer.fingerprint()) {
         bail!(
             "{} is signed with another key than {} (servers trust {}, see {}): publishing with a key they do not \
@@ -155,28 +145,14 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     let debs = Plan::make(&repo_dir, suite, Kind::Deb, &incoming, request.prune)?;
     let rpms = Plan::make(&repo_dir, suite, Kind::Rpm, &incoming, request.prune)?;
     let client_files = [
-        (
-            client::APT_KEYRING.to_string(),
-            signer.export_public(false)?,
-        ),
-        (
-            client::RPM_KEY.to_string(),
-            rpm_key_file(&repo_dir, &rpms, &signer)?,
-        ),
-        (
-            client::sources_file_name(suite),
-            client::sources_file(&base_url, suite).into_bytes(),
-        ),
-        (
-            client::repo_file_name(suite),
-            client::repo_file(&base_url, suite).into_bytes(),
-        ),
+        (client::APT_KEYRING.to_string(), signer.export_public(false)?),
+        (client::RPM_KEY.to_string(), rpm_key_file(&repo_dir, &rpms, &signer)?),
+        (client::sources_file_name(suite), client::sources_file(&base_url, suite).into_bytes()),
+        (client::repo_file_name(suite), client::repo_file(&base_url, suite).into_bytes()),
     ];
     let changed_files: Vec<&(String, Vec<u8>)> = client_files
         .iter()
-        .filter(|(name, bytes)| {
-            std::fs::read(repo_dir.join(name)).ok().as_deref() != Some(bytes.as_slice())
-        })
+        .filter(|(name, bytes)| std::fs::read(repo_dir.join(name)).ok().as_deref() != Some(bytes.as_slice()))
         .collect();
     let signed = |files: &[PathBuf]| files.iter().all(|f| repo_dir.join(f).is_file());
     let apt_resign = debs.changed() || keys_changed || !signed(&apt::signed_files(suite));
@@ -192,12 +168,8 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     };
     for plan in [&debs, &rpms] {
         let text = |p: &PathBuf| p.to_string_lossy().into_owned();
-        report
-            .added
-            .extend(plan.add.iter().map(|(_, target)| text(target)));
-        report
-            .pruned
-            .extend(plan.prune.iter().chain(&plan.pruned_at_once).map(text));
+        report.added.extend(plan.add.iter().map(|(_, target)| text(target)));
+        report.pruned.extend(plan.prune.iter().chain(&plan.pruned_at_once).map(text));
         report.already_present.extend(plan.already.iter().map(text));
     }
     if !report.changed {
@@ -226,20 +198,13 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     let apt_side = || -> anyhow::Result<()> {
         if apt_resign {
             let mut stanzas = debs.kept_stanzas();
-            stanzas.extend(apt::stanzas_for(
-                &root,
-                &debs.add.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>(),
-            )?);
+            stanzas.extend(apt::stanzas_for(&root, &debs.add.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>())?);
             apt::index(&root, suite, ORIGIN, &signer, &stanzas)?;
         }
         Ok(())
     };
     let yum_side = || -> anyhow::Result<()> {
-        let new_rpms: Vec<PathBuf> = rpms
-            .add
-            .iter()
-            .map(|(_, target)| root.join(target))
-            .collect();
+        let new_rpms: Vec<PathBuf> = rpms.add.iter().map(|(_, target)| root.join(target)).collect();
         yum::sign(&new_rpms, &signer)?;
         if yum_resign {
             yum::index(&root, suite, &signer)?;
@@ -312,19 +277,12 @@ impl Plan {
                     new.path.display()
                 );
             }
-            let same_package = plan
-                .published
-                .iter()
-                .find(|p| p.name == new.name && p.version == new.version && p.arch == new.arch);
+            let same_package =
+                plan.published.iter().find(|p| p.name == new.name && p.version == new.version && p.arch == new.arch);
             if let Some(old) = same_package {
                 let same = match kind {
-                    Kind::Deb => old
-                        .sha256
-                        .eq_ignore_ascii_case(&hex(&Sha256::digest(std::fs::read(&new.path)?))),
-                    Kind::Rpm => {
-                        pool::content_digest(kind, &live.join(&old.path))?
-                            == new.content_digest()?
-                    }
+                    Kind::Deb => old.sha256.eq_ignore_ascii_case(&hex(&Sha256::digest(std::fs::read(&new.path)?))),
+                    Kind::Rpm => pool::content_digest(kind, &live.join(&old.path))? == new.content_digest()?,
                 };
                 if !same {
                     bail!(
@@ -363,11 +321,7 @@ impl Plan {
                 .published
                 .iter()
                 .map(|p| versioned(&p.name, &p.arch, &p.version, &p.path))
-                .chain(
-                    plan.add
-                        .iter()
-                        .map(|(p, target)| versioned(&p.name, &p.arch, &p.version, target)),
-                )
+                .chain(plan.add.iter().map(|(p, target)| versioned(&p.name, &p.arch, &p.version, target)))
                 .collect();
             for path in pool::prune_plan(kind, &all, keep) {
                 if plan.add.iter().any(|(_, target)| *target == path) {
@@ -391,11 +345,7 @@ impl Plan {
             let path = root.join(relative);
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
             // The package's and epoch's folders, once empty; never the suite's.
-            for folder in relative
-                .ancestors()
-                .skip(1)
-                .take_while(|f| *f != self.dir && f.starts_with(&self.dir))
-            {
+            for folder in relative.ancestors().skip(1).take_while(|f| *f != self.dir && f.starts_with(&self.dir)) {
                 let _ = std::fs::remove_dir(root.join(folder)); // only succeeds when empty
             }
         }
@@ -407,8 +357,7 @@ impl Plan {
             std::fs::create_dir_all(target.parent().expect("a package path has a parent"))?;
             std::fs::copy(&new.path, &tmp)
                 .with_context(|| format!("copying {} into the repository", new.path.display()))?;
-            std::fs::rename(&tmp, &target)
-                .with_context(|| format!("renaming into {}", target.display()))?;
+            std::fs::rename(&tmp, &target).with_context(|| format!("renaming into {}", target.display()))?;
         }
         Ok(())
     }
@@ -416,32 +365,19 @@ impl Plan {
     /// The apt stanzas of the published packages that stay.
     fn kept_stanzas(&self) -> Vec<String> {
         debug_assert_eq!(self.kind, Kind::Deb);
-        self.published
-            .iter()
-            .filter(|p| !self.prune.contains(&p.path))
-            .map(|p| p.stanza.clone())
-            .collect()
+        self.published.iter().filter(|p| !self.prune.contains(&p.path)).map(|p| p.stanza.clone()).collect()
     }
 }
 
 /// Every package file of the suite must be one its index lists, as it was published: a file
 /// that no publish put there (copied by hand, left by another tool) would otherwise be indexed
 /// and signed without ever being checked.
-fn check_published_files(
-    live: &Path,
-    suite: &str,
-    kind: Kind,
-    published: &[index::Published],
-) -> anyhow::Result<()> {
+fn check_published_files(live: &Path, suite: &str, kind: Kind, published: &[index::Published]) -> anyhow::Result<()> {
     let (dir, index_file) = match kind {
         Kind::Deb => (apt::pool_dir(suite), index::deb_index(suite)),
-        Kind::Rpm => (
-            yum::repo_dir(suite),
-            yum::repo_dir(suite).join("repodata/repomd.xml"),
-        ),
+        Kind::Rpm => (yum::repo_dir(suite), yum::repo_dir(suite).join("repodata/repomd.xml")),
     };
-    let listed: BTreeMap<&Path, &index::Published> =
-        published.iter().map(|p| (p.path.as_path(), p)).collect();
+    let listed: BTreeMap<&Path, &index::Published> = published.iter().map(|p| (p.path.as_path(), p)).collect();
     let mut strays = Vec::new();
     for file in pool::find_files(&live.join(&dir), kind.extension())? {
         let relative = file.strip_prefix(live).expect("found under the repository");
@@ -494,30 +430,20 @@ fn rpm_key_file(live: &Path, rpms: &Plan, signer: &gpg::Signer) -> anyhow::Resul
         let file = tempfile::NamedTempFile::new().context("writing a temporary key file")?;
         std::fs::write(file.path(), &block)?;
         let fingerprints = signer.fingerprints_in(file.path())?;
-        if fingerprints
-            .iter()
-            .all(|f| signer.fingerprints().contains(f))
-        {
+        if fingerprints.iter().all(|f| signer.fingerprints().contains(f)) {
             continue;
         }
         let used = match &mut used {
             Some(used) => used,
             None => {
                 let mut ids = BTreeSet::new();
-                for p in rpms
-                    .published
-                    .iter()
-                    .filter(|p| !rpms.prune.contains(&p.path))
-                {
+                for p in rpms.published.iter().filter(|p| !rpms.prune.contains(&p.path)) {
                     ids.extend(rpm_keys::signing_key_ids(&live.join(&p.path))?);
                 }
                 used.insert(ids)
             }
         };
-        if fingerprints
-            .iter()
-            .any(|f| f.len() >= 16 && used.contains(&f[f.len() - 16..].to_ascii_uppercase()))
-        {
+        if fingerprints.iter().any(|f| f.len() >= 16 && used.contains(&f[f.len() - 16..].to_ascii_uppercase())) {
             armored.extend(block.into_bytes());
         }
     }
@@ -544,15 +470,9 @@ fn incoming_packages(from: &Path) -> anyhow::Result<Vec<PackageFile>> {
     }
     let sums = from.join("SHA256SUMS");
     if sums.is_file() {
-        let text = std::fs::read_to_string(&sums)
-            .with_context(|| format!("reading {}", sums.display()))?;
+        let text = std::fs::read_to_string(&sums).with_context(|| format!("reading {}", sums.display()))?;
         for f in &files {
-            let relative = f
-                .path
-                .strip_prefix(from)
-                .unwrap_or(&f.path)
-                .to_string_lossy()
-                .into_owned();
+            let relative = f.path.strip_prefix(from).unwrap_or(&f.path).to_string_lossy().into_owned();
             let listed = text.lines().find_map(|l| {
                 let (hash, name) = l.split_once(char::is_whitespace)?;
                 let name = name.trim_start().trim_start_matches('*');

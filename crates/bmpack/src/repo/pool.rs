@@ -41,9 +41,7 @@ pub struct PackageFile {
 /// Characters dpkg and rpm allow in names, versions and architectures; anything else would be
 /// unsafe in a file name.
 fn plain(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+-.~:_^".contains(&b))
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.~:_^".contains(&b))
 }
 
 /// dpkg's `Version`, with `0:` (the same as no epoch) left out, so that versions compare as text.
@@ -54,13 +52,7 @@ pub fn deb_version(version: &str) -> String {
 impl PackageFile {
     /// Reads a package's identity (its control file or header).
     pub fn read(kind: Kind, path: &Path) -> anyhow::Result<Self> {
-        let context = || {
-            format!(
-                "{} is not a usable .{} package",
-                path.display(),
-                kind.extension()
-            )
-        };
+        let context = || format!("{} is not a usable .{} package", path.display(), kind.extension());
         let (name, version, arch) = match kind {
             Kind::Deb => {
                 let control = deb_control(path).with_context(context)?;
@@ -69,22 +61,14 @@ impl PackageFile {
                         .lines()
                         .find_map(|l| l.strip_prefix(f).and_then(|r| r.strip_prefix(':')))
                         .map(|v| v.trim().to_string())
-                        .with_context(|| {
-                            format!("{}: the control file has no {f} field", path.display())
-                        })
+                        .with_context(|| format!("{}: the control file has no {f} field", path.display()))
                 };
-                (
-                    field("Package")?,
-                    deb_version(&field("Version")?),
-                    field("Architecture")?,
-                )
+                (field("Package")?, deb_version(&field("Version")?), field("Architecture")?)
             }
             Kind::Rpm => {
                 let meta = rpm::PackageMetadata::open(path).with_context(context)?;
                 let text = |r: Result<&str, rpm::Error>, what: &str| -> anyhow::Result<String> {
-                    r.map(str::to_string).with_context(|| {
-                        format!("{}: the rpm header has no {what}", path.display())
-                    })
+                    r.map(str::to_string).with_context(|| format!("{}: the rpm header has no {what}", path.display()))
                 };
                 let epoch = meta.get_epoch().unwrap_or(0);
                 let version = format!(
@@ -92,32 +76,15 @@ impl PackageFile {
                     text(meta.get_version(), "version")?,
                     text(meta.get_release(), "release")?
                 );
-                (
-                    text(meta.get_name(), "name")?,
-                    version,
-                    text(meta.get_arch(), "architecture")?,
-                )
+                (text(meta.get_name(), "name")?, version, text(meta.get_arch(), "architecture")?)
             }
         };
-        for (what, value) in [
-            ("name", &name),
-            ("version", &version),
-            ("architecture", &arch),
-        ] {
+        for (what, value) in [("name", &name), ("version", &version), ("architecture", &arch)] {
             if !plain(value) {
-                bail!(
-                    "{}: the package {what} `{value}` has characters dpkg and rpm do not allow",
-                    path.display()
-                );
+                bail!("{}: the package {what} `{value}` has characters dpkg and rpm do not allow", path.display());
             }
         }
-        Ok(PackageFile {
-            kind,
-            path: path.to_path_buf(),
-            name,
-            version,
-            arch,
-        })
+        Ok(PackageFile { kind, path: path.to_path_buf(), name, version, arch })
     }
 
     /// Where the package goes in the repository, relative to its root. A package with an epoch
@@ -127,14 +94,10 @@ impl PackageFile {
     pub fn place(&self, suite: &str) -> PathBuf {
         let (epoch, rest) = split_epoch(&self.version);
         let (dir, file) = match self.kind {
-            Kind::Deb => (
-                super::apt::pool_dir(suite).join(&self.name),
-                format!("{}_{rest}_{}.deb", self.name, self.arch),
-            ),
-            Kind::Rpm => (
-                super::yum::repo_dir(suite),
-                format!("{}-{rest}.{}.rpm", self.name, self.arch),
-            ),
+            Kind::Deb => {
+                (super::apt::pool_dir(suite).join(&self.name), format!("{}_{rest}_{}.deb", self.name, self.arch))
+            }
+            Kind::Rpm => (super::yum::repo_dir(suite), format!("{}-{rest}.{}.rpm", self.name, self.arch)),
         };
         match epoch {
             0 => dir.join(file),
@@ -146,13 +109,7 @@ impl PackageFile {
     /// than by the servers: a `.deb` through the end of its members (gzip, xz and zstd check
     /// their own integrity), an rpm against the header and payload digests its header carries.
     pub fn verify(&self) -> anyhow::Result<()> {
-        let context = || {
-            format!(
-                "{} is not a usable .{} package",
-                self.path.display(),
-                self.kind.extension()
-            )
-        };
+        let context = || format!("{} is not a usable .{} package", self.path.display(), self.kind.extension());
         match self.kind {
             Kind::Deb => verify_deb(&self.path).with_context(context),
             Kind::Rpm => rpm::Package::open(&self.path)
@@ -175,8 +132,7 @@ pub fn content_digest(kind: Kind, path: &Path) -> anyhow::Result<[u8; 32]> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let start = match kind {
         Kind::Deb => 0,
-        Kind::Rpm => rpm_header_offset(&bytes)
-            .with_context(|| format!("{} is not an rpm file", path.display()))?,
+        Kind::Rpm => rpm_header_offset(&bytes).with_context(|| format!("{} is not an rpm file", path.display()))?,
     };
     Ok(Sha256::digest(&bytes[start..]).into())
 }
@@ -193,10 +149,7 @@ fn verify_deb(path: &Path) -> anyhow::Result<()> {
             let mut format = String::new();
             entry.read_to_string(&mut format)?;
             if !format.starts_with("2.") {
-                bail!(
-                    "debian-binary says `{}`, not a format dpkg reads",
-                    format.trim()
-                );
+                bail!("debian-binary says `{}`, not a format dpkg reads", format.trim());
             }
         } else if let Some((kind, compression)) = name.split_once(".tar") {
             let reader = decompressed(Box::new(entry), compression)?;
@@ -217,10 +170,7 @@ fn verify_deb(path: &Path) -> anyhow::Result<()> {
 }
 
 /// A `.tar` member's reader, decompressed by its suffix (`""`, `.gz`, `.xz`, `.zst`).
-fn decompressed<'a>(
-    member: Box<dyn Read + 'a>,
-    compression: &str,
-) -> anyhow::Result<Box<dyn Read + 'a>> {
+fn decompressed<'a>(member: Box<dyn Read + 'a>, compression: &str) -> anyhow::Result<Box<dyn Read + 'a>> {
     Ok(match compression {
         "" => member,
         ".gz" => Box::new(flate2::read::MultiGzDecoder::new(member)),
@@ -301,9 +251,7 @@ pub fn compare_versions(kind: Kind, a: &str, b: &str) -> Ordering {
         Kind::Deb => dpkg_verrevcmp,
         Kind::Rpm => rpmvercmp,
     };
-    ea.cmp(&eb)
-        .then_with(|| part(&ua, &ub))
-        .then_with(|| part(&va, &vb))
+    ea.cmp(&eb).then_with(|| part(&ua, &ub)).then_with(|| part(&va, &vb))
 }
 
 /// dpkg's `verrevcmp` (lib/dpkg/version.c): non-digit runs compared by [`dpkg_order`], digit
@@ -408,13 +356,7 @@ fn rpmvercmp(a: &str, b: &str) -> Ordering {
         };
         let numeric = first.is_ascii_digit();
         let run = |s: &[u8], mut k: usize| {
-            while k < s.len()
-                && (if numeric {
-                    s[k].is_ascii_digit()
-                } else {
-                    s[k].is_ascii_alphabetic()
-                })
-            {
+            while k < s.len() && (if numeric { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() }) {
                 k += 1;
             }
             k
@@ -422,11 +364,7 @@ fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let (ei, ej) = (run(a, i), run(b, j));
         if ej == j {
             // The segments are of different kinds: a number is newer than letters.
-            return if numeric {
-                Ordering::Greater
-            } else {
-                Ordering::Less
-            };
+            return if numeric { Ordering::Greater } else { Ordering::Less };
         }
         let (mut sa, mut sb) = (&a[i..ei], &b[j..ej]);
         if numeric {
@@ -473,9 +411,7 @@ pub fn prune_plan(kind: Kind, files: &[Versioned], keep: usize) -> Vec<PathBuf> 
     }
     let mut removed = Vec::new();
     for (_, mut versions) in groups {
-        versions.sort_by(|x, y| {
-            compare_versions(kind, &y.version, &x.version).then_with(|| x.path.cmp(&y.path))
-        });
+        versions.sort_by(|x, y| compare_versions(kind, &y.version, &x.version).then_with(|| x.path.cmp(&y.path)));
         removed.extend(versions.into_iter().skip(keep).map(|f| f.path.clone()));
     }
     removed

@@ -16,11 +16,9 @@ const SIGNATURE_TAGS: [u32; 4] = [267, 268, 1002, 1005];
 
 /// The 64-bit key IDs (16 upper-case hex digits) that signed the rpm at `path`.
 pub fn signing_key_ids(path: &Path) -> anyhow::Result<BTreeSet<String>> {
-    let mut file =
-        std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
     let mut head = [0u8; 96 + 16];
-    file.read_exact(&mut head)
-        .with_context(|| format!("{} is not an rpm file", path.display()))?;
+    file.read_exact(&mut head).with_context(|| format!("{} is not an rpm file", path.display()))?;
     let sig = &head[96..];
     if head[..4] != [0xed, 0xab, 0xee, 0xdb] || sig[..3] != [0x8e, 0xad, 0xe8] {
         bail!("{} is not an rpm file", path.display());
@@ -28,13 +26,11 @@ pub fn signing_key_ids(path: &Path) -> anyhow::Result<BTreeSet<String>> {
     let count = u32::from_be_bytes(sig[8..12].try_into().unwrap()) as usize;
     let store_len = u32::from_be_bytes(sig[12..16].try_into().unwrap()) as usize;
     let mut rest = vec![0u8; 16 * count + store_len];
-    file.read_exact(&mut rest)
-        .with_context(|| format!("{}: the signature header is cut short", path.display()))?;
+    file.read_exact(&mut rest).with_context(|| format!("{}: the signature header is cut short", path.display()))?;
     let (index, store) = rest.split_at(16 * count);
     let mut ids = BTreeSet::new();
     for entry in index.chunks_exact(16) {
-        let field =
-            |i: usize| u32::from_be_bytes(entry[4 * i..4 * i + 4].try_into().unwrap()) as usize;
+        let field = |i: usize| u32::from_be_bytes(entry[4 * i..4 * i + 4].try_into().unwrap()) as usize;
         let (tag, offset, len) = (field(0) as u32, field(2), field(3));
         if SIGNATURE_TAGS.contains(&tag)
             && let Some(packet) = store.get(offset..offset + len)
@@ -54,23 +50,14 @@ fn issuer(packet: &[u8]) -> Option<String> {
         // New format: one-, two- or five-octet length.
         let (len, skip) = match *rest.first()? {
             l @ 0..=191 => (l as usize, 1),
-            l @ 192..=223 => (
-                (((l as usize) - 192) << 8) + *rest.get(1)? as usize + 192,
-                2,
-            ),
-            255 => (
-                u32::from_be_bytes(rest.get(1..5)?.try_into().ok()?) as usize,
-                5,
-            ),
+            l @ 192..=223 => ((((l as usize) - 192) << 8) + *rest.get(1)? as usize + 192, 2),
+            255 => (u32::from_be_bytes(rest.get(1..5)?.try_into().ok()?) as usize, 5),
             _ => return None,
         };
         rest.get(skip..skip + len)?
     } else {
         let skip = [1, 2, 4].get((first & 3) as usize).copied()?;
-        let len = rest
-            .get(..skip)?
-            .iter()
-            .fold(0usize, |n, &b| (n << 8) | b as usize);
+        let len = rest.get(..skip)?.iter().fold(0usize, |n, &b| (n << 8) | b as usize);
         rest.get(skip..skip + len)?
     };
     if *body.first()? != 4 {
@@ -78,8 +65,7 @@ fn issuer(packet: &[u8]) -> Option<String> {
     }
     let hashed_len = u16::from_be_bytes(body.get(4..6)?.try_into().ok()?) as usize;
     let hashed = body.get(6..6 + hashed_len)?;
-    let unhashed_len =
-        u16::from_be_bytes(body.get(6 + hashed_len..8 + hashed_len)?.try_into().ok()?) as usize;
+    let unhashed_len = u16::from_be_bytes(body.get(6 + hashed_len..8 + hashed_len)?.try_into().ok()?) as usize;
     let unhashed = body.get(8 + hashed_len..8 + hashed_len + unhashed_len)?;
     [hashed, unhashed].into_iter().find_map(issuer_subpacket)
 }
@@ -88,14 +74,8 @@ fn issuer_subpacket(mut area: &[u8]) -> Option<String> {
     while !area.is_empty() {
         let (len, skip) = match area[0] {
             l @ 0..=191 => (l as usize, 1),
-            l @ 192..=254 => (
-                (((l as usize) - 192) << 8) + *area.get(1)? as usize + 192,
-                2,
-            ),
-            255 => (
-                u32::from_be_bytes(area.get(1..5)?.try_into().ok()?) as usize,
-                5,
-            ),
+            l @ 192..=254 => ((((l as usize) - 192) << 8) + *area.get(1)? as usize + 192, 2),
+            255 => (u32::from_be_bytes(area.get(1..5)?.try_into().ok()?) as usize, 5),
         };
         let sub = area.get(skip..skip + len)?;
         let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02X}")).collect::<String>();
@@ -146,13 +126,8 @@ mod tests {
 
     #[test]
     fn armored_blocks_are_split_one_per_key() {
-        let a =
-            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n";
-        let b =
-            "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nBBBB\n-----END PGP PUBLIC KEY BLOCK-----\n";
-        assert_eq!(
-            armored_blocks(&format!("{a}{b}")),
-            vec![a.to_string(), b.to_string()]
-        );
+        let a = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nAAAA\n-----END PGP PUBLIC KEY BLOCK-----\n";
+        let b = "-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nBBBB\n-----END PGP PUBLIC KEY BLOCK-----\n";
+        assert_eq!(armored_blocks(&format!("{a}{b}")), vec![a.to_string(), b.to_string()]);
     }
 }

@@ -85,13 +85,9 @@ impl RepoLock {
 
 /// `.<name>.<what>` beside the repository folder (its parent is created if missing).
 pub fn beside(repo_dir: &Path, what: &str) -> anyhow::Result<PathBuf> {
-    let name = repo_dir
-        .file_name()
-        .ok_or_else(|| anyhow::anyhow!("--repo {} has no folder name", repo_dir.display()))?;
-    let parent = repo_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let name =
+        repo_dir.file_name().ok_or_else(|| anyhow::anyhow!("--repo {} has no folder name", repo_dir.display()))?;
+    let parent = repo_dir.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     Ok(parent.join(format!(".{}.{what}", name.to_string_lossy())))
 }
@@ -114,11 +110,7 @@ fn recover(live: &Path, _lock: &RepoLock) -> anyhow::Result<()> {
     let (Some(parent), Some(base)) = (live.parent(), live.file_name()) else {
         return Ok(());
     };
-    let parent = if parent.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        parent
-    };
+    let parent = if parent.as_os_str().is_empty() { Path::new(".") } else { parent };
     let base = base.to_string_lossy().into_owned();
     let Ok(entries) = fs::read_dir(parent) else {
         return Ok(());
@@ -135,27 +127,17 @@ fn recover(live: &Path, _lock: &RepoLock) -> anyhow::Result<()> {
             } else {
                 return None;
             };
-            entry
-                .file_type()
-                .ok()?
-                .is_dir()
-                .then(|| (old, entry.path()))
+            entry.file_type().ok()?.is_dir().then(|| (old, entry.path()))
         })
         .collect();
     left.sort();
     for (old, path) in left {
         if old && !live.exists() {
-            errln!(
-                "publish: restoring {} from an interrupted publish ({})",
-                live.display(),
-                path.display()
-            );
-            fs::rename(&path, live)
-                .with_context(|| format!("restoring {} to {}", path.display(), live.display()))?;
+            errln!("publish: restoring {} from an interrupted publish ({})", live.display(), path.display());
+            fs::rename(&path, live).with_context(|| format!("restoring {} to {}", path.display(), live.display()))?;
         } else {
-            fs::remove_dir_all(&path).with_context(|| {
-                format!("removing {} left by an interrupted publish", path.display())
-            })?;
+            fs::remove_dir_all(&path)
+                .with_context(|| format!("removing {} left by an interrupted publish", path.display()))?;
         }
     }
     Ok(())
@@ -167,22 +149,14 @@ impl Staging {
     /// below them, may be a symbolic link.
     pub fn begin(live: &Path, _lock: &RepoLock, written: &[PathBuf]) -> anyhow::Result<Self> {
         if live.exists() && !live.is_dir() {
-            bail!(
-                "{} exists and is not a directory: give --repo a directory",
-                live.display()
-            );
+            bail!("{} exists and is not a directory: give --repo a directory", live.display());
         }
         if live.exists() {
             refuse_links(live, written)?;
         }
         let path = sibling(live, "new");
-        let staging = Staging {
-            live: live.to_path_buf(),
-            path,
-            done: false,
-        };
-        fs::create_dir(&staging.path)
-            .with_context(|| format!("creating {}", staging.path.display()))?;
+        let staging = Staging { live: live.to_path_buf(), path, done: false };
+        fs::create_dir(&staging.path).with_context(|| format!("creating {}", staging.path.display()))?;
         if live.exists() {
             keep_folder(&fs::metadata(live)?, &staging.path)?;
             copy_tree(live, &staging.path)?;
@@ -206,29 +180,16 @@ impl Staging {
         self.done = true;
         if self.live.exists() {
             let old = sibling(&self.live, "old");
-            fs::rename(&self.live, &old).with_context(|| {
-                format!("renaming {} to {}", self.live.display(), old.display())
-            })?;
+            fs::rename(&self.live, &old)
+                .with_context(|| format!("renaming {} to {}", self.live.display(), old.display()))?;
             if let Err(e) = fs::rename(&self.path, &self.live) {
                 let _ = fs::rename(&old, &self.live);
-                return Err(e).with_context(|| {
-                    format!(
-                        "renaming {} to {}",
-                        self.path.display(),
-                        self.live.display()
-                    )
-                });
+                return Err(e).with_context(|| format!("renaming {} to {}", self.path.display(), self.live.display()));
             }
-            fs::remove_dir_all(&old)
-                .with_context(|| format!("removing the previous state {}", old.display()))?;
+            fs::remove_dir_all(&old).with_context(|| format!("removing the previous state {}", old.display()))?;
         } else {
-            fs::rename(&self.path, &self.live).with_context(|| {
-                format!(
-                    "renaming {} to {}",
-                    self.path.display(),
-                    self.live.display()
-                )
-            })?;
+            fs::rename(&self.path, &self.live)
+                .with_context(|| format!("renaming {} to {}", self.path.display(), self.live.display()))?;
         }
         Ok(())
     }
@@ -263,9 +224,7 @@ fn refuse_links(live: &Path, written: &[PathBuf]) -> anyhow::Result<()> {
             Vec::new()
         };
         if let Some(link) = links.first() {
-            let target = fs::read_link(link)
-                .map(|t| t.display().to_string())
-                .unwrap_or_default();
+            let target = fs::read_link(link).map(|t| t.display().to_string()).unwrap_or_default();
             bail!(
                 "{} is a symbolic link (to {target}): publish writes there, and would write through the link into \
                  what it points to before the new state is swapped in. Replace the link with the folder or file it \
@@ -284,16 +243,9 @@ fn is_package(path: &Path) -> bool {
 fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
     for entry in walkdir::WalkDir::new(from).min_depth(1) {
         let entry = entry.with_context(|| format!("reading {}", from.display()))?;
-        let dest = to.join(
-            entry
-                .path()
-                .strip_prefix(from)
-                .expect("walkdir stays under its root"),
-        );
+        let dest = to.join(entry.path().strip_prefix(from).expect("walkdir stays under its root"));
         let ty = entry.file_type();
-        let meta = entry
-            .metadata()
-            .with_context(|| format!("reading {}", entry.path().display()))?;
+        let meta = entry.metadata().with_context(|| format!("reading {}", entry.path().display()))?;
         if ty.is_dir() {
             fs::create_dir(&dest).with_context(|| format!("creating {}", dest.display()))?;
             keep_folder(&meta, &dest)?;
@@ -304,9 +256,8 @@ fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {
             let shared = is_package(entry.path()) && meta.mode() & FILE_READABLE == FILE_READABLE;
             let linked = shared && fs::hard_link(entry.path(), &dest).is_ok();
             if !linked {
-                fs::copy(entry.path(), &dest).with_context(|| {
-                    format!("copying {} to {}", entry.path().display(), dest.display())
-                })?;
+                fs::copy(entry.path(), &dest)
+                    .with_context(|| format!("copying {} to {}", entry.path().display(), dest.display()))?;
                 set_modified(&dest, meta.modified()?)?;
             }
         } else if ty.is_symlink() {
@@ -368,8 +319,7 @@ pub fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     tmp.push(".tmp");
     let tmp = PathBuf::from(tmp);
     fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    fs::rename(&tmp, path)
-        .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
 }
 
 /// Sets the modification time of the file at `path`.

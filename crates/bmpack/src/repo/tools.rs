@@ -31,11 +31,7 @@ pub struct Tool {
 
 impl Tool {
     pub fn new(program: &str) -> Self {
-        Tool {
-            program: program.to_string(),
-            args: Vec::new(),
-            dir: None,
-        }
+        Tool { program: program.to_string(), args: Vec::new(), dir: None }
     }
 
     pub fn arg(mut self, arg: impl Into<OsString>) -> Self {
@@ -105,10 +101,10 @@ impl Tool {
         });
         match started {
             Ok(Some(out)) => Ok(out),
-            Ok(None) => Err(super::interrupt::Interrupted {
-                signal: super::interrupt::received().unwrap_or(libc::SIGINT),
+            Ok(None) => {
+                Err(super::interrupt::Interrupted { signal: super::interrupt::received().unwrap_or(libc::SIGINT) }
+                    .into())
             }
-            .into()),
             Err(e) if e.kind() == ErrorKind::NotFound => bail!(
                 "`{}` is not installed (needed to run `{}`): install it with `apt-get install {}`",
                 self.program,
@@ -141,7 +137,6 @@ impl Tool {
     /// Like `run`, for text output.
     pub fn run_text(&self) -> anyhow::Result<String> {
         let out = self.run()?;
-        String::from_utf8(out)
-            .with_context(|| format!("`{}` printed something that is not UTF-8", self.describe()))
+        String::from_utf8(out).with_context(|| format!("`{}` printed something that is not UTF-8", self.describe()))
     }
 }

@@ -25,9 +25,7 @@ fn which(program: &str) -> anyhow::Result<PathBuf> {
     std::env::split_paths(&path)
         .map(|d| d.join(program))
         .find(|p| p.is_file())
-        .with_context(|| {
-            format!("`{program}` is not installed: install it with `apt-get install gnupg`")
-        })
+        .with_context(|| format!("`{program}` is not installed: install it with `apt-get install gnupg`"))
 }
 
 /// Signs rpm files in place (they must be private copies, not links into a live repository).
@@ -43,9 +41,7 @@ pub fn sign(files: &[PathBuf], signer: &Signer) -> anyhow::Result<()> {
         .arg(format!("__gpg {}", gpg.display()))
         .args(["--define", "_gpg_sign_cmd_extra_args --batch --no-tty"]);
     if let Some(home) = signer.homedir() {
-        t = t
-            .arg("--define")
-            .arg(format!("_gpg_path {}", home.display()));
+        t = t.arg("--define").arg(format!("_gpg_path {}", home.display()));
     }
     t.args(files).run().context("signing the rpm packages")?;
     Ok(())

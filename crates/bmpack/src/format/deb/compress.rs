@@ -65,14 +65,8 @@ impl DebCompression {
 
 /// A gzip stream with a header free of host data, as `gzip -n` writes it: no file name,
 /// mtime 0, OS byte 3 (Unix).
-pub(super) fn gzip_encoder<W: Write>(
-    out: W,
-    level: flate2::Compression,
-) -> flate2::write::GzEncoder<W> {
-    GzBuilder::new()
-        .mtime(0)
-        .operating_system(3)
-        .write(out, level)
+pub(super) fn gzip_encoder<W: Write>(out: W, level: flate2::Compression) -> flate2::write::GzEncoder<W> {
+    GzBuilder::new().mtime(0).operating_system(3).write(out, level)
 }
 
 /// `gzip -9n` of `data`, for files shipped compressed (the Debian changelog).

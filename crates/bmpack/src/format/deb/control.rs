@@ -9,11 +9,7 @@ use crate::model::{Package, Relation};
 /// The text of `control` for `pkg`, which takes `installed_size_kib` KiB once installed.
 pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Result<String> {
     check_package_name(&pkg.name)?;
-    for (field, value) in [
-        ("name", &pkg.name),
-        ("maintainer", &pkg.maintainer),
-        ("summary", &pkg.summary),
-    ] {
+    for (field, value) in [("name", &pkg.name), ("maintainer", &pkg.maintainer), ("summary", &pkg.summary)] {
         if value.trim().is_empty() {
             bail!(
                 "package `{}`: `{field}` is empty; dpkg needs it in the control file: set it in packaging/",
@@ -37,24 +33,12 @@ pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Re
     put("Maintainer", field("maintainer", &pkg.maintainer)?);
     put("Installed-Size", installed_size_kib.to_string());
     let r = &pkg.relations;
-    put(
-        "Pre-Depends",
-        relation_list(&pkg.name, "deb_pre_depends", &r.deb_pre_depends)?,
-    );
+    put("Pre-Depends", relation_list(&pkg.name, "deb_pre_depends", &r.deb_pre_depends)?);
     let depends: Vec<_> = r.depends.iter().chain(&r.deb_depends).cloned().collect();
     put("Depends", relation_list(&pkg.name, "depends", &depends)?);
-    put(
-        "Conflicts",
-        relation_list(&pkg.name, "conflicts", &r.conflicts)?,
-    );
-    put(
-        "Replaces",
-        relation_list(&pkg.name, "deb_replaces", &r.deb_replaces)?,
-    );
-    put(
-        "Provides",
-        relation_list(&pkg.name, "provides", &r.provides)?,
-    );
+    put("Conflicts", relation_list(&pkg.name, "conflicts", &r.conflicts)?);
+    put("Replaces", relation_list(&pkg.name, "deb_replaces", &r.deb_replaces)?);
+    put("Provides", relation_list(&pkg.name, "provides", &r.provides)?);
     put("Section", field("section", &pkg.section)?);
     put("Priority", "optional".to_string());
     put("Homepage", field("homepage", &pkg.homepage)?);
@@ -66,10 +50,7 @@ pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Re
 fn relation_list(pkg: &str, field: &str, relations: &[Relation]) -> anyhow::Result<String> {
     let mut out = Vec::with_capacity(relations.len());
     for r in relations {
-        if r.name.is_empty()
-            || r.name
-                .contains(|c: char| c.is_whitespace() || c == ',' || c == '(')
-        {
+        if r.name.is_empty() || r.name.contains(|c: char| c.is_whitespace() || c == ',' || c == '(') {
             bail!(
                 "package `{pkg}`: relation `{}` in `{field}` is not a package name: use one name and put the version in the constraint",
                 r.name
@@ -113,9 +94,7 @@ fn description(pkg: &Package) -> anyhow::Result<String> {
 fn check_package_name(name: &str) -> anyhow::Result<()> {
     let valid = name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
     if !valid {
         bail!(
             "package name `{name}` is not a valid Debian package name: use lower-case letters, digits, `+`, `-` and `.`, starting with a letter or digit (e.g. `bm-nextcloud12`)"
@@ -136,15 +115,8 @@ fn single_line(pkg: &str, field: &str, value: &str) -> anyhow::Result<()> {
 
 /// Installed-Size as dpkg-gencontrol computes it: each regular file counts its size rounded up
 /// to whole KiB, and every other object (each directory, the root included) counts 1 KiB.
-pub(super) fn installed_size_kib(
-    file_sizes: impl IntoIterator<Item = u64>,
-    directories: usize,
-) -> u64 {
-    file_sizes
-        .into_iter()
-        .map(|s| s.div_ceil(1024))
-        .sum::<u64>()
-        + directories as u64
+pub(super) fn installed_size_kib(file_sizes: impl IntoIterator<Item = u64>, directories: usize) -> u64 {
+    file_sizes.into_iter().map(|s| s.div_ceil(1024)).sum::<u64>() + directories as u64
 }
 
 /// `md5sums`: one `<hex>  <path without leading />` line per file, sorted by path.
@@ -189,9 +161,6 @@ mod tests {
     #[test]
     fn relation_names_with_a_version_inside_are_refused() {
         let e = relation_list("p", "depends", &[Relation::any("bm-core (>= 4.2)")]).unwrap_err();
-        assert!(
-            e.to_string().contains("`bm-core (>= 4.2)` in `depends`"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("`bm-core (>= 4.2)` in `depends`"), "{e}");
     }
 }

@@ -11,8 +11,8 @@
 //! lintian overrides of packages that ship jars.
 
 mod compress;
-mod parallel_gzip;
 mod control;
+mod parallel_gzip;
 mod policy_files;
 pub(crate) use policy_files::civil_from_days;
 mod tarball;
@@ -44,9 +44,7 @@ impl Packager for DebPackager {
         let mtime = opts.source_date_epoch;
 
         let mut files: Vec<PayloadFile> = pkg.files.clone();
-        files.extend(
-            policy_files::policy_files(pkg, mtime).context("compressing the Debian changelog")?,
-        );
+        files.extend(policy_files::policy_files(pkg, mtime).context("compressing the Debian changelog")?);
         let tree = PayloadTree::new(&pkg.name, &files)?;
 
         let data = write_data_tar(pkg, &tree, compression, mtime)?;
@@ -65,9 +63,7 @@ impl Packager for DebPackager {
             h.set_uid(0);
             h.set_gid(0);
             h.set_mode(0o100644);
-            ar.append(&h, bytes).with_context(|| {
-                format!("writing the `{name}` member of {}", self.file_name(pkg))
-            })?;
+            ar.append(&h, bytes).with_context(|| format!("writing the `{name}` member of {}", self.file_name(pkg)))?;
         }
         Ok(())
     }
@@ -108,16 +104,10 @@ impl<'a> PayloadTree<'a> {
         }
         for d in &directories {
             if let Some(f) = by_dest.get(d.trim_end_matches('/')) {
-                bail!(
-                    "package `{pkg}`: `{}` is a file, but other files are installed under it",
-                    f.dest
-                );
+                bail!("package `{pkg}`: `{}` is a file, but other files are installed under it", f.dest);
             }
         }
-        Ok(PayloadTree {
-            files: by_dest,
-            directories,
-        })
+        Ok(PayloadTree { files: by_dest, directories })
     }
 }
 
@@ -134,10 +124,7 @@ fn check_destination(pkg: &str, dest: &str) -> anyhow::Result<()> {
     if dest.ends_with('/') {
         return Err(bad("ends with `/`"));
     }
-    if dest[1..]
-        .split('/')
-        .any(|c| c.is_empty() || c == "." || c == "..")
-    {
+    if dest[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..") {
         return Err(bad("has an empty, `.` or `..` component"));
     }
     if dest.contains(|c: char| c.is_control()) {
@@ -174,10 +161,7 @@ fn write_data_tar(
     }
 
     let write_err = || format!("package `{}`: compressing data.tar", pkg.name);
-    let mut tar = TarWriter::new(
-        compression.encoder(Vec::new()).with_context(write_err)?,
-        mtime,
-    );
+    let mut tar = TarWriter::new(compression.encoder(Vec::new()).with_context(write_err)?, mtime);
     let mut file_sizes = Vec::with_capacity(tree.files.len());
     let mut md5sums = Vec::with_capacity(tree.files.len());
     for (name, entry) in &entries {
@@ -185,17 +169,11 @@ fn write_data_tar(
             Entry::Dir => tar.directory(name).with_context(write_err)?,
             Entry::File(f) => {
                 let content = f.source.read().with_context(|| match &f.source {
-                    FileSource::Path(p) => format!(
-                        "package `{}`: reading `{}`, the content of `{}`",
-                        pkg.name,
-                        p.display(),
-                        f.dest
-                    ),
+                    FileSource::Path(p) => {
+                        format!("package `{}`: reading `{}`, the content of `{}`", pkg.name, p.display(), f.dest)
+                    }
                     FileSource::Bytes(_) => {
-                        format!(
-                            "package `{}`: reading the content of `{}`",
-                            pkg.name, f.dest
-                        )
+                        format!("package `{}`: reading the content of `{}`", pkg.name, f.dest)
                     }
                 })?;
                 tar.file(name, f.mode, &content).with_context(write_err)?;
@@ -206,15 +184,8 @@ fn write_data_tar(
             }
         }
     }
-    let bytes = tar
-        .finish()
-        .and_then(|e| e.finish())
-        .with_context(write_err)?;
-    Ok(DataTar {
-        bytes,
-        file_sizes,
-        md5sums,
-    })
+    let bytes = tar.finish().and_then(|e| e.finish()).with_context(write_err)?;
+    Ok(DataTar { bytes, file_sizes, md5sums })
 }
 
 fn write_control_tar(
@@ -226,22 +197,15 @@ fn write_control_tar(
 ) -> anyhow::Result<Vec<u8>> {
     // name → (mode, content); sorted by name as dpkg-deb writes them.
     let mut members: BTreeMap<&str, (u32, String)> = BTreeMap::new();
-    let conffiles: String = tree
-        .files
-        .values()
-        .filter(|f| f.kind == FileKind::Config)
-        .map(|f| format!("{}\n", f.dest))
-        .collect();
+    let conffiles: String =
+        tree.files.values().filter(|f| f.kind == FileKind::Config).map(|f| format!("{}\n", f.dest)).collect();
     if !conffiles.is_empty() {
         members.insert("conffiles", (0o644, conffiles));
     }
     let s = &pkg.scripts.deb;
-    for (name, script) in [
-        ("preinst", &s.preinst),
-        ("postinst", &s.postinst),
-        ("prerm", &s.prerm),
-        ("postrm", &s.postrm),
-    ] {
+    for (name, script) in
+        [("preinst", &s.preinst), ("postinst", &s.postinst), ("prerm", &s.prerm), ("postrm", &s.postrm)]
+    {
         if let Some(text) = script {
             control::check_script(&pkg.name, name, text)?;
             members.insert(name, (0o755, text.clone()));
@@ -254,35 +218,17 @@ fn write_control_tar(
     // dpkg-gencontrol measures the package tree once the scripts, triggers and conffiles are in
     // DEBIAN/ and before control and md5sums are: count the same, DEBIAN/ itself included.
     let installed_size = control::installed_size_kib(
-        data.file_sizes
-            .iter()
-            .copied()
-            .chain(members.values().map(|(_, text)| text.len() as u64)),
+        data.file_sizes.iter().copied().chain(members.values().map(|(_, text)| text.len() as u64)),
         tree.directories.len() + 1,
     );
-    members.insert(
-        "control",
-        (0o644, control::control_file(pkg, installed_size)?),
-    );
-    members.insert(
-        "md5sums",
-        (
-            0o644,
-            control::md5sums(data.md5sums.iter().map(|(p, h)| (p.as_str(), h.as_str()))),
-        ),
-    );
+    members.insert("control", (0o644, control::control_file(pkg, installed_size)?));
+    members.insert("md5sums", (0o644, control::md5sums(data.md5sums.iter().map(|(p, h)| (p.as_str(), h.as_str())))));
 
     let write_err = || format!("package `{}`: compressing control.tar", pkg.name);
-    let mut tar = TarWriter::new(
-        compression.encoder(Vec::new()).with_context(write_err)?,
-        mtime,
-    );
+    let mut tar = TarWriter::new(compression.encoder(Vec::new()).with_context(write_err)?, mtime);
     tar.directory("./").with_context(write_err)?;
     for (name, (mode, text)) in &members {
-        tar.file(&format!("./{name}"), *mode, text.as_bytes())
-            .with_context(write_err)?;
+        tar.file(&format!("./{name}"), *mode, text.as_bytes()).with_context(write_err)?;
     }
-    tar.finish()
-        .and_then(|e| e.finish())
-        .with_context(write_err)
+    tar.finish().and_then(|e| e.finish()).with_context(write_err)
 }

@@ -14,10 +14,7 @@ const LINTIAN_OVERRIDES: &str = include_str!("../../../../../debian/lintian-over
 
 /// The files to add to `pkg`'s payload: copyright, changelog.Debian.gz and the lintian
 /// overrides.
-pub(super) fn policy_files(
-    pkg: &Package,
-    source_date_epoch: u64,
-) -> std::io::Result<Vec<PayloadFile>> {
+pub(super) fn policy_files(pkg: &Package, source_date_epoch: u64) -> std::io::Result<Vec<PayloadFile>> {
     let doc = format!("/usr/share/doc/{}", pkg.name);
     let bytes = |b: Vec<u8>| FileSource::Bytes(Arc::from(b));
     let files = vec![
@@ -60,9 +57,7 @@ fn changelog(pkg: &Package, source_date_epoch: u64) -> String {
 /// `Thu, 01 Jan 1970 00:00:00 +0000`, as `date -R -u` writes it.
 fn rfc2822(epoch: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let days = epoch / 86_400;
     let secs = epoch % 86_400;
     let (y, m, d) = civil_from_days(days as i64);

@@ -20,10 +20,7 @@ pub(super) struct TarWriter<W: Write> {
 
 impl<W: Write> TarWriter<W> {
     pub(super) fn new(out: W, mtime: u64) -> Self {
-        TarWriter {
-            builder: tar::Builder::new(out),
-            mtime,
-        }
+        TarWriter { builder: tar::Builder::new(out), mtime }
     }
 
     /// A directory; `name` is `./` or `./usr/share/`.
@@ -80,10 +77,8 @@ impl<W: Write> TarWriter<W> {
         h.set_mtime(self.mtime);
         h.set_size(size);
         // Names that fit always fit: "root" is 4 bytes of the 32 the fields hold.
-        h.set_username("root")
-            .expect("`root` fits the user name field");
-        h.set_groupname("root")
-            .expect("`root` fits the group name field");
+        h.set_username("root").expect("`root` fits the user name field");
+        h.set_groupname("root").expect("`root` fits the group name field");
         h
     }
 }
