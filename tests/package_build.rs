@@ -218,3 +218,20 @@ fn cargo_xtask_package_finishes_when_nobody_reads_its_output() {
     let check = std::process::Command::new("sha256sum").arg("-c").arg("SHA256SUMS").current_dir(&out).output().unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
 }
+
+/// `--package` with a package that has no jars of its own but depends on one that has: the
+/// sample jars are made for what the selection pulls in (the catalog's one selection).
+#[test]
+fn one_package_without_jars_that_needs_a_package_with_jars_builds_from_samples() {
+    let out = tempfile::tempdir().unwrap();
+    let samples = tempfile::tempdir().unwrap();
+    let mut req = request(out.path(), samples.path());
+    req.resolve.only = vec!["bm-nextcloud-replaces-filehosting".to_string()];
+    let outcome = package(&req, &Silent).unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(outcome.samples.is_some(), "no sample jars were made");
+    let names: Vec<String> =
+        outcome.files.iter().map(|f| f.path.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    for wanted in ["bm-nextcloud-replaces-filehosting_", "bm-nextcloud-common_", "bm-plugin-reload_"] {
+        assert!(names.iter().any(|n| n.starts_with(wanted)), "{wanted}… missing from {names:?}");
+    }
+}

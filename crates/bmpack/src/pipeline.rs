@@ -45,12 +45,9 @@ pub struct PackageOutcome {
 /// output folder untouched.
 pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<PackageOutcome> {
     let catalog = Catalog::load(&req.root)?;
-    // Packages without jars (the server tool, bm-plugin-reload) need no bundles, real or sample.
-    let needs_bundles = catalog
-        .declarations
-        .iter()
-        .filter(|d| req.resolve.only.is_empty() || req.resolve.only.contains(&d.name))
-        .any(|d| !d.bundles.is_empty());
+    // Packages without jars (the server tool, bm-plugin-reload) need no bundles, real or sample;
+    // the selection is the catalog's own, with the packages ours depend on.
+    let needs_bundles = catalog.select(&req.resolve)?.iter().any(|d| !d.bundles.is_empty());
     let (bundles, samples) = match &req.bundles {
         Some(path) => (BundleSet::load(path)?, None),
         None if !needs_bundles => (BundleSet::empty(&req.root), None),
