@@ -145,6 +145,9 @@ pub struct Booted {
     leader: u32,
     /// `/proc` of an unbooted root.
     proc: Option<ProcMount>,
+    /// The container's own cgroups (one per mounted hierarchy that tracks processes), removed
+    /// after it stops.
+    cgroups: Vec<PathBuf>,
 }
 
 impl Booted {
@@ -188,7 +191,7 @@ impl Booted {
         let _one_at_a_time = BOOT.lock().unwrap_or_else(|e| e.into_inner());
         let options = format!("lowerdir={lower},upperdir={},workdir={}", upper.display(), work.display());
         run_ok(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &options]).arg(&merged));
-        Booted { release, dir: Some(dir), merged, nspawn: None, leader: 0, proc: None }
+        Booted { release, dir: Some(dir), merged, nspawn: None, leader: 0, proc: None, cgroups: Vec::new() }
     }
 
     fn start(&mut self) {
@@ -197,7 +200,18 @@ impl Booted {
         let dir = booted.dir.as_ref().unwrap().path();
         let machine = format!("bm{}", dir.file_name().unwrap().to_string_lossy().replace(['.', '_'], ""));
         let log = File::create(dir.join("console.log")).unwrap();
-        let child = Command::new("systemd-nspawn")
+        // Without systemd on the host, nspawn (--keep-unit) runs the container in the cgroup it
+        // was started from: each container gets one of its own, or two booted at once would
+        // manage the same units' cgroups (seen: a unit failing with 219/CGROUP).
+        booted.cgroups = own_cgroups(&machine);
+        let procs: Vec<String> = booted.cgroups.iter().map(|d| d.join("cgroup.procs").display().to_string()).collect();
+        let child = Command::new("sh")
+            .args([
+                "-c",
+                r#"for procs in $BMPACK_CGROUP_PROCS; do echo $$ > "$procs" 2>/dev/null || true; done; exec "$@""#,
+            ])
+            .args(["sh", "systemd-nspawn"])
+            .env("BMPACK_CGROUP_PROCS", procs.join(" "))
             .args(["--quiet", "--boot", "--register=no", "--keep-unit", "--private-network", "--console=pipe"])
             .arg(format!("--machine={}", &machine[..machine.len().min(60)]))
             .arg("--directory")
@@ -336,6 +350,9 @@ impl Booted {
             let _ = child.wait();
         }
         self.leader = 0;
+        for cgroup in std::mem::take(&mut self.cgroups) {
+            remove_cgroup_tree(&cgroup);
+        }
         drop(self.proc.take());
         if self.dir.is_some() {
             let out = Command::new("umount").arg(&self.merged).output();
@@ -350,6 +367,47 @@ impl Drop for Booted {
     fn drop(&mut self) {
         self.shut_down();
     }
+}
+
+/// A new cgroup named `name` under this process's own, in the cgroup v2 hierarchy and in v1's
+/// `name=systemd` one (a hybrid host), wherever they are mounted.
+fn own_cgroups(name: &str) -> Vec<PathBuf> {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let path_in = |hierarchy: &str| {
+        own.lines()
+            .find_map(|l| l.split_once(':').and_then(|(_, rest)| rest.strip_prefix(hierarchy)))
+            .map(|p| p.to_string())
+    };
+    let mut candidates = Vec::new();
+    if let Some(p) = path_in("name=systemd:") {
+        candidates.push(PathBuf::from("/sys/fs/cgroup/systemd").join(p.trim_start_matches('/')));
+    }
+    if let Some(p) = path_in(":") {
+        for base in ["/sys/fs/cgroup/unified", "/sys/fs/cgroup"] {
+            if Path::new(base).join("cgroup.controllers").exists() {
+                candidates.push(PathBuf::from(base).join(p.trim_start_matches('/')));
+                break;
+            }
+        }
+    }
+    candidates
+        .into_iter()
+        .map(|parent| parent.join(format!("bmpack-{name}")))
+        .filter(|dir| std::fs::create_dir(dir).is_ok())
+        .collect()
+}
+
+/// Removes a cgroup and the ones its container made under it, deepest first (a cgroup is
+/// removed with rmdir once it has no process and no child).
+fn remove_cgroup_tree(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_cgroup_tree(&e.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
 }
 
 fn unsafe_kill(pid: u32) {

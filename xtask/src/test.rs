@@ -67,7 +67,8 @@ pub fn run(args: &TestArgs) -> anyhow::Result<()> {
         std::iter::once(venv.join("bin")).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
     )?;
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(crate::project_root()).env("PATH", path).arg("test");
+    // Every test binary runs, so that one failure does not hide the others.
+    cargo.current_dir(crate::project_root()).env("PATH", path).args(["test", "--no-fail-fast"]);
     if args.fast {
         cargo.args(["--workspace", "--lib", "--bins"]);
         for t in FAST_TESTS {
