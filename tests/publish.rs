@@ -453,7 +453,7 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     publish_ok(&request(&repo, &r2, &key, &base));
     let out = dnf.dnf(&["upgrade"]);
     assert!(succeeded(&out), "{}", describe(&out));
-    assert_eq!(dnf.installed(), plugins_at("1.1.0"));
+    assert_eq!(dnf.installed(), plugins_at("1.1.0"), "{}", describe(&out));
     assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.1.0\n");
     let out = dnf.dnf(&["list", "--showduplicates", "bm-nextcloud12"]);
     let listed = String::from_utf8_lossy(&out.stdout);
