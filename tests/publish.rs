@@ -450,6 +450,11 @@ fn dnf_installs_from_the_signed_repository_upgrades_and_refuses_tampering() {
     assert_eq!(std::fs::read_to_string(&installed_file).unwrap(), "1.0.0\n");
 
     // Release 2: `dnf upgrade` picks it up; release 1 stays available (downgrade).
+    // Known limitation, cause not found yet: when both publishes fall within one second, dnf
+    // sometimes keeps its cached metadata ("Nothing to do") although repomd.xml changed and is
+    // served newer. Real releases are not a second apart; the test starts the next second.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    std::thread::sleep(std::time::Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()) + 1_000_000));
     publish_ok(&request(&repo, &r2, &key, &base));
     let out = dnf.dnf(&["upgrade"]);
     assert!(succeeded(&out), "{}", describe(&out));
