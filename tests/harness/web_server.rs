@@ -123,9 +123,10 @@ http {{
             std::thread::sleep(Duration::from_millis(20));
         }
         let server = WebServer { master, url: format!("http://127.0.0.1:{port}"), dir };
-        // The master listens before it starts its worker.
+        // The master listens before it starts its worker, which is root for a moment after the
+        // fork, until it switches to its user.
         let mut users = server.worker_users();
-        while users.is_empty() && Instant::now() < deadline {
+        while (users.is_empty() || users.iter().any(|u| u != WEB_USER)) && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
             users = server.worker_users();
         }

@@ -288,8 +288,12 @@ impl TempKeyring {
             .prefix(TEMP_KEYRING_PREFIX)
             .tempdir()
             .context("creating a temporary gpg keyring")?;
-        let in_use = std::fs::File::create(dir.path().join(IN_USE)).context("creating a temporary gpg keyring")?;
+        // Locked before it appears under its name: another publish that looks for stale
+        // keyrings between the two steps would otherwise find it unlocked and delete it.
+        let unnamed = dir.path().join(format!("{IN_USE}.new"));
+        let in_use = std::fs::File::create(&unnamed).context("creating a temporary gpg keyring")?;
         in_use.lock().context("locking the temporary gpg keyring")?;
+        std::fs::rename(&unnamed, dir.path().join(IN_USE)).context("creating a temporary gpg keyring")?;
         Ok(TempKeyring { dir, _in_use: in_use })
     }
 }

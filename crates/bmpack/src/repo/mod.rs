@@ -220,38 +220,9 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     for (name, bytes) in changed_files {
         write_file(&root.join(name), bytes)?;
     }
-    later_than_published(&root, &repo_dir)?;
     interrupt::check()?;
     stage.commit()?;
     Ok(report)
-}
-
-/// Gives every index file this publish changed (under `dists/` and the `repodata/` folders) a
-/// modification time in a later second than the published one it replaces. Web servers answer
-/// `If-Modified-Since` to the second: two publishes within one second would otherwise make
-/// nginx answer 304 to apt and dnf, which then see nothing new (seen with dnf).
-fn later_than_published(stage: &Path, live: &Path) -> anyhow::Result<()> {
-    use std::time::{Duration, UNIX_EPOCH};
-    let seconds =
-        |m: &std::fs::Metadata| m.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map(|d| d.as_secs());
-    for top in ["dists", "rpm"] {
-        for entry in walkdir::WalkDir::new(stage.join(top)).into_iter().flatten() {
-            let path = entry.path();
-            let Ok(rel) = path.strip_prefix(stage) else { continue };
-            let is_index = rel.starts_with("dists") || rel.components().any(|c| c.as_os_str() == "repodata");
-            if !entry.file_type().is_file() || !is_index {
-                continue;
-            }
-            let published = live.join(rel);
-            let (Ok(old), Ok(new)) = (std::fs::metadata(&published), entry.metadata()) else { continue };
-            let (Some(old_s), Some(new_s)) = (seconds(&old), seconds(&new)) else { continue };
-            if new_s > old_s || std::fs::read(&published).ok() == std::fs::read(path).ok() {
-                continue;
-            }
-            staging::set_modified(path, UNIX_EPOCH + Duration::from_secs(old_s + 1))?;
-        }
-    }
-    Ok(())
 }
 
 /// What a publish does to the packages of one kind, decided on the live repository from the
