@@ -50,23 +50,33 @@ const INCLUDE: &str = "systemd,systemd-sysv,rpm,dnf";
 /// Raised when the preparation below changes, so that cached roots are made again.
 const ROOT_LAYOUT: u32 = 1;
 
-fn cache_dir() -> PathBuf {
+/// Where bootstrapped roots are kept between runs (`BMPACK_TEST_CACHE` overrides it).
+pub fn cache_dir() -> PathBuf {
     std::env::var_os("BMPACK_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/cache/bmpack-tests"))
 }
 
-/// The unpacked, prepared root of `release`: made on first use (about a minute), then kept.
-/// A lock file serialises test processes that make the same root.
+/// The unpacked, prepared root of `release` with systemd: made on first use, then kept.
 pub fn image(release: Release) -> PathBuf {
     static IMAGES: Mutex<BTreeMap<Release, PathBuf>> = Mutex::new(BTreeMap::new());
     let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = images.get(&release) {
         return p.clone();
     }
-    require_tool("mmdebstrap", "mmdebstrap");
     require_tool("systemd-nspawn", "systemd-container");
+    let root = cached_root(release, &format!("booted-v{ROOT_LAYOUT}"), INCLUDE, prepare);
+    images.insert(release, root.clone());
+    root
+}
+
+/// A `mmdebstrap --variant=minbase` root of `release` with the packages of `include` (comma
+/// separated), from the mirror of the host's apt sources, unpacked and passed to `prepare`
+/// once, then kept in [`cache_dir`] as `<suite>-<name>.root` (about a minute to make). A lock
+/// file serialises test processes that make the same root.
+pub fn cached_root(release: Release, name: &str, include: &str, prepare: fn(&Path)) -> PathBuf {
+    require_tool("mmdebstrap", "mmdebstrap");
     let dir = cache_dir();
     std::fs::create_dir_all(&dir).unwrap();
-    let name = format!("{}-booted-v{ROOT_LAYOUT}", release.suite());
+    let name = format!("{}-{name}", release.suite());
     let lock = File::create(dir.join(format!("{name}.lock"))).unwrap();
     lock.lock().unwrap();
     let root = dir.join(format!("{name}.root"));
@@ -78,7 +88,7 @@ pub fn image(release: Release) -> PathBuf {
             run_ok(
                 Command::new("mmdebstrap")
                     .args(["--variant=minbase", "--mode=root", "--format=tar", "--quiet"])
-                    .arg(format!("--include={INCLUDE}"))
+                    .arg(format!("--include={include}"))
                     .arg(release.suite())
                     .arg(&partial)
                     .arg(&mirror),
@@ -92,7 +102,6 @@ pub fn image(release: Release) -> PathBuf {
         prepare(&partial);
         std::fs::rename(&partial, &root).unwrap();
     }
-    images.insert(release, root.clone());
     root
 }
 

@@ -10,7 +10,6 @@
 //! is made again when absent (about a minute per release).
 
 use std::collections::BTreeMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Mutex;
@@ -19,7 +18,7 @@ use sha2::{Digest, Sha256};
 use tempfile::TempDir;
 
 pub use crate::booted::Release;
-use crate::debroot::host_suite_and_mirror;
+use crate::booted::cached_root;
 use crate::rpm_tools::{describe, run, run_ok};
 use crate::tools::{ProcMount, require_tool};
 
@@ -32,54 +31,25 @@ fn include(release: Release) -> &'static [&'static str] {
     }
 }
 
-fn cache_dir() -> PathBuf {
-    std::env::var_os("BMPACK_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/cache/bmpack-tests"))
-}
-
-/// The unpacked root of `release`, made on first use, then kept. A lock file serialises test
-/// processes that make the same root.
+/// The unpacked root of `release`, made on first use, then kept (tests/harness/booted.rs).
 pub fn image(release: Release) -> PathBuf {
     static IMAGES: Mutex<BTreeMap<Release, PathBuf>> = Mutex::new(BTreeMap::new());
     let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(p) = images.get(&release) {
         return p.clone();
     }
-    require_tool("mmdebstrap", "mmdebstrap");
     let packages = include(release).join(",");
     let key = &hex(&Sha256::digest(packages.as_bytes()))[..12];
-    let name = format!("{}-apt-client-{key}", release.suite());
-    let dir = cache_dir();
-    std::fs::create_dir_all(&dir).unwrap();
-    let lock = File::create(dir.join(format!("{name}.lock"))).unwrap();
-    lock.lock().unwrap();
-    let root = dir.join(format!("{name}.root"));
-    if !root.join("usr/lib/os-release").exists() {
-        let tarball = dir.join(format!("{name}.tar"));
-        if !tarball.exists() {
-            let (_, mirror) = host_suite_and_mirror();
-            let partial = dir.join(format!("{name}.tar.partial"));
-            run_ok(
-                Command::new("mmdebstrap")
-                    .args(["--variant=minbase", "--mode=root", "--format=tar", "--quiet"])
-                    .arg(format!("--include={packages}"))
-                    .arg(release.suite())
-                    .arg(&partial)
-                    .arg(&mirror),
-            );
-            std::fs::rename(&partial, &tarball).unwrap();
-        }
-        let partial = dir.join(format!("{name}.root.partial"));
-        let _ = std::fs::remove_dir_all(&partial);
-        std::fs::create_dir_all(&partial).unwrap();
-        run_ok(Command::new("tar").arg("-xf").arg(&tarball).arg("-C").arg(&partial));
-        // Offline: the only source a client gets is the one a test gives it.
-        let _ = std::fs::remove_file(partial.join("etc/apt/sources.list"));
-        let _ = std::fs::remove_dir_all(partial.join("etc/apt/sources.list.d"));
-        std::fs::create_dir_all(partial.join("etc/apt/sources.list.d")).unwrap();
-        std::fs::rename(&partial, &root).unwrap();
-    }
+    let root = cached_root(release, &format!("apt-client-{key}"), &packages, offline);
     images.insert(release, root.clone());
     root
+}
+
+/// Offline: the only source a client gets is the one a test gives it.
+fn offline(root: &Path) {
+    let _ = std::fs::remove_file(root.join("etc/apt/sources.list"));
+    let _ = std::fs::remove_dir_all(root.join("etc/apt/sources.list.d"));
+    std::fs::create_dir_all(root.join("etc/apt/sources.list.d")).unwrap();
 }
 
 fn hex(bytes: &[u8]) -> String {
