@@ -48,7 +48,7 @@ fn declared_packages() -> Vec<String> {
         .declarations
         .iter()
         .filter(|d| d.in_default_set)
-        .map(|d| d.name.clone())
+        .map(|d| d.name.to_string())
         .collect()
 }
 
@@ -170,7 +170,7 @@ fn bad_input_leaves_the_previous_output_untouched() {
     // yet nothing of it shows in the output.
     let catalog = Catalog::load(&project_root()).unwrap();
     let set = bmpack::bundle::BundleSet::load(&bundles).unwrap();
-    let mut packages = catalog.resolve(&set, &ResolveOptions::default()).unwrap().packages;
+    let mut packages = catalog.resolve(&set, &ResolveOptions::default(), Some(&project_root())).unwrap().packages;
     let last = packages.last_mut().unwrap();
     let jar = last.files.iter_mut().find(|f| matches!(f.source, FileSource::Path(_))).expect("a jar");
     jar.source = FileSource::Path(tmp.path().join("vanished.jar"));

@@ -547,9 +547,9 @@ fn the_catalogs_own_packages_are_published_and_fetched_by_apt_and_dnf_with_signa
     // The plug-ins' scriptlets need /bin/sh, which a server has and an empty dnf root does not.
     let mut shell = StandIn { name: "sh-stand-in", version: "1.0.0", depends: &[] }.package();
     shell.files.push(bmpack::model::PayloadFile {
-        dest: "/bin/sh".into(),
+        dest: "/bin/sh".parse().unwrap(),
         source: bmpack::model::FileSource::Bytes(std::sync::Arc::from(&b"#!/bin/false\n"[..])),
-        mode: 0o755,
+        mode: bmpack::model::FileMode::EXECUTABLE,
         kind: bmpack::model::FileKind::Regular,
     });
     let core = StandIn { name: "bm-core", version: "4.9.0", depends: &[] }.package();

@@ -13,7 +13,7 @@ fn run(shell: &[&str], script: &str) -> String {
     let functions = root.join("maintscripts/bm-plugin-reload.sh");
     // The prelude bmpack writes before the functions: bm_targets, from [targets].
     let catalog = bmpack::catalog::Catalog::load(&root).unwrap();
-    let prelude = bmpack::scripts::prelude("bm-plugin-reload", &catalog.targets);
+    let prelude = bmpack::scripts::prelude(&"bm-plugin-reload".parse().unwrap(), &catalog.targets);
     let full = format!("{prelude}. '{}'\n{script}", functions.display());
     let out = Command::new(shell[0]).args(&shell[1..]).arg("-c").arg(full).output().unwrap();
     assert!(out.status.success(), "{shell:?}: {}", String::from_utf8_lossy(&out.stderr));

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use bmpack::format::rpm::RpmPackager;
 use bmpack::format::{Compression, Packager, WriteOptions};
 use bmpack::model::{
-    Arch, FileKind, FileSource, FileTrigger, MaintainerScripts, Op, Package, PayloadFile, Relation, Relations,
-    RpmScripts, VersionRef,
+    Arch, FileKind, FileMode, FileSource, FileTrigger, MaintainerScripts, Op, Package, PayloadFile, Relation,
+    Relations, RpmScripts, VersionRef,
 };
 use bmpack::version::PackageVersion;
 use bmpack_tests::rpm_tools::{Rpm, RpmRoot, describe, rpmlint, run, run_ok};
@@ -57,15 +57,25 @@ fn write_jar(path: &Path, symbolic_name: &str) {
     jar.finish().unwrap();
 }
 
-/// Counts the files rpm passes on stdin, so the log says how often the trigger ran and on what.
-const TRIGGER_IN: &str = r#"n=0
-while read -r _file; do
-    n=$((n + 1))
-done
-echo "transfiletriggerin $n" >> /scriptlets.log
-"#;
+/// Counts the files rpm passes on stdin, so the log says how often the trigger of `folder` ran
+/// and on how many files.
+fn trigger_in(folder: &str) -> String {
+    format!(
+        "n=0\nwhile read -r _file; do\n    n=$((n + 1))\ndone\necho \"transfiletriggerin {folder} $n\" >> /scriptlets.log\n"
+    )
+}
 
-const TRIGGER_POSTUN: &str = "echo transfiletriggerpostun >> /scriptlets.log\n";
+fn trigger_postun(folder: &str) -> String {
+    format!("echo \"transfiletriggerpostun {folder}\" >> /scriptlets.log\n")
+}
+
+/// The lines of the scriptlet log, sorted: rpm runs the triggers of one transaction in an order
+/// of its own.
+fn log_lines(log: &str) -> Vec<&str> {
+    let mut lines: Vec<&str> = log.lines().collect();
+    lines.sort_unstable();
+    lines
+}
 
 const POST: &str = "echo \"post $1\" >> /scriptlets.log\n";
 
@@ -77,13 +87,13 @@ fn sample_package(jars: &Path) -> Package {
     write_jar(&webserver, "net.bluemind.ui.adminconsole.nextcloud12");
     let version = PackageVersion::parse("4.8.2.v20240101-1200", 2).unwrap();
     let file = |dest: &str, source: FileSource, mode: u32, kind: FileKind| PayloadFile {
-        dest: dest.to_string(),
+        dest: dest.parse().unwrap(),
         source,
-        mode,
+        mode: FileMode::from_octal(&format!("{mode:o}")).unwrap(),
         kind,
     };
     Package {
-        name: "bm-nextcloud12".into(),
+        name: "bm-nextcloud12".parse().unwrap(),
         version: version.clone(),
         arch: Arch::All,
         summary: "BlueMind file hosting on Nextcloud: connector for Nextcloud 12 and later".into(),
@@ -112,33 +122,36 @@ fn sample_package(jars: &Path) -> Package {
         ],
         relations: Relations {
             depends: vec![
-                Relation::with("bm-core", Op::Ge, VersionRef::Literal("4.2".into())),
-                Relation::with("bm-nextcloud-common", Op::Eq, VersionRef::Package(version)),
+                Relation::with("bm-core".parse().unwrap(), Op::Ge, VersionRef::Literal("4.2".into())),
+                Relation::with("bm-nextcloud-common".parse().unwrap(), Op::Eq, VersionRef::Package(version)),
             ],
             provides: vec![
-                Relation::any("bm-nextcloud-connector"),
+                Relation::any("bm-nextcloud-connector".parse().unwrap()),
                 // What replaces an obsoleted package provides it (rpmlint: obsolete-not-provided).
-                Relation::with("bm-nextcloud-legacy", Op::Eq, VersionRef::Literal("4.0".into())),
+                Relation::with("bm-nextcloud-legacy".parse().unwrap(), Op::Eq, VersionRef::Literal("4.0".into())),
             ],
-            conflicts: vec![Relation::any("bm-nextcloud-connector")],
-            rpm_obsoletes: vec![Relation::with("bm-nextcloud-legacy", Op::Lt, VersionRef::Literal("4.0".into()))],
+            conflicts: vec![Relation::any("bm-nextcloud-connector".parse().unwrap())],
+            rpm_obsoletes: vec![Relation::with(
+                "bm-nextcloud-legacy".parse().unwrap(),
+                Op::Lt,
+                VersionRef::Literal("4.0".into()),
+            )],
             ..Relations::default()
         },
         scripts: MaintainerScripts {
             rpm: RpmScripts {
                 post: Some(POST.into()),
-                trans_file_trigger_in: vec![FileTrigger {
-                    paths: vec![CORE_EXT.into(), WEBSERVER_EXT.into()],
-                    script: TRIGGER_IN.into(),
-                }],
-                trans_file_trigger_postun: vec![FileTrigger {
-                    paths: vec![CORE_EXT.into(), WEBSERVER_EXT.into()],
-                    script: TRIGGER_POSTUN.into(),
-                }],
+                trans_file_trigger_in: [CORE_EXT, WEBSERVER_EXT]
+                    .map(|folder| FileTrigger { path: folder.parse().unwrap(), script: trigger_in(folder) })
+                    .to_vec(),
+                trans_file_trigger_postun: [CORE_EXT, WEBSERVER_EXT]
+                    .map(|folder| FileTrigger { path: folder.parse().unwrap(), script: trigger_postun(folder) })
+                    .to_vec(),
                 ..RpmScripts::default()
             },
             ..MaintainerScripts::default()
         },
+        deb_lintian_overrides: None,
     }
 }
 
@@ -304,14 +317,15 @@ fn scriptlets_and_file_triggers_read_back_as_declared() {
     // rpm prints each script followed by a newline.
     assert_eq!(scripts, format!("postinstall scriptlet (using /bin/sh):\n{POST}\n"));
     let triggers = rpm.query(&path, &["--filetriggers"]);
-    // As rpmbuild prints `%transfiletriggerin -- /a /b`: one script watching both paths.
-    assert_eq!(
-        triggers,
-        format!(
-            "transfiletriggerin scriptlet (using /bin/sh) -- {CORE_EXT}, {WEBSERVER_EXT}\n{TRIGGER_IN}\n\
-             transfiletriggerpostun scriptlet (using /bin/sh) -- {CORE_EXT}, {WEBSERVER_EXT}\n{TRIGGER_POSTUN}\n"
-        )
-    );
+    // As rpmbuild prints `%transfiletriggerin -- /a`: one script per watched folder.
+    let expected: String = [CORE_EXT, WEBSERVER_EXT]
+        .iter()
+        .map(|folder| format!("transfiletriggerin scriptlet (using /bin/sh) -- {folder}\n{}\n", trigger_in(folder)))
+        .chain([CORE_EXT, WEBSERVER_EXT].iter().map(|folder| {
+            format!("transfiletriggerpostun scriptlet (using /bin/sh) -- {folder}\n{}\n", trigger_postun(folder))
+        }))
+        .collect();
+    assert_eq!(triggers, expected);
 }
 
 #[test]
@@ -348,19 +362,27 @@ fn installs_into_a_root_and_runs_the_scriptlets_once() {
     assert!(root.join(CONFIG).is_file());
     assert_eq!(std::fs::read_to_string(root.join(COPYRIGHT)).unwrap(), COPYRIGHT_TEXT);
 
-    // %post once, and the trigger once for both folders with the two jars on its stdin.
+    // %post once, and the trigger of each folder once, with its jar on its stdin.
     let log = std::fs::read_to_string(root.join(LOG)).unwrap();
-    assert_eq!(log, "post 1\ntransfiletriggerin 2\n");
+    let core_in = format!("transfiletriggerin {CORE_EXT} 1");
+    let webserver_in = format!("transfiletriggerin {WEBSERVER_EXT} 1");
+    assert_eq!(log_lines(&log), ["post 1", &core_in, &webserver_in], "{log}");
 
     let verify = run(root.rpm().args(["-V", "--nodeps", "bm-nextcloud12"]));
     assert!(verify.status.success(), "rpm -V: {}", String::from_utf8_lossy(&verify.stdout));
 
-    // Another plug-in coming and going: our triggers run once for its two jars each time.
+    // Another plug-in coming and going: each folder's triggers run once each time.
     let other = bare_package(&f, "bm-plugin-other", false);
     run_ok(root.rpm().arg("-i").arg(&other));
     run_ok(root.rpm().args(["-e", "bm-plugin-other"]));
     let log = std::fs::read_to_string(root.join(LOG)).unwrap();
-    assert_eq!(log, "post 1\ntransfiletriggerin 2\ntransfiletriggerin 2\ntransfiletriggerpostun\n");
+    let core_postun = format!("transfiletriggerpostun {CORE_EXT}");
+    let webserver_postun = format!("transfiletriggerpostun {WEBSERVER_EXT}");
+    assert_eq!(
+        log_lines(&log),
+        ["post 1", &core_in, &core_in, &webserver_in, &webserver_in, &core_postun, &webserver_postun],
+        "{log}"
+    );
 
     // Removal takes our files and our directories, not bm-core's folders.
     run_ok(root.rpm().args(["--nodeps", "-e", "bm-nextcloud12"]));
@@ -435,16 +457,16 @@ fn rpmlint_is_clean_with_the_repository_configuration() {
 /// the sample's Provides and Conflicts of the virtual connector package.
 fn bare_package(f: &Fixture, name: &str, connector: bool) -> PathBuf {
     let mut p = f.package.clone();
-    p.name = name.to_string();
+    p.name = name.parse().unwrap();
     p.relations = Relations::default();
     if connector {
-        p.relations.provides = vec![Relation::any("bm-nextcloud-connector")];
-        p.relations.conflicts = vec![Relation::any("bm-nextcloud-connector")];
+        p.relations.provides = vec![Relation::any("bm-nextcloud-connector".parse().unwrap())];
+        p.relations.conflicts = vec![Relation::any("bm-nextcloud-connector".parse().unwrap())];
     }
     p.scripts = MaintainerScripts::default();
     p.files.retain(|file| file.dest.ends_with(".jar"));
     for file in &mut p.files {
-        file.dest = file.dest.replace("nextcloud12", name);
+        file.dest = file.dest.replace("nextcloud12", name).parse().unwrap();
     }
     let path = f.dir.path().join(RpmPackager.file_name(&p));
     let mut bytes = Vec::new();
@@ -487,12 +509,7 @@ fn bad_input_gets_an_error_naming_it_and_nothing_written() {
         format!("{err:#}")
     };
 
-    let mut relative = f.package.clone();
-    relative.files[0].dest = "usr/share/bm-core/extensions/x.jar".into();
-    let err = write(&relative, SOURCE_DATE);
-    assert!(err.contains("bm-nextcloud12") && err.contains("`usr/share/bm-core/extensions/x.jar`"), "{err}");
-    assert!(err.contains("not an absolute file path"), "{err}");
-
+    // A relative or `..` path cannot reach the writer: `InstallPath` refuses it where it is made.
     let mut missing = f.package.clone();
     missing.files[0].source = FileSource::Path(f.dir.path().join("missing.jar"));
     let err = write(&missing, SOURCE_DATE);

@@ -21,7 +21,7 @@ fn shellcheck(name: &str, text: &str) -> Option<String> {
 #[test]
 fn maintainer_scripts_pass_shellcheck() {
     let root = project_root();
-    let set = "bm-plugin-reload";
+    let set = &"bm-plugin-reload".parse().unwrap();
     let catalog = bmpack::catalog::Catalog::load(&root).unwrap();
     let loaded = bmpack::scripts::load(&root, set, &catalog.targets).unwrap();
     let scripts = &loaded.scripts;
@@ -55,7 +55,7 @@ fn maintainer_scripts_pass_shellcheck() {
         }
     }
     // The helper program the package installs (a shell script with the same functions).
-    for f in loaded.files.iter().filter(|f| f.mode & 0o111 != 0) {
+    for f in loaded.files.iter().filter(|f| f.mode.bits() & 0o111 != 0) {
         let text = String::from_utf8(f.source.read().unwrap().to_vec()).unwrap();
         checked.push((f.dest.trim_start_matches('/').replace('/', "-"), text));
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use bmpack::format::deb::DebPackager;
 use bmpack::format::{Compression, Packager, WriteOptions};
 use bmpack::model::{
-    Arch, DebScripts, FileKind, FileSource, MaintainerScripts, Op, Package, PayloadFile, Relation, Relations,
+    Arch, DebScripts, FileKind, FileMode, FileSource, MaintainerScripts, Op, Package, PayloadFile, Relation, Relations,
     VersionRef,
 };
 use bmpack::version::PackageVersion;
@@ -98,7 +98,7 @@ pub fn sample_package(dir: &Path) -> Package {
     std::fs::write(&webserver, webserver_jar()).unwrap();
     let version = PackageVersion::parse("4.8.2", 1).unwrap();
     Package {
-        name: "bm-nextcloud-common".into(),
+        name: "bm-nextcloud-common".parse().unwrap(),
         version: version.clone(),
         arch: Arch::All,
         summary: "BlueMind file hosting on Nextcloud: common bundles".into(),
@@ -117,22 +117,35 @@ pub fn sample_package(dir: &Path) -> Package {
         section: "misc".into(),
         rpm_group: "Applications/Internet".into(),
         files: vec![
-            PayloadFile { dest: CORE_JAR.into(), source: FileSource::Path(core), mode: 0o644, kind: FileKind::Regular },
             PayloadFile {
-                dest: WEBSERVER_JAR.into(),
+                dest: CORE_JAR.parse().unwrap(),
+                source: FileSource::Path(core),
+                mode: FileMode::READABLE,
+                kind: FileKind::Regular,
+            },
+            PayloadFile {
+                dest: WEBSERVER_JAR.parse().unwrap(),
                 source: FileSource::Path(webserver),
-                mode: 0o644,
+                mode: FileMode::READABLE,
                 kind: FileKind::Regular,
             },
         ],
         relations: Relations {
             depends: vec![
-                Relation::with("bm-core", Op::Ge, VersionRef::Literal("4.2".into())),
-                Relation::with("bm-webserver", Op::Ge, VersionRef::Literal("4.2".into())),
+                Relation::with("bm-core".parse().unwrap(), Op::Ge, VersionRef::Literal("4.2".into())),
+                Relation::with("bm-webserver".parse().unwrap(), Op::Ge, VersionRef::Literal("4.2".into())),
             ],
-            provides: vec![Relation::any("bm-nextcloud-api")],
-            conflicts: vec![Relation::with("bm-nextcloud-legacy", Op::Lt, VersionRef::Package(version.clone()))],
-            deb_replaces: vec![Relation::with("bm-nextcloud-legacy", Op::Lt, VersionRef::Package(version))],
+            provides: vec![Relation::any("bm-nextcloud-api".parse().unwrap())],
+            conflicts: vec![Relation::with(
+                "bm-nextcloud-legacy".parse().unwrap(),
+                Op::Lt,
+                VersionRef::Package(version.clone()),
+            )],
+            deb_replaces: vec![Relation::with(
+                "bm-nextcloud-legacy".parse().unwrap(),
+                Op::Lt,
+                VersionRef::Package(version),
+            )],
             ..Relations::default()
         },
         scripts: MaintainerScripts {
@@ -143,6 +156,14 @@ pub fn sample_package(dir: &Path) -> Package {
             },
             ..MaintainerScripts::default()
         },
+        // What the catalog gives a package with jars.
+        deb_lintian_overrides: Some(
+            [
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../debian/lintian-overrides")),
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../debian/jars.lintian-overrides")),
+            ]
+            .join("\n"),
+        ),
     }
 }
 
@@ -150,7 +171,7 @@ pub fn sample_package(dir: &Path) -> Package {
 /// are met in a throwaway root: no payload, no scripts.
 pub fn stub_package(dir: &Path, name: &str, version: &str) -> Package {
     let mut pkg = sample_package(dir);
-    pkg.name = name.into();
+    pkg.name = name.parse().unwrap();
     pkg.version = PackageVersion::parse(version, 1).unwrap();
     pkg.summary = format!("Stand-in for {name} in tests");
     pkg.files.clear();
@@ -161,7 +182,12 @@ pub fn stub_package(dir: &Path, name: &str, version: &str) -> Package {
 
 /// A file made in memory, for tests that add one to the sample package.
 pub fn bytes_file(dest: &str, content: &str, kind: FileKind) -> PayloadFile {
-    PayloadFile { dest: dest.into(), source: FileSource::Bytes(Arc::from(content.as_bytes())), mode: 0o644, kind }
+    PayloadFile {
+        dest: dest.parse().unwrap(),
+        source: FileSource::Bytes(Arc::from(content.as_bytes())),
+        mode: FileMode::READABLE,
+        kind,
+    }
 }
 
 pub fn options(compression: Compression) -> WriteOptions {

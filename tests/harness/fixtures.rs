@@ -15,7 +15,7 @@ use bmpack::bundle::{Bundle, BundleSet};
 use bmpack::catalog::{Catalog, ResolveOptions};
 use bmpack::format::{Compression, Format, WriteOptions};
 use bmpack::model::{
-    Arch, FileKind, FileSource, FileTrigger, MaintainerScripts, Package, PayloadFile, Relation, Relations,
+    Arch, FileKind, FileMode, FileSource, FileTrigger, MaintainerScripts, Package, PayloadFile, Relation, Relations,
 };
 use bmpack::version::PackageVersion;
 
@@ -102,7 +102,7 @@ pub fn our_packages(release: &str) -> Vec<Package> {
     }
     let set = BundleSet { bundles, source: jars.path().to_path_buf(), _extracted: None };
     let opts = ResolveOptions { version: Some(release.to_string()), ..ResolveOptions::default() };
-    let resolved = catalog.resolve(&set, &opts).unwrap_or_else(|e| panic!("{e:#}"));
+    let resolved = catalog.resolve(&set, &opts, Some(&project_root())).unwrap_or_else(|e| panic!("{e:#}"));
     // The jar bytes are read when the package is written: keep them in memory instead of in a
     // folder that goes away with this function.
     resolved
@@ -119,7 +119,7 @@ pub fn our_packages(release: &str) -> Vec<Package> {
 
 fn base(name: &str, version: &str, summary: &str) -> Package {
     Package {
-        name: name.to_string(),
+        name: name.parse().unwrap(),
         version: PackageVersion::parse(version, 1).unwrap(),
         arch: Arch::All,
         summary: summary.to_string(),
@@ -134,14 +134,15 @@ fn base(name: &str, version: &str, summary: &str) -> Package {
         files: Vec::new(),
         relations: Relations::default(),
         scripts: MaintainerScripts::default(),
+        deb_lintian_overrides: None,
     }
 }
 
 fn bytes_file(dest: &str, text: &str) -> PayloadFile {
     PayloadFile {
-        dest: dest.to_string(),
+        dest: dest.parse().unwrap(),
         source: FileSource::Bytes(Arc::from(text.as_bytes())),
-        mode: 0o644,
+        mode: FileMode::READABLE,
         kind: FileKind::Regular,
     }
 }
@@ -180,9 +181,9 @@ pub fn service_standin(format: Format, service: &str, version: &str, self_reload
                     "mark=/var/lib/{service}-standin.reloaded\n\
                      if [ \"$(cat $mark 2>/dev/null)\" != \"$PPID\" ]; then\necho \"$PPID\" > $mark\n{reload}fi\n"
                 );
-                let t = FileTrigger { paths: vec![extensions.clone()], script: format!("cat >/dev/null\n{once}") };
+                let t = FileTrigger { path: extensions.parse().unwrap(), script: format!("cat >/dev/null\n{once}") };
                 p.scripts.rpm.trans_file_trigger_in.push(t);
-                let t = FileTrigger { paths: vec![extensions], script: once };
+                let t = FileTrigger { path: extensions.parse().unwrap(), script: once };
                 p.scripts.rpm.trans_file_trigger_postun.push(t);
             }
         }
@@ -194,6 +195,6 @@ pub fn service_standin(format: Format, service: &str, version: &str, self_reload
 pub fn filehosting_standin() -> Package {
     let mut p = base(FILEHOSTING, "4.9.0", "stand-in for BlueMind's internal file store");
     p.files.push(bytes_file("/usr/share/bm-core/extensions/net.bluemind.filehosting.filesystem-4.9.0.jar", "jar"));
-    p.relations.depends.push(Relation::any("bm-core"));
+    p.relations.depends.push(Relation::any("bm-core".parse().unwrap()));
     p
 }

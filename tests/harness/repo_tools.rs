@@ -11,7 +11,9 @@ use bmpack::build::{BuildOptions, Silent, build_all};
 use bmpack::bundle::BundleSet;
 use bmpack::catalog::{Catalog, ResolveOptions};
 use bmpack::format::{Compression, Format, WriteOptions};
-use bmpack::model::{Arch, FileKind, FileSource, MaintainerScripts, Package, PayloadFile, Relation, Relations};
+use bmpack::model::{
+    Arch, FileKind, FileMode, FileSource, MaintainerScripts, Package, PayloadFile, Relation, Relations,
+};
 use bmpack::samples::{SampleSpec, write_sample_bundles};
 use bmpack::version::PackageVersion;
 use sha2::{Digest, Sha256};
@@ -115,7 +117,7 @@ pub struct StandIn<'a> {
 impl StandIn<'_> {
     pub fn package(&self) -> Package {
         Package {
-            name: self.name.into(),
+            name: self.name.parse().unwrap(),
             version: PackageVersion::parse(self.version, 1).unwrap(),
             arch: Arch::All,
             summary: format!("Stand-in for {}", self.name),
@@ -128,16 +130,17 @@ impl StandIn<'_> {
             section: "misc".into(),
             rpm_group: "Applications/Internet".into(),
             files: vec![PayloadFile {
-                dest: format!("/usr/share/{}/version", self.name),
+                dest: format!("/usr/share/{}/version", self.name).parse().unwrap(),
                 source: FileSource::Bytes(Arc::from(format!("{}\n", self.version).into_bytes())),
-                mode: 0o644,
+                mode: FileMode::READABLE,
                 kind: FileKind::Regular,
             }],
             relations: Relations {
-                depends: self.depends.iter().map(|d| Relation::any(*d)).collect(),
+                depends: self.depends.iter().map(|d| Relation::any(d.parse().unwrap())).collect(),
                 ..Relations::default()
             },
             scripts: MaintainerScripts::default(),
+            deb_lintian_overrides: None,
         }
     }
 }
@@ -168,7 +171,8 @@ pub fn build_catalog_release(out: &Path, version: &str) {
     spec.jar_bytes = 20_000;
     write_sample_bundles(jars.path(), &spec).unwrap();
     let bundles = BundleSet::load(jars.path()).unwrap();
-    let packages = catalog.resolve(&bundles, &ResolveOptions::default()).unwrap().packages;
+    let packages =
+        catalog.resolve(&bundles, &ResolveOptions::default(), Some(&crate::tools::project_root())).unwrap().packages;
     let options = BuildOptions {
         out: out.to_path_buf(),
         formats: Format::ALL.to_vec(),

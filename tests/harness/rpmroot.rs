@@ -17,7 +17,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 use bmpack::format::{Compression, Format, WriteOptions};
-use bmpack::model::{Arch, FileKind, FileSource, MaintainerScripts, Package, PayloadFile, Relations};
+use bmpack::model::{Arch, FileKind, FileMode, FileSource, MaintainerScripts, Package, PayloadFile, Relations};
 use bmpack::version::PackageVersion;
 use tempfile::TempDir;
 
@@ -34,9 +34,9 @@ pub fn busybox_base() -> Package {
         .find(|p| p.is_file())
         .expect("busybox is on PATH");
     let file = |dest: &str| PayloadFile {
-        dest: dest.to_string(),
+        dest: dest.parse().unwrap(),
         source: FileSource::Path(busybox.clone()),
-        mode: 0o755,
+        mode: FileMode::EXECUTABLE,
         kind: FileKind::Regular,
     };
     let mut scripts = MaintainerScripts::default();
@@ -45,7 +45,7 @@ pub fn busybox_base() -> Package {
             .to_string(),
     );
     Package {
-        name: "busybox-base".to_string(),
+        name: "busybox-base".parse().unwrap(),
         version: PackageVersion::parse("1.0.0", 1).unwrap(),
         arch: Arch::Amd64,
         summary: "test base system: busybox as /bin/sh".to_string(),
@@ -60,6 +60,7 @@ pub fn busybox_base() -> Package {
         files: vec![file("/bin/busybox"), file("/bin/sh")],
         relations: Relations::default(),
         scripts,
+        deb_lintian_overrides: None,
     }
 }
 

@@ -81,7 +81,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         let bundles = BundleSet::load(&bundles_dir)?;
         let input_bytes: u64 =
             bundles.bundles.values().map(|b| fs::metadata(&b.path).map(|m| m.len()).unwrap_or(0)).sum();
-        let packages = catalog.resolve(&bundles, &ResolveOptions::default())?.packages;
+        let packages = catalog.resolve(&bundles, &ResolveOptions::default(), Some(&root))?.packages;
         let label = format!("{label} ({})", human_size(input_bytes));
 
         let ours = measure(args.runs, args.verbose, || {

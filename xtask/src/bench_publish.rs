@@ -171,7 +171,7 @@ fn build_releases(root: &Path, dir: &Path, count: usize) -> anyhow::Result<Vec<P
         spec.seed = i as u64;
         bmpack::samples::write_sample_bundles(&jars, &spec)?;
         let bundles = BundleSet::load(&jars)?;
-        let packages = catalog.resolve(&bundles, &ResolveOptions::default())?.packages;
+        let packages = catalog.resolve(&bundles, &ResolveOptions::default(), Some(root))?.packages;
         let dates = fixed.check(&catalog, &packages, None)?.dates;
         let out = dir.join(&version);
         let options = BuildOptions {

@@ -80,6 +80,7 @@ pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {
             revision: Some(args.revision),
             nextcloud,
             only: args.packages.clone(),
+            ..ResolveOptions::default()
         },
         build: BuildOptions {
             out,
@@ -184,14 +185,11 @@ fn declared_glibc(root: &std::path::Path) -> anyhow::Result<String> {
     let fix =
         "declare `deb_depends = [{ name = \"libc6\", version = \">= 2.28\" }]`, the oldest glibc the tool must run on";
     let decl = catalog
-        .declarations
-        .iter()
-        .find(|d| d.name == TOOL_PACKAGE)
+        .declaration(TOOL_PACKAGE)
         .ok_or_else(|| anyhow!("packaging/bmpack.toml: no package `{TOOL_PACKAGE}`"))?;
     let version = decl
         .deb_depends_version("libc6")
-        .and_then(|v| v.trim().strip_prefix(">="))
-        .map(|v| v.trim().to_string())
+        .and_then(|(op, v)| (op == bmpack::model::Op::Ge).then(|| v.to_string()))
         .ok_or_else(|| anyhow!("packaging/bmpack.toml: package `{TOOL_PACKAGE}`, field `deb_depends`: {fix}"))?;
     parse_glibc(&version).with_context(|| format!("packaging/bmpack.toml: package `{TOOL_PACKAGE}`: {fix}"))?;
     Ok(version)

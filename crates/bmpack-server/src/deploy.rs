@@ -73,39 +73,35 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
     refuse_packaged_bluemind(options, "deploy")?;
     let bundles = BundleSet::load(bundles_path)
         .map_err(|e| Failure::new(ExitClass::Usage, format!("--bundles {}: {e:#}", bundles_path.display())))?;
-    let (catalog, _catalog_dir) = crate::builtin_catalog::load()
-        .map_err(|e| Failure::new(ExitClass::Other, format!("the compiled-in package declarations: {e:#}")))?;
+    let catalog = Catalog::builtin();
     let nextcloud = nextcloud_version
         .map(|v| {
             NextcloudRelease::parse(v).map_err(|e| Failure::new(ExitClass::Usage, format!("--nextcloud-version: {e}")))
         })
         .transpose()?;
-    // Besides the Nextcloud family, every other plug-in whose jars are all there (StarLeaf).
-    let others: Vec<String> = catalog
-        .declarations
-        .iter()
-        .filter(|d| d.group.as_deref() != Some(NEXTCLOUD_GROUP) && d.in_default_set && !d.bundles.is_empty())
-        .filter(|d| d.bundles.iter().all(|(name, _)| bundles.get(name).is_some()))
-        .map(|d| d.name.clone())
-        .collect();
     let nextcloud_jars_present = catalog
         .declarations
         .iter()
         .filter(|d| d.group.as_deref() == Some(NEXTCLOUD_GROUP))
-        .any(|d| d.bundles.iter().any(|(name, _)| bundles.get(name).is_some()));
+        .any(|d| d.bundles.iter().any(|b| bundles.get(&b.symbolic_name).is_some()));
     if nextcloud.is_none() && nextcloud_jars_present {
         errln!(
             "note: Nextcloud bundles are in {} but --nextcloud-version is not given: they are not deployed",
             bundles_path.display()
         );
     }
-    if nextcloud.is_none() && others.is_empty() {
+    // The Nextcloud family of that release, and every other plug-in whose jars are all there
+    // (StarLeaf); the catalog's own selection, as for `cargo xtask package`.
+    let selection = ResolveOptions { nextcloud, plugins_with_jars: true, ..ResolveOptions::default() };
+    let selected =
+        catalog.select(&selection, Some(&bundles)).map_err(|e| Failure::new(ExitClass::Usage, format!("{e:#}")))?;
+    if selected.is_empty() {
         return Err(Failure::new(ExitClass::Usage, format!("nothing to deploy from {}", bundles_path.display()))
             .with_fix("give --nextcloud-version V (see `bmpack select`) for the Nextcloud connector; StarLeaf is deployed when its jars are there"));
     }
-    let resolved = catalog
-        .resolve(&bundles, &ResolveOptions { nextcloud, only: others, ..ResolveOptions::default() })
-        .map_err(|e| Failure::new(ExitClass::Usage, format!("{e:#}")))?;
+    // Jars only: deploy does itself what the packages' scripts do.
+    let resolved =
+        catalog.resolve(&bundles, &selection, None).map_err(|e| Failure::new(ExitClass::Usage, format!("{e:#}")))?;
 
     let _lock = lock(options)?;
     let mut plans = target_plans(&catalog, &options.root)?;
@@ -136,7 +132,7 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
             .declarations
             .iter()
             .filter(|d| d.group.as_deref() == Some(NEXTCLOUD_GROUP) && !deployed.contains(&d.name.as_str()))
-            .flat_map(|d| d.bundles.iter().map(|(name, _)| name.clone()))
+            .flat_map(|d| d.bundles.iter().map(|b| b.symbolic_name.clone()))
             .collect()
     } else {
         Vec::new()
@@ -229,8 +225,7 @@ fn refuse_package_files(options: &DeployOptions, plans: &[&TargetPlan]) -> Resul
 /// `undeploy`: takes every jar of bmpack's plug-ins out of the extensions folders.
 pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
     refuse_packaged_bluemind(options, "undeploy")?;
-    let (catalog, _catalog_dir) = crate::builtin_catalog::load()
-        .map_err(|e| Failure::new(ExitClass::Other, format!("the compiled-in package declarations: {e:#}")))?;
+    let catalog = Catalog::builtin();
     let declared = catalog.declared_bundles();
     let _lock = lock(options)?;
     let mut plans = target_plans(&catalog, &options.root)?;
@@ -258,7 +253,7 @@ fn target_plans(catalog: &Catalog, root: &Path) -> Result<Vec<TargetPlan>, Failu
         plans.push(TargetPlan {
             key: key.clone(),
             extensions,
-            service: target.service.clone(),
+            service: target.service.to_string(),
             cache: under(root, Path::new(&target.cache)),
             installs: Vec::new(),
             removals: Vec::new(),

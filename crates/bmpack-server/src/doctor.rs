@@ -111,13 +111,7 @@ pub fn run(options: &DoctorOptions) -> i32 {
             return CANNOT_RUN;
         }
     };
-    let (catalog, _catalog_dir) = match crate::builtin_catalog::load() {
-        Ok(c) => c,
-        Err(e) => {
-            errln!("error: the compiled-in package declarations: {e:#}");
-            return CANNOT_RUN;
-        }
-    };
+    let catalog = Catalog::builtin();
     let root = &options.root;
     let mut report = Report::new(options.json);
     let plugins: Vec<&str> =
@@ -205,7 +199,7 @@ fn scan_jars(catalog: &Catalog, root: &Path, db: Option<PackageDatabase>) -> Vec
                 .map(|b| (b.symbolic_name, b.version))
                 .map_err(|e| e.to_string());
             let owner = db.and_then(|db| owning_package(root, db, &absolute));
-            jars.push(Jar { service: target.service.clone(), path: shown, identity, owner });
+            jars.push(Jar { service: target.service.to_string(), path: shown, identity, owner });
         }
     }
     jars
@@ -287,12 +281,13 @@ fn packages_step(report: &mut Report, catalog: &Catalog, installed: &Installed, 
 
 /// The package that carries `bundle`, from the declarations.
 fn package_of_bundle<'a>(catalog: &'a Catalog, bundle: &str) -> Option<&'a str> {
-    catalog.declarations.iter().find(|d| d.bundles.iter().any(|(b, _)| b == bundle)).map(|d| d.name.as_str())
+    catalog.declarations.iter().find(|d| d.carries(bundle)).map(|d| d.name.as_str())
 }
 
 /// Stop, empty the cache (the folder stays, with its owner), start: the packages' way.
 fn restart_command(catalog: &Catalog, manager: &ServiceManager, service: &str) -> String {
-    let cache = catalog.targets.values().find(|t| t.service == service).map(|t| t.cache.clone()).unwrap_or_default();
+    let cache =
+        catalog.targets.values().find(|t| t.service == service).map(|t| t.cache.to_string()).unwrap_or_default();
     format!(
         "{} && find {cache} -mindepth 1 -delete && {}",
         manager.command(service, "stop"),

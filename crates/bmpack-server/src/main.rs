@@ -4,7 +4,6 @@
 
 #[macro_use]
 extern crate bmpack; // outln!/errln! (bmpack::console) in every module
-mod builtin_catalog;
 mod check;
 mod deploy;
 mod doctor;

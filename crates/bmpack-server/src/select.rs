@@ -152,9 +152,7 @@ fn bluemind_range_warnings(root: &Path, packages: &[String]) -> Vec<String> {
     let Some((installed, _)) = crate::installed_bluemind::bm_core_version(root) else {
         return Vec::new();
     };
-    let Ok((catalog, _dir)) = crate::builtin_catalog::load() else {
-        return Vec::new();
-    };
+    let catalog = bmpack::catalog::Catalog::builtin();
     let mut out = Vec::new();
     for package in packages {
         let constraints = catalog.constraints_on(package, "bm-core");

@@ -126,7 +126,7 @@ fn build_into(
                 while !failed.load(Ordering::Relaxed) {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&(pkg, format)) = jobs.get(i) else { break };
-                    let date = dates.get(&pkg.name).copied().unwrap_or(opts.write.source_date_epoch);
+                    let date = dates.get(pkg.name.as_str()).copied().unwrap_or(opts.write.source_date_epoch);
                     let write = WriteOptions { source_date_epoch: date, ..opts.write };
                     let built = write_one(pkg, format, &write, staging, &opts.out)
                         .with_context(|| format!("writing the {} package of `{}`", format.as_str(), pkg.name));
@@ -184,7 +184,7 @@ fn write_one(
     tmp.as_file().set_permissions(fs::Permissions::from_mode(FILE_MODE))?;
     tmp.persist(dir.join(&name)).map_err(|e| anyhow!("cannot rename into {}: {}", dir.display(), e.error))?;
     Ok(BuiltFile {
-        package: pkg.name.clone(),
+        package: pkg.name.to_string(),
         version: match format {
             Format::Deb => pkg.version.deb(),
             Format::Rpm => pkg.version.rpm_evr(),

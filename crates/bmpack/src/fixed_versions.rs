@@ -96,10 +96,10 @@ impl FixedVersions {
                 continue;
             };
             let digest = content_digest(pkg)?;
-            let entry = self.versions.entry(pkg.name.clone()).or_default();
+            let entry = self.versions.entry(pkg.name.to_string()).or_default();
             match (entry.get(version), record_date) {
                 (Some(recorded), _) if recorded.content == digest => {
-                    checked.dates.insert(pkg.name.clone(), recorded.date);
+                    checked.dates.insert(pkg.name.to_string(), recorded.date);
                 }
                 (Some(_), _) => bail!(
                     "{CATALOG_FILE}: package `{name}`, field `version`: {name} {version} now holds something else than \
@@ -112,7 +112,7 @@ impl FixedVersions {
                 ),
                 (None, Some(date)) => {
                     entry.insert(version.to_string(), Recorded { content: digest, date });
-                    checked.dates.insert(pkg.name.clone(), date);
+                    checked.dates.insert(pkg.name.to_string(), date);
                     checked.recorded.push(format!("{} {version}", pkg.name));
                 }
                 (None, None) => bail!(
@@ -183,6 +183,7 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
         files,
         relations,
         scripts,
+        deb_lintian_overrides,
     } = pkg;
     let mut h = Fields(Sha256::new());
     for (field, value) in [
@@ -200,11 +201,14 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
     ] {
         h.text(field, value);
     }
+    if let Some(overrides) = deb_lintian_overrides {
+        h.text("deb_lintian_overrides", overrides);
+    }
     for file in files {
         let PayloadFile { dest, source, mode, kind } = file;
         let bytes = source.read().with_context(|| format!("reading the file {dest} of {name}"))?;
         h.text("file", dest);
-        h.text("mode", &format!("{mode:o}"));
+        h.text("mode", &format!("{:o}", mode.bits()));
         h.text("kind", &format!("{kind:?}"));
         h.bytes("content", &bytes);
     }
@@ -254,8 +258,8 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
     for (field, triggers) in
         [("transfiletriggerin", trans_file_trigger_in), ("transfiletriggerpostun", trans_file_trigger_postun)]
     {
-        for FileTrigger { paths, script } in triggers {
-            h.text(field, &paths.join("\n"));
+        for FileTrigger { path, script } in triggers {
+            h.text(field, path);
             h.text(field, script);
         }
     }

@@ -47,7 +47,7 @@ pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<
     let catalog = Catalog::load(&req.root)?;
     // Packages without jars (the server tool, bm-plugin-reload) need no bundles, real or sample;
     // the selection is the catalog's own, with the packages ours depend on.
-    let needs_bundles = catalog.select(&req.resolve)?.iter().any(|d| !d.bundles.is_empty());
+    let needs_bundles = catalog.select(&req.resolve, None)?.iter().any(|d| !d.bundles.is_empty());
     let (bundles, samples) = match &req.bundles {
         Some(path) => (BundleSet::load(path)?, None),
         None if !needs_bundles => (BundleSet::empty(&req.root), None),
@@ -60,7 +60,7 @@ pub fn package(req: &PackageRequest, progress: &dyn Progress) -> anyhow::Result<
             (BundleSet::load(&dir)?, Some(dir))
         }
     };
-    let resolved = catalog.resolve(&bundles, &req.resolve)?;
+    let resolved = catalog.resolve(&bundles, &req.resolve, Some(&req.root))?;
     let mut fixed = FixedVersions::load(&req.root)?;
     let record_date = req.record_fixed_versions.then_some(req.build.write.source_date_epoch);
     let checked = fixed.check(&catalog, &resolved.packages, record_date)?;

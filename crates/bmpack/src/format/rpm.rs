@@ -10,23 +10,19 @@
 //!   and the like belong to the BlueMind packages and are only referenced, never owned, so that
 //!   removing a plug-in never removes them nor fights over their mode. A systemd drop-in
 //!   folder holding `<package>.conf` is owned too (shared with any other package that owns it).
-//! * Scriptlets run with `/bin/sh`; a file trigger watching several paths is one trigger with one
-//!   script (as `%transfiletriggerin -- /a /b` in a spec file), so it runs once per transaction
-//!   however many of its paths were touched.
+//! * Scriptlets and transaction file triggers run with `/bin/sh`; each trigger watches one
+//!   folder (`FileTrigger`), so rpm runs it once per transaction that touched that folder.
 //! * No signature: repositories are signed afterwards with `rpmsign`, in the space the signature
 //!   header reserves for it.
 
 use std::collections::BTreeSet;
 use std::io::Write;
 
-use ::rpm::{
-    BuildConfig, CompressionWithLevel, Dependency, DependencyFlags, FileMode, FileOptions, Header, HeaderEntry,
-    IndexData, IndexTag, PackageBuilder, Scriptlet, SignatureHeaderBuilder,
-};
+use ::rpm::{BuildConfig, CompressionWithLevel, Dependency, FileMode, FileOptions, PackageBuilder, Scriptlet};
 use anyhow::{Context, bail};
 
 use super::{Compression, Format, Packager, WriteOptions};
-use crate::model::{FileKind, FileSource, FileTrigger, Op, Package, Relation};
+use crate::model::{FileKind, FileSource, Op, Package, Relation};
 
 pub struct RpmPackager;
 
@@ -110,8 +106,7 @@ fn build(pkg: &Package, opts: &WriteOptions) -> anyhow::Result<::rpm::Package> {
     add_scripts(&mut b, pkg);
     add_changelog(&mut b, pkg, source_date);
 
-    let built = b.build()?;
-    with_trans_file_triggers(built, &pkg.scripts.rpm)
+    Ok(b.build()?)
 }
 
 /// One changelog entry for the build, so that `rpm -q --changelog` says which bundle version
@@ -157,15 +152,15 @@ fn description(text: &str) -> String {
 
 fn dependency(r: &Relation) -> Dependency {
     match &r.constraint {
-        None => Dependency::any(&r.name),
+        None => Dependency::any(r.name.as_str()),
         Some((op, version)) => {
             let v = version.rpm();
             match op {
-                Op::Lt => Dependency::less(&r.name, v),
-                Op::Le => Dependency::less_eq(&r.name, v),
-                Op::Eq => Dependency::eq(&r.name, v),
-                Op::Ge => Dependency::greater_eq(&r.name, v),
-                Op::Gt => Dependency::greater(&r.name, v),
+                Op::Lt => Dependency::less(r.name.as_str(), v),
+                Op::Le => Dependency::less_eq(r.name.as_str(), v),
+                Op::Eq => Dependency::eq(r.name.as_str(), v),
+                Op::Ge => Dependency::greater_eq(r.name.as_str(), v),
+                Op::Gt => Dependency::greater(r.name.as_str(), v),
             }
         }
     }
@@ -193,20 +188,9 @@ fn add_relations(b: &mut PackageBuilder, pkg: &Package) {
 fn add_files(b: &mut PackageBuilder, pkg: &Package, source_date: u32) -> anyhow::Result<()> {
     let mut ours = BTreeSet::new();
     for f in &pkg.files {
-        let fix = "fix the file list in packaging/";
-        if !f.dest.starts_with('/') || f.dest.ends_with('/') || f.dest.split('/').any(|c| c == "..") {
-            bail!("package `{}`: file `{}` is not an absolute file path ({fix})", pkg.name, f.dest);
-        }
-        if f.mode > 0o7777 {
-            bail!(
-                "package `{}`: file `{}` has mode {:o}, which is more than permission bits ({fix})",
-                pkg.name,
-                f.dest,
-                f.mode
-            );
-        }
-        let mut options = FileOptions::new(&f.dest)
-            .mode(FileMode::regular(f.mode as u16))
+        let permissions = u16::try_from(f.mode.bits()).expect("a FileMode is at most 0o7777");
+        let mut options = FileOptions::new(f.dest.as_str())
+            .mode(FileMode::regular(permissions))
             .user("root")
             .group("root")
             .modified_at(source_date.into());
@@ -294,77 +278,16 @@ fn add_scripts(b: &mut PackageBuilder, pkg: &Package) {
     if let Some(body) = &s.posttrans {
         b.post_trans_script(scriptlet(body));
     }
+    for t in &s.trans_file_trigger_in {
+        b.trans_file_trigger_in(&t.path, None, scriptlet(&t.script));
+    }
+    for t in &s.trans_file_trigger_postun {
+        b.trans_file_trigger_postun(&t.path, None, scriptlet(&t.script));
+    }
     if !(s.trans_file_trigger_in.is_empty() && s.trans_file_trigger_postun.is_empty()) {
         // What rpmbuild requires for trigger scripts (they run with /bin/sh).
         b.requires(Dependency::interp(SHELL));
     }
-}
-
-/// Adds the `%transfiletriggerin` / `%transfiletriggerpostun` scripts to a built package.
-///
-/// The crate writes one trigger per path, each with its own copy of the script: rpm then runs
-/// the script once per watched path that the transaction touched (measured: twice for a
-/// package with jars in both extensions folders). rpmbuild writes `%transfiletriggerin -- /a /b`
-/// as one script whose index both paths share, and rpm runs a script once per transaction
-/// whatever the number of its paths that matched. This writes that layout into the header and
-/// seals it again (header digests and size in the signature header).
-fn with_trans_file_triggers(
-    mut built: ::rpm::Package,
-    scripts: &crate::model::RpmScripts,
-) -> anyhow::Result<::rpm::Package> {
-    let triggers: Vec<(DependencyFlags, &FileTrigger)> = (scripts.trans_file_trigger_in.iter())
-        .map(|t| (DependencyFlags::TRIGGERIN, t))
-        .chain(scripts.trans_file_trigger_postun.iter().map(|t| (DependencyFlags::TRIGGERPOSTUN, t)))
-        .collect();
-    if triggers.is_empty() {
-        return Ok(built);
-    }
-    let mut conditions = Vec::new(); // (path, flags, script index)
-    for (index, (flags, trigger)) in triggers.iter().enumerate() {
-        if trigger.paths.is_empty() {
-            bail!("a file trigger watches no path: give it at least one folder in `paths`");
-        }
-        for path in &trigger.paths {
-            if !path.starts_with('/') {
-                bail!("the file trigger path `{path}` is not absolute");
-            }
-            conditions.push((path.clone(), flags.bits(), index as u32));
-        }
-    }
-    // rpm's order: by path, then flags, then script.
-    conditions.sort();
-    let strings = |v: Vec<String>| IndexData::StringArray(v);
-    let new_entries = [
-        (IndexTag::RPMTAG_TRANSFILETRIGGERSCRIPTS, strings(triggers.iter().map(|(_, t)| t.script.clone()).collect())),
-        (IndexTag::RPMTAG_TRANSFILETRIGGERSCRIPTPROG, strings(vec![SHELL.to_string(); triggers.len()])),
-        (IndexTag::RPMTAG_TRANSFILETRIGGERPRIORITIES, IndexData::Int32(vec![1_000_000; triggers.len()])),
-        (IndexTag::RPMTAG_TRANSFILETRIGGERNAME, strings(conditions.iter().map(|c| c.0.clone()).collect())),
-        (IndexTag::RPMTAG_TRANSFILETRIGGERVERSION, strings(vec![String::new(); conditions.len()])),
-        (IndexTag::RPMTAG_TRANSFILETRIGGERFLAGS, IndexData::Int32(conditions.iter().map(|c| c.1).collect())),
-        (IndexTag::RPMTAG_TRANSFILETRIGGERINDEX, IndexData::Int32(conditions.iter().map(|c| c.2).collect())),
-    ];
-
-    let header = &built.metadata.header;
-    let mut entries: Vec<HeaderEntry> = Vec::new();
-    for (tag, data) in header.get_all_entries()? {
-        if tag == IndexTag::RPMTAG_HEADERIMMUTABLE as u32 {
-            continue; // the region tag: from_entries writes it again
-        }
-        if new_entries.iter().any(|(t, _)| *t as u32 == tag) {
-            bail!("internal error: the rpm crate already wrote transaction file triggers");
-        }
-        entries.push(HeaderEntry::new(tag, data));
-    }
-    entries.extend(new_entries.into_iter().map(|(tag, data)| HeaderEntry::new(tag as u32, data)));
-    built.metadata.header = Header::from_entries(entries, IndexTag::RPMTAG_HEADERIMMUTABLE);
-
-    let header_bytes = built.metadata.header_bytes()?;
-    let content_length = header_bytes.len() as u64 + built.payload.len() as u64;
-    built.metadata.signature = SignatureHeaderBuilder::from_existing(&built.metadata.signature)?
-        .set_content_length(content_length)
-        .calculate_digests(&header_bytes)
-        .build()?;
-    Ok(built)
 }
 
 #[cfg(test)]

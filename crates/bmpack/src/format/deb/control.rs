@@ -8,8 +8,7 @@ use crate::model::{Package, Relation};
 
 /// The text of `control` for `pkg`, which takes `installed_size_kib` KiB once installed.
 pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Result<String> {
-    check_package_name(&pkg.name)?;
-    for (field, value) in [("name", &pkg.name), ("maintainer", &pkg.maintainer), ("summary", &pkg.summary)] {
+    for (field, value) in [("maintainer", &pkg.maintainer), ("summary", &pkg.summary)] {
         if value.trim().is_empty() {
             bail!(
                 "package `{}`: `{field}` is empty; dpkg needs it in the control file: set it in packaging/",
@@ -27,7 +26,7 @@ pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Re
             let _ = writeln!(c, "{name}: {value}");
         }
     };
-    put("Package", field("name", &pkg.name)?);
+    put("Package", pkg.name.to_string());
     put("Version", pkg.version.deb());
     put("Architecture", pkg.arch.deb().to_string());
     put("Maintainer", field("maintainer", &pkg.maintainer)?);
@@ -50,14 +49,8 @@ pub(super) fn control_file(pkg: &Package, installed_size_kib: u64) -> anyhow::Re
 fn relation_list(pkg: &str, field: &str, relations: &[Relation]) -> anyhow::Result<String> {
     let mut out = Vec::with_capacity(relations.len());
     for r in relations {
-        if r.name.is_empty() || r.name.contains(|c: char| c.is_whitespace() || c == ',' || c == '(') {
-            bail!(
-                "package `{pkg}`: relation `{}` in `{field}` is not a package name: use one name and put the version in the constraint",
-                r.name
-            );
-        }
         out.push(match &r.constraint {
-            None => r.name.clone(),
+            None => r.name.to_string(),
             Some((op, v)) => {
                 let v = v.deb();
                 single_line(pkg, field, &v)?;
@@ -87,20 +80,6 @@ fn description(pkg: &Package) -> anyhow::Result<String> {
         }
     }
     Ok(d)
-}
-
-/// Debian policy 5.6.1: lower-case letters, digits, `+`, `-`, `.`; two characters or more,
-/// starting with a letter or digit. dpkg-deb refuses anything else.
-fn check_package_name(name: &str) -> anyhow::Result<()> {
-    let valid = name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
-    if !valid {
-        bail!(
-            "package name `{name}` is not a valid Debian package name: use lower-case letters, digits, `+`, `-` and `.`, starting with a letter or digit (e.g. `bm-nextcloud12`)"
-        );
-    }
-    Ok(())
 }
 
 fn single_line(pkg: &str, field: &str, value: &str) -> anyhow::Result<()> {
@@ -141,26 +120,4 @@ pub(super) fn check_script(pkg: &str, name: &str, text: &str) -> anyhow::Result<
         );
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn package_names_follow_debian_policy() {
-        for good in ["bm-nextcloud12", "bm-core", "libfoo1.2+dfsg"] {
-            assert!(check_package_name(good).is_ok(), "{good}");
-        }
-        for bad in ["", "b", "BM-core", "-bm", "bm_core", "bm core"] {
-            let e = check_package_name(bad).unwrap_err().to_string();
-            assert!(e.contains("not a valid Debian package name"), "{bad}: {e}");
-        }
-    }
-
-    #[test]
-    fn relation_names_with_a_version_inside_are_refused() {
-        let e = relation_list("p", "depends", &[Relation::any("bm-core (>= 4.2)")]).unwrap_err();
-        assert!(e.to_string().contains("`bm-core (>= 4.2)` in `depends`"), "{e}");
-    }
 }

@@ -8,7 +8,10 @@
 //!
 //! Besides the model's files, the payload gets what Debian policy asks of every package
 //! (`policy_files.rs`): `/usr/share/doc/<package>/copyright`, `changelog.Debian.gz`, and the
-//! lintian overrides of packages that ship jars.
+//! package's lintian overrides.
+//!
+//! Names, paths and modes come checked from the model (`model/values.rs`); what is checked
+//! here is what only the whole payload shows: a path installed twice, a file under a file.
 
 mod compress;
 mod control;
@@ -82,14 +85,6 @@ impl<'a> PayloadTree<'a> {
         let mut by_dest = BTreeMap::new();
         let mut directories = BTreeSet::from(["/".to_string()]);
         for f in files {
-            check_destination(pkg, &f.dest)?;
-            if f.mode & !0o7777 != 0 {
-                bail!(
-                    "package `{pkg}`: file `{}` has mode {:o}: give only permission bits (e.g. 0o644)",
-                    f.dest,
-                    f.mode
-                );
-            }
             if by_dest.insert(f.dest.as_str(), f).is_some() {
                 bail!(
                     "package `{pkg}`: `{}` is installed twice (the .deb writer adds the copyright file, changelog.Debian.gz and the lintian overrides itself): keep one",
@@ -109,28 +104,6 @@ impl<'a> PayloadTree<'a> {
         }
         Ok(PayloadTree { files: by_dest, directories })
     }
-}
-
-/// A destination must be what dpkg will unpack to exactly that place.
-fn check_destination(pkg: &str, dest: &str) -> anyhow::Result<()> {
-    let bad = |why: &str| {
-        anyhow::anyhow!(
-            "package `{pkg}`: the destination `{dest}` {why}: write it as an absolute path like /usr/share/bm-core/extensions/x.jar"
-        )
-    };
-    if !dest.starts_with('/') {
-        return Err(bad("is not absolute"));
-    }
-    if dest.ends_with('/') {
-        return Err(bad("ends with `/`"));
-    }
-    if dest[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..") {
-        return Err(bad("has an empty, `.` or `..` component"));
-    }
-    if dest.contains(|c: char| c.is_control()) {
-        return Err(bad("contains a control character"));
-    }
-    Ok(())
 }
 
 struct DataTar {
@@ -176,10 +149,10 @@ fn write_data_tar(
                         format!("package `{}`: reading the content of `{}`", pkg.name, f.dest)
                     }
                 })?;
-                tar.file(name, f.mode, &content).with_context(write_err)?;
+                tar.file(name, f.mode.bits(), &content).with_context(write_err)?;
                 file_sizes.push(content.len() as u64);
                 if f.kind != FileKind::Config {
-                    md5sums.push((f.dest.clone(), hex::encode(Md5::digest(&content))));
+                    md5sums.push((f.dest.to_string(), hex::encode(Md5::digest(&content))));
                 }
             }
         }

@@ -1,42 +1,36 @@
 //! The files Debian policy asks of every binary package, which the package model does not
-//! carry because they are Debian conventions: the copyright file, the Debian changelog and
-//! the lintian overrides.
+//! carry as files because they are Debian conventions: the copyright file, the Debian
+//! changelog and the lintian overrides (`Package::deb_lintian_overrides`).
 
 use std::sync::Arc;
 
-use crate::model::{FileKind, FileSource, Package, PayloadFile};
+use crate::model::{FileKind, FileMode, FileSource, InstallPath, Package, PayloadFile};
 
 use super::compress::gzip_best;
-
-/// Lintian overrides shipped in every package; each entry carries its reason
-/// (`debian/lintian-overrides` at the top of the repository).
-const LINTIAN_OVERRIDES: &str = include_str!("../../../../../debian/lintian-overrides");
 
 /// The files to add to `pkg`'s payload: copyright, changelog.Debian.gz and the lintian
 /// overrides.
 pub(super) fn policy_files(pkg: &Package, source_date_epoch: u64) -> std::io::Result<Vec<PayloadFile>> {
+    let path = |p: String| InstallPath::new(p).expect("a package name is a path component");
     let doc = format!("/usr/share/doc/{}", pkg.name);
-    let bytes = |b: Vec<u8>| FileSource::Bytes(Arc::from(b));
-    let files = vec![
-        PayloadFile {
-            dest: format!("{doc}/copyright"),
-            source: bytes(pkg.copyright.clone().into_bytes()),
-            mode: 0o644,
-            kind: FileKind::Doc,
-        },
-        PayloadFile {
-            dest: format!("{doc}/changelog.Debian.gz"),
-            source: bytes(gzip_best(changelog(pkg, source_date_epoch).as_bytes())?),
-            mode: 0o644,
-            kind: FileKind::Doc,
-        },
-        PayloadFile {
-            dest: format!("/usr/share/lintian/overrides/{}", pkg.name),
-            source: bytes(LINTIAN_OVERRIDES.as_bytes().to_vec()),
-            mode: 0o644,
-            kind: FileKind::Regular,
-        },
+    let file = |dest: String, content: Vec<u8>, kind: FileKind| PayloadFile {
+        dest: path(dest),
+        source: FileSource::Bytes(Arc::from(content)),
+        mode: FileMode::READABLE,
+        kind,
+    };
+    let mut files = vec![
+        file(format!("{doc}/copyright"), pkg.copyright.clone().into_bytes(), FileKind::Doc),
+        file(
+            format!("{doc}/changelog.Debian.gz"),
+            gzip_best(changelog(pkg, source_date_epoch).as_bytes())?,
+            FileKind::Doc,
+        ),
     ];
+    if let Some(overrides) = &pkg.deb_lintian_overrides {
+        let dest = format!("/usr/share/lintian/overrides/{}", pkg.name);
+        files.push(file(dest, overrides.clone().into_bytes(), FileKind::Regular));
+    }
     Ok(files)
 }
 

@@ -4,8 +4,12 @@
 //! values; the format writers (`format/`) turn one `Package` into one file. Nothing here knows
 //! about TOML, jars, `.deb` or `.rpm`.
 
+mod values;
+
 use std::path::PathBuf;
 use std::sync::Arc;
+
+pub use values::{FileMode, InstallPath, PackageName, ServiceName};
 
 use crate::version::PackageVersion;
 
@@ -13,7 +17,7 @@ use crate::version::PackageVersion;
 #[derive(Debug, Clone)]
 pub struct Package {
     /// `bm-nextcloud-common`, `bm-nextcloud12`, …
-    pub name: String,
+    pub name: PackageName,
     pub version: PackageVersion,
     pub arch: Arch,
     /// One line, no trailing period (`apt show`'s first line, `rpm -qi`'s Summary).
@@ -35,6 +39,9 @@ pub struct Package {
     pub files: Vec<PayloadFile>,
     pub relations: Relations,
     pub scripts: MaintainerScripts,
+    /// The text of `/usr/share/lintian/overrides/<package>` in the .deb, each override with
+    /// its reason; `None`: no file.
+    pub deb_lintian_overrides: Option<String>,
 }
 
 /// `all`/`noarch` for the plug-ins (jars run anywhere); `amd64`/`x86_64` for the server tool.
@@ -63,10 +70,10 @@ impl Arch {
 #[derive(Debug, Clone)]
 pub struct PayloadFile {
     /// Absolute path on the target system, e.g. `/usr/share/bm-core/extensions/x.jar`.
-    pub dest: String,
+    pub dest: InstallPath,
     pub source: FileSource,
-    /// Permission bits (0o644 for jars and docs, 0o755 for executables).
-    pub mode: u32,
+    /// 0644 for jars and docs, 0755 for programs.
+    pub mode: FileMode,
     pub kind: FileKind,
 }
 
@@ -117,16 +124,16 @@ pub struct Relations {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Relation {
-    pub name: String,
+    pub name: PackageName,
     pub constraint: Option<(Op, VersionRef)>,
 }
 
 impl Relation {
-    pub fn any(name: impl Into<String>) -> Self {
-        Relation { name: name.into(), constraint: None }
+    pub fn any(name: PackageName) -> Self {
+        Relation { name, constraint: None }
     }
-    pub fn with(name: impl Into<String>, op: Op, version: VersionRef) -> Self {
-        Relation { name: name.into(), constraint: Some((op, version)) }
+    pub fn with(name: PackageName, op: Op, version: VersionRef) -> Self {
+        Relation { name, constraint: Some((op, version)) }
     }
 }
 
@@ -213,14 +220,26 @@ pub struct RpmScripts {
     pub postun: Option<String>,
     pub pretrans: Option<String>,
     pub posttrans: Option<String>,
-    /// `%transfiletriggerin` scripts, each with the path prefixes it watches.
+    /// `%transfiletriggerin` scripts, each with the folder it watches.
     pub trans_file_trigger_in: Vec<FileTrigger>,
     /// `%transfiletriggerpostun` scripts.
     pub trans_file_trigger_postun: Vec<FileTrigger>,
 }
 
+/// One transaction file trigger: one folder, one script. rpm gives `%transfiletriggerpostun`
+/// no list of files, so each script knows its folder by itself, and rpm runs it once per
+/// transaction that touched that folder.
 #[derive(Debug, Clone)]
 pub struct FileTrigger {
-    pub paths: Vec<String>,
+    pub path: InstallPath,
     pub script: String,
+}
+
+/// Where a bundle of one kind goes (`[targets]` in packaging/bmpack.toml), which service loads
+/// it, and which OSGi cache its change leaves stale.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub extensions: InstallPath,
+    pub service: ServiceName,
+    pub cache: InstallPath,
 }
