@@ -19,7 +19,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
-use crate::bundle::{BundleError, has_extension};
+use crate::bundle_error::BundleError;
 use crate::console::printable;
 
 /// What an archive may unpack to.
@@ -443,6 +443,10 @@ pub fn safe_relative_path(name: &str) -> Result<PathBuf, &'static str> {
 
 fn portable(path: &Path) -> String {
     path.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+pub(crate) fn has_extension(path: &Path, extension: &str) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case(extension))
 }
 
 #[cfg(test)]

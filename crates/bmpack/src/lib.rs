@@ -7,6 +7,7 @@ pub mod console; // first: outln!/errln! serve every module below
 pub mod archive;
 pub mod build;
 pub mod bundle;
+pub mod bundle_error;
 pub mod catalog;
 pub mod fixed_versions;
 pub mod format;

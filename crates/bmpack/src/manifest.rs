@@ -23,6 +23,9 @@ use std::fmt::Write as _;
 
 use crate::console::printable;
 
+/// Where the manifest is in a jar.
+pub const MANIFEST_PATH: &str = "META-INF/MANIFEST.MF";
+
 /// The maximum length of a manifest line in bytes, line ending excluded, when writing.
 pub const MAX_LINE_BYTES: usize = 72;
 

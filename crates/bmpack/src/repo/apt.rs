@@ -13,29 +13,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::by_hash;
+use super::layout::{ARCHITECTURES, COMPONENT, apt_signed_files, suite_dir};
 use super::gpg::Signer;
 use super::staging::{remove_if_exists, write_file};
 use super::tools::Tool;
-
-/// The architectures a suite announces: `all` for the plug-ins, `amd64` for the server tool.
-/// `binary-amd64` also lists the `all` packages, for apt versions that ignore `binary-all`.
-pub const ARCHITECTURES: [&str; 2] = ["all", "amd64"];
-pub const COMPONENT: &str = "main";
-
-/// `pool/<suite>/main`, relative to the repository root (as `Filename:` fields are).
-pub fn pool_dir(suite: &str) -> PathBuf {
-    Path::new("pool").join(suite).join(COMPONENT)
-}
-
-pub fn suite_dir(suite: &str) -> PathBuf {
-    Path::new("dists").join(suite)
-}
-
-/// The files apt checks a suite's signature with; present when a suite was published.
-pub fn signed_files(suite: &str) -> [PathBuf; 3] {
-    let d = suite_dir(suite);
-    [d.join("Release"), d.join("InRelease"), d.join("Release.gpg")]
-}
 
 /// The index stanzas of the `.deb` files at `added` (relative to `root`), written by
 /// `apt-ftparchive` over a folder holding links to those files only, at the same paths.
@@ -87,7 +68,7 @@ pub fn index(root: &Path, suite: &str, origin: &str, signer: &Signer, stanzas: &
         by_hash::store(&dir, &current, super::INDEX_GENERATIONS_KEPT)?;
     }
 
-    for f in signed_files(suite) {
+    for f in apt_signed_files(suite) {
         remove_if_exists(&root.join(f))?;
     }
     let field = |name: &str, value: &str| format!("APT::FTPArchive::Release::{name}={value}");

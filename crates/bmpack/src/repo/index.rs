@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, anyhow, bail};
 
 use super::pool::{Kind, deb_version};
-use super::{apt, yum};
+use super::layout::{deb_index, rpm_dir};
 
 /// One published package file.
 #[derive(Debug, Clone)]
@@ -34,11 +34,6 @@ pub fn published(root: &Path, suite: &str, kind: Kind) -> anyhow::Result<Vec<Pub
         Kind::Deb => debs(root, suite),
         Kind::Rpm => rpms(root, suite),
     }
-}
-
-/// The index that lists every package of the suite: `binary-amd64` also lists the `all` ones.
-pub fn deb_index(suite: &str) -> PathBuf {
-    apt::suite_dir(suite).join(apt::COMPONENT).join("binary-amd64/Packages")
 }
 
 fn debs(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
@@ -76,7 +71,7 @@ pub fn split_stanzas(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 fn rpms(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
-    let dir = root.join(yum::repo_dir(suite));
+    let dir = root.join(rpm_dir(suite));
     let repomd_path = dir.join("repodata/repomd.xml");
     let repomd = match std::fs::read_to_string(&repomd_path) {
         Ok(t) => t,
@@ -123,7 +118,7 @@ fn rpms(root: &Path, suite: &str) -> anyhow::Result<Vec<Published>> {
                 name: element("name")?,
                 version,
                 arch: element("arch")?,
-                path: yum::repo_dir(suite).join(href),
+                path: rpm_dir(suite).join(href),
                 size: attribute(package, "size", "package").ok_or_else(bad)?.parse()?,
                 sha256,
                 stanza: String::new(),

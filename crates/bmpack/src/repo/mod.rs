@@ -29,6 +29,7 @@ mod by_hash;
 pub mod client;
 pub mod gpg;
 mod index;
+pub mod layout;
 pub mod interrupt;
 pub mod pool;
 mod rpm_keys;
@@ -155,8 +156,8 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
         .filter(|(name, bytes)| std::fs::read(repo_dir.join(name)).ok().as_deref() != Some(bytes.as_slice()))
         .collect();
     let signed = |files: &[PathBuf]| files.iter().all(|f| repo_dir.join(f).is_file());
-    let apt_resign = debs.changed() || keys_changed || !signed(&apt::signed_files(suite));
-    let yum_resign = rpms.changed() || keys_changed || !signed(&yum::signed_files(suite));
+    let apt_resign = debs.changed() || keys_changed || !signed(&layout::apt_signed_files(suite));
+    let yum_resign = rpms.changed() || keys_changed || !signed(&layout::yum_signed_files(suite));
 
     let mut report = PublishReport {
         changed: apt_resign || yum_resign || !changed_files.is_empty(),
@@ -254,8 +255,8 @@ impl Plan {
         let published = index::published(live, suite, kind)?;
         check_published_files(live, suite, kind, &published)?;
         let dir = match kind {
-            Kind::Deb => apt::pool_dir(suite),
-            Kind::Rpm => yum::repo_dir(suite),
+            Kind::Deb => layout::pool_dir(suite),
+            Kind::Rpm => layout::rpm_dir(suite),
         };
         let mut plan = Plan {
             kind,
@@ -374,8 +375,8 @@ impl Plan {
 /// and signed without ever being checked.
 fn check_published_files(live: &Path, suite: &str, kind: Kind, published: &[index::Published]) -> anyhow::Result<()> {
     let (dir, index_file) = match kind {
-        Kind::Deb => (apt::pool_dir(suite), index::deb_index(suite)),
-        Kind::Rpm => (yum::repo_dir(suite), yum::repo_dir(suite).join("repodata/repomd.xml")),
+        Kind::Deb => (layout::pool_dir(suite), layout::deb_index(suite)),
+        Kind::Rpm => (layout::rpm_dir(suite), layout::rpm_dir(suite).join("repodata/repomd.xml")),
     };
     let listed: BTreeMap<&Path, &index::Published> = published.iter().map(|p| (p.path.as_path(), p)).collect();
     let mut strays = Vec::new();

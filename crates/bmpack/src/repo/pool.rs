@@ -95,9 +95,9 @@ impl PackageFile {
         let (epoch, rest) = split_epoch(&self.version);
         let (dir, file) = match self.kind {
             Kind::Deb => {
-                (super::apt::pool_dir(suite).join(&self.name), format!("{}_{rest}_{}.deb", self.name, self.arch))
+                (super::layout::pool_dir(suite).join(&self.name), format!("{}_{rest}_{}.deb", self.name, self.arch))
             }
-            Kind::Rpm => (super::yum::repo_dir(suite), format!("{}-{rest}.{}.rpm", self.name, self.arch)),
+            Kind::Rpm => (super::layout::rpm_dir(suite), format!("{}-{rest}.{}.rpm", self.name, self.arch)),
         };
         match epoch {
             0 => dir.join(file),

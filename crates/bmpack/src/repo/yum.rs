@@ -7,17 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 
 use super::gpg::Signer;
+use super::layout::{rpm_dir, yum_signed_files};
 use super::staging::remove_if_exists;
 use super::tools::Tool;
-
-pub fn repo_dir(suite: &str) -> PathBuf {
-    Path::new("rpm").join(suite)
-}
-
-pub fn signed_files(suite: &str) -> [PathBuf; 2] {
-    let d = repo_dir(suite).join("repodata");
-    [d.join("repomd.xml"), d.join("repomd.xml.asc")]
-}
 
 /// The full path of a program found in `PATH` (rpmsign runs `%__gpg` without searching).
 fn which(program: &str) -> anyhow::Result<PathBuf> {
@@ -49,7 +41,7 @@ pub fn sign(files: &[PathBuf], signer: &Signer) -> anyhow::Result<()> {
 
 /// Re-indexes the suite's rpm directory and signs the new `repomd.xml`.
 pub fn index(root: &Path, suite: &str, signer: &Signer) -> anyhow::Result<()> {
-    let dir = root.join(repo_dir(suite));
+    let dir = root.join(rpm_dir(suite));
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     // No sqlite databases: dnf reads the XML metadata (yum on RHEL 7 makes its own cache).
     let mut t = Tool::new("createrepo_c").args([
@@ -67,7 +59,7 @@ pub fn index(root: &Path, suite: &str, signer: &Signer) -> anyhow::Result<()> {
         t = t.args(["--update", "--compatibility", "--retain-old-md", &old]);
     }
     t.arg(&dir).run()?;
-    let [repomd, asc] = signed_files(suite).map(|p| root.join(p));
+    let [repomd, asc] = yum_signed_files(suite).map(|p| root.join(p));
     if !repomd.is_file() {
         bail!("createrepo_c wrote no {}", repomd.display());
     }
