@@ -137,10 +137,10 @@ fn versions_come_from_the_jars_or_from_the_command_line() {
     let resolved =
         catalog.resolve(&all_jars("4.8.2.v20240101-1200"), &ResolveOptions::default(), Some(&project_root())).unwrap();
     let p = resolved.packages.iter().find(|p| p.name == "bm-nextcloud11").unwrap();
-    assert_eq!(p.version.deb(), "4.8.2+v20240101.1200-1");
+    assert_eq!(p.version.deb(), "4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0-1");
     let opts = ResolveOptions { version: Some("4.8.2.v20240101-1200".into()), revision: Some(3), ..Default::default() };
     let resolved = catalog.resolve(&all_jars("4.8.2.v20240101-1200"), &opts, Some(&project_root())).unwrap();
-    assert_eq!(resolved.packages[0].version.rpm_evr(), "4.8.2+v20240101.1200-3");
+    assert_eq!(resolved.packages[0].version.rpm_evr(), "4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0-3");
 }
 
 #[test]

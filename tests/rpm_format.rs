@@ -198,7 +198,7 @@ fn info_field<'a>(info: &'a str, field: &str) -> &'a str {
 #[test]
 fn file_name_is_name_version_release_arch() {
     let f = Fixture::new();
-    assert_eq!(RpmPackager.file_name(&f.package), "bm-nextcloud12-4.8.2+v20240101.1200-2.noarch.rpm");
+    assert_eq!(RpmPackager.file_name(&f.package), "bm-nextcloud12-4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0-2.noarch.rpm");
 }
 
 #[test]
@@ -207,7 +207,7 @@ fn rpm_qpi_shows_the_declared_fields() {
     let rpm = Rpm::new();
     let info = rpm.query(&f.rpm(), &["-i"]);
     assert_eq!(info_field(&info, "Name"), "bm-nextcloud12");
-    assert_eq!(info_field(&info, "Version"), "4.8.2+v20240101.1200");
+    assert_eq!(info_field(&info, "Version"), "4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0");
     assert_eq!(info_field(&info, "Release"), "2");
     assert_eq!(info_field(&info, "Architecture"), "noarch");
     assert_eq!(info_field(&info, "Group"), "Applications/Internet");
@@ -287,7 +287,7 @@ fn relations_read_back_as_declared() {
     let rpm = Rpm::new();
     let path = f.rpm();
     let requires = rpm.query(&path, &["--requires"]);
-    for expected in ["bm-core >= 4.2", "bm-nextcloud-common = 4.8.2+v20240101.1200-2"] {
+    for expected in ["bm-core >= 4.2", "bm-nextcloud-common = 4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0-2"] {
         assert!(requires.lines().any(|l| l == expected), "no `{expected}` in:\n{requires}");
     }
     let provides = rpm.query(&path, &["--provides"]);
@@ -299,9 +299,9 @@ fn relations_read_back_as_declared() {
             "bm-nextcloud-connector",
             "bm-nextcloud-legacy = 4.0",
             // rpm resolves upgrades and `= version` requirements through this one.
-            "bm-nextcloud12 = 4.8.2+v20240101.1200-2",
+            "bm-nextcloud12 = 4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0-2",
             // %config files make rpmbuild provide this; rpm's own packages do the same.
-            "config(bm-nextcloud12) = 4.8.2+v20240101.1200-2",
+            "config(bm-nextcloud12) = 4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0-2",
         ]
     );
     assert_eq!(rpm.query(&path, &["--conflicts"]).trim(), "bm-nextcloud-connector");
@@ -347,7 +347,7 @@ fn installs_into_a_root_and_runs_the_scriptlets_once() {
 
     assert!(root.database().is_dir(), "rpm did not use the database inside the root");
     let installed = run_ok(root.rpm().args(["-q", "bm-nextcloud12"]));
-    assert_eq!(installed.trim(), "bm-nextcloud12-4.8.2+v20240101.1200-2.noarch");
+    assert_eq!(installed.trim(), "bm-nextcloud12-4.8.2+vN2N0N2N4N0N1N0N1HN1N2N0N0-2.noarch");
     for (dest, source) in [(CORE_JAR, "core.jar"), (WEBSERVER_JAR, "webserver.jar")] {
         assert_eq!(
             std::fs::read(root.join(dest)).unwrap(),
