@@ -321,16 +321,16 @@ fn the_old_mapping_fails_these_checks() {
     }
 }
 
-/// bmpack's own orders in Rust (`repo::pool::compare_versions` for dpkg and rpm, and
-/// `version::compare_versions`, dpkg's for installed versions) on every pair of the table: the
-/// test above proves the tools give the expected order, so these agree with the tools.
+/// bmpack's own orders in Rust (`version_order::compare_versions`, for dpkg and rpm) on every
+/// pair of the table: the test above proves the tools give the expected order, so these agree
+/// with the tools.
 #[test]
 fn bmpacks_own_orders_agree_on_the_table() {
-    use bmpack::repo::pool::{Kind, compare_versions};
+    use bmpack::package_format::Format;
+    use bmpack::version_order::compare_versions;
     for (a, b, o) in pairs(&table()) {
-        assert_eq!(compare_versions(Kind::Deb, &a.deb, &b.deb), o, "pool, dpkg: {} vs {}", a.deb, b.deb);
-        assert_eq!(bmpack::version::compare_versions(&a.deb, &b.deb), o, "version, dpkg: {} vs {}", a.deb, b.deb);
-        assert_eq!(compare_versions(Kind::Rpm, &a.rpm, &b.rpm), o, "pool, rpm: {} vs {}", a.rpm, b.rpm);
+        assert_eq!(compare_versions(Format::Deb, &a.deb, &b.deb), o, "dpkg order: {} vs {}", a.deb, b.deb);
+        assert_eq!(compare_versions(Format::Rpm, &a.rpm, &b.rpm), o, "rpm order: {} vs {}", a.rpm, b.rpm);
     }
 }
 
@@ -357,7 +357,8 @@ const TRICKY: &[(&str, &str)] = &[
 
 #[test]
 fn bmpacks_own_version_comparison_agrees_with_dpkg() {
-    use bmpack::repo::pool::{Kind, compare_versions};
+    use bmpack::package_format::Format;
+    use bmpack::version_order::compare_versions;
     require_tool("dpkg", "dpkg");
     for (a, b) in TRICKY {
         let dpkg = |op: &str| Command::new("dpkg").args(["--compare-versions", a, op, b]).status().unwrap().success();
@@ -368,13 +369,14 @@ fn bmpacks_own_version_comparison_agrees_with_dpkg() {
         } else {
             Ordering::Greater
         };
-        assert_eq!(compare_versions(Kind::Deb, a, b), expected, "{a} vs {b}");
+        assert_eq!(compare_versions(Format::Deb, a, b), expected, "{a} vs {b}");
     }
 }
 
 #[test]
 fn bmpacks_own_version_comparison_agrees_with_rpm() {
-    use bmpack::repo::pool::{Kind, compare_versions};
+    use bmpack::package_format::Format;
+    use bmpack::version_order::compare_versions;
     require_tool("rpm", "rpm");
     // rpm's own `rpm.vercmp` over epoch:version-release, with `^` too; one process.
     let rpm_form = |v: &str| if v.contains(':') { v.to_string() } else { format!("0:{v}") };
@@ -394,6 +396,6 @@ fn bmpacks_own_version_comparison_agrees_with_rpm() {
             "0" => Ordering::Equal,
             _ => Ordering::Greater,
         };
-        assert_eq!(compare_versions(Kind::Rpm, a, b), expected, "{a} vs {b}");
+        assert_eq!(compare_versions(Format::Rpm, a, b), expected, "{a} vs {b}");
     }
 }

@@ -32,7 +32,7 @@ use bmpack::catalog::Catalog;
 use bmpack::console::printable;
 use bmpack::model::Op;
 use bmpack::nextcloud::{NextcloudRelease, select_connector_package};
-use bmpack::version::satisfies;
+use bmpack::version_order::satisfies;
 use serde_json::{Value, json};
 
 use crate::http::{self, Limits, TlsOptions};

@@ -156,7 +156,7 @@ fn bluemind_range_warnings(root: &Path, packages: &[String]) -> Vec<String> {
     let mut out = Vec::new();
     for package in packages {
         let constraints = catalog.constraints_on(package, "bm-core");
-        if constraints.iter().any(|(op, v)| !bmpack::version::satisfies(&installed, *op, v)) {
+        if constraints.iter().any(|(op, v)| !bmpack::version_order::satisfies(&installed, *op, v)) {
             let range: Vec<String> = constraints.iter().map(|(op, v)| format!("{} {v}", op.rpm())).collect();
             out.push(format!(
                 "{package} is for BlueMind {} and this server runs BlueMind {installed}: apt and yum will refuse it{}",

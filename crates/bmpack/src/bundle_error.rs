@@ -59,4 +59,3 @@ pub enum BundleError {
     #[error("{path}: {source}")]
     Io { path: String, source: std::io::Error },
 }
-

@@ -9,24 +9,9 @@ use crate::model::Package;
 pub mod deb;
 pub mod rpm;
 
-/// The output formats bmpack writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Format {
-    Deb,
-    Rpm,
-}
+pub use crate::package_format::Format;
 
 impl Format {
-    pub const ALL: [Format; 2] = [Format::Deb, Format::Rpm];
-
-    /// The folder under the output directory (`deb/`, `rpm/`) and the file extension.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Deb => "deb",
-            Format::Rpm => "rpm",
-        }
-    }
-
     pub fn packager(self) -> &'static dyn Packager {
         match self {
             Format::Deb => &deb::DebPackager,

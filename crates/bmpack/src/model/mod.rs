@@ -9,6 +9,7 @@ mod values;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+pub use crate::version_order::Op;
 pub use values::{FileMode, InstallPath, PackageName, ServiceName};
 
 use crate::version::PackageVersion;
@@ -134,38 +135,6 @@ impl Relation {
     }
     pub fn with(name: PackageName, op: Op, version: VersionRef) -> Self {
         Relation { name, constraint: Some((op, version)) }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Op {
-    Lt,
-    Le,
-    Eq,
-    Ge,
-    Gt,
-}
-
-impl Op {
-    /// `<<`, `<=`, `=`, `>=`, `>>`
-    pub fn deb(self) -> &'static str {
-        match self {
-            Op::Lt => "<<",
-            Op::Le => "<=",
-            Op::Eq => "=",
-            Op::Ge => ">=",
-            Op::Gt => ">>",
-        }
-    }
-    /// `<`, `<=`, `=`, `>=`, `>`
-    pub fn rpm(self) -> &'static str {
-        match self {
-            Op::Lt => "<",
-            Op::Le => "<=",
-            Op::Eq => "=",
-            Op::Ge => ">=",
-            Op::Gt => ">",
-        }
     }
 }
 

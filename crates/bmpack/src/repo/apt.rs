@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use super::by_hash;
-use super::layout::{ARCHITECTURES, COMPONENT, apt_signed_files, suite_dir};
 use super::gpg::Signer;
+use super::layout::{ARCHITECTURES, COMPONENT, apt_signed_files, suite_dir};
 use super::staging::{remove_if_exists, write_file};
 use super::tools::Tool;
 

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 
-use super::pool::{Kind, deb_version};
 use super::layout::{deb_index, rpm_dir};
+use super::pool::{Format, deb_version};
 
 /// One published package file.
 #[derive(Debug, Clone)]
@@ -29,10 +29,10 @@ pub struct Published {
 }
 
 /// The packages of `kind` the suite's index lists (none before the first publish).
-pub fn published(root: &Path, suite: &str, kind: Kind) -> anyhow::Result<Vec<Published>> {
+pub fn published(root: &Path, suite: &str, kind: Format) -> anyhow::Result<Vec<Published>> {
     match kind {
-        Kind::Deb => debs(root, suite),
-        Kind::Rpm => rpms(root, suite),
+        Format::Deb => debs(root, suite),
+        Format::Rpm => rpms(root, suite),
     }
 }
 

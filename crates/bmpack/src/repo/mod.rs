@@ -29,8 +29,8 @@ mod by_hash;
 pub mod client;
 pub mod gpg;
 mod index;
-pub mod layout;
 pub mod interrupt;
+pub mod layout;
 pub mod pool;
 mod rpm_keys;
 pub mod staging;
@@ -38,7 +38,7 @@ mod tools;
 pub mod yum;
 
 pub use gpg::KeySource;
-use pool::{Kind, PackageFile};
+use pool::{Format, PackageFile};
 use staging::{Staging, write_file};
 
 /// How many publishes' indexes stay servable (the current one included), see above.
@@ -143,8 +143,8 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
     };
 
     // What to do, decided on the live tree, which nothing below changes before the swap.
-    let debs = Plan::make(&repo_dir, suite, Kind::Deb, &incoming, request.prune)?;
-    let rpms = Plan::make(&repo_dir, suite, Kind::Rpm, &incoming, request.prune)?;
+    let debs = Plan::make(&repo_dir, suite, Format::Deb, &incoming, request.prune)?;
+    let rpms = Plan::make(&repo_dir, suite, Format::Rpm, &incoming, request.prune)?;
     let client_files = [
         (client::APT_KEYRING.to_string(), signer.export_public(false)?),
         (client::RPM_KEY.to_string(), rpm_key_file(&repo_dir, &rpms, &signer)?),
@@ -230,7 +230,7 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
 /// suite's index: no package file is read but the incoming ones (and, for an incoming package
 /// already published, the published file).
 struct Plan {
-    kind: Kind,
+    kind: Format,
     /// The folder of the suite's packages (`pool/<suite>/main`, `rpm/<suite>`).
     dir: PathBuf,
     published: Vec<index::Published>,
@@ -248,15 +248,15 @@ impl Plan {
     fn make(
         live: &Path,
         suite: &str,
-        kind: Kind,
+        kind: Format,
         incoming: &[PackageFile],
         prune: Option<usize>,
     ) -> anyhow::Result<Plan> {
         let published = index::published(live, suite, kind)?;
         check_published_files(live, suite, kind, &published)?;
         let dir = match kind {
-            Kind::Deb => layout::pool_dir(suite),
-            Kind::Rpm => layout::rpm_dir(suite),
+            Format::Deb => layout::pool_dir(suite),
+            Format::Rpm => layout::rpm_dir(suite),
         };
         let mut plan = Plan {
             kind,
@@ -282,8 +282,8 @@ impl Plan {
                 plan.published.iter().find(|p| p.name == new.name && p.version == new.version && p.arch == new.arch);
             if let Some(old) = same_package {
                 let same = match kind {
-                    Kind::Deb => old.sha256.eq_ignore_ascii_case(&hex(&Sha256::digest(std::fs::read(&new.path)?))),
-                    Kind::Rpm => pool::content_digest(kind, &live.join(&old.path))? == new.content_digest()?,
+                    Format::Deb => old.sha256.eq_ignore_ascii_case(&hex(&Sha256::digest(std::fs::read(&new.path)?))),
+                    Format::Rpm => pool::content_digest(kind, &live.join(&old.path))? == new.content_digest()?,
                 };
                 if !same {
                     bail!(
@@ -365,7 +365,7 @@ impl Plan {
 
     /// The apt stanzas of the published packages that stay.
     fn kept_stanzas(&self) -> Vec<String> {
-        debug_assert_eq!(self.kind, Kind::Deb);
+        debug_assert_eq!(self.kind, Format::Deb);
         self.published.iter().filter(|p| !self.prune.contains(&p.path)).map(|p| p.stanza.clone()).collect()
     }
 }
@@ -373,14 +373,14 @@ impl Plan {
 /// Every package file of the suite must be one its index lists, as it was published: a file
 /// that no publish put there (copied by hand, left by another tool) would otherwise be indexed
 /// and signed without ever being checked.
-fn check_published_files(live: &Path, suite: &str, kind: Kind, published: &[index::Published]) -> anyhow::Result<()> {
+fn check_published_files(live: &Path, suite: &str, kind: Format, published: &[index::Published]) -> anyhow::Result<()> {
     let (dir, index_file) = match kind {
-        Kind::Deb => (layout::pool_dir(suite), layout::deb_index(suite)),
-        Kind::Rpm => (layout::rpm_dir(suite), layout::rpm_dir(suite).join("repodata/repomd.xml")),
+        Format::Deb => (layout::pool_dir(suite), layout::deb_index(suite)),
+        Format::Rpm => (layout::rpm_dir(suite), layout::rpm_dir(suite).join("repodata/repomd.xml")),
     };
     let listed: BTreeMap<&Path, &index::Published> = published.iter().map(|p| (p.path.as_path(), p)).collect();
     let mut strays = Vec::new();
-    for file in pool::find_files(&live.join(&dir), kind.extension())? {
+    for file in pool::find_files(&live.join(&dir), kind.as_str())? {
         let relative = file.strip_prefix(live).expect("found under the repository");
         match listed.get(relative) {
             None => strays.push(file.display().to_string()),
@@ -455,10 +455,10 @@ fn rpm_key_file(live: &Path, rpms: &Plan, signer: &gpg::Signer) -> anyhow::Resul
 /// payloads are verified when they are copied into the repository).
 fn incoming_packages(from: &Path) -> anyhow::Result<Vec<PackageFile>> {
     let mut files = Vec::new();
-    for kind in [Kind::Deb, Kind::Rpm] {
-        let dir = from.join(kind.extension());
+    for kind in [Format::Deb, Format::Rpm] {
+        let dir = from.join(kind.as_str());
         if dir.is_dir() {
-            for path in pool::find_files(&dir, kind.extension())? {
+            for path in pool::find_files(&dir, kind.as_str())? {
                 files.push(PackageFile::read(kind, &path)?);
             }
         }

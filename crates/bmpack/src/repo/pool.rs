@@ -3,7 +3,6 @@
 //! already there has the same content, and which versions `--prune` keeps (ordered as dpkg and
 //! rpm order them, compared here too).
 
-use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,25 +10,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use sha2::{Digest, Sha256};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Deb,
-    Rpm,
-}
-
-impl Kind {
-    pub fn extension(self) -> &'static str {
-        match self {
-            Kind::Deb => "deb",
-            Kind::Rpm => "rpm",
-        }
-    }
-}
+pub use crate::package_format::Format;
+use crate::version_order::{compare_versions, split_epoch};
 
 /// One package file and what it holds.
 #[derive(Debug, Clone)]
 pub struct PackageFile {
-    pub kind: Kind,
+    pub kind: Format,
     pub path: PathBuf,
     pub name: String,
     /// The full version, as the format's tools compare it: dpkg's `Version` without a zero
@@ -51,10 +38,10 @@ pub fn deb_version(version: &str) -> String {
 
 impl PackageFile {
     /// Reads a package's identity (its control file or header).
-    pub fn read(kind: Kind, path: &Path) -> anyhow::Result<Self> {
-        let context = || format!("{} is not a usable .{} package", path.display(), kind.extension());
+    pub fn read(kind: Format, path: &Path) -> anyhow::Result<Self> {
+        let context = || format!("{} is not a usable .{} package", path.display(), kind.as_str());
         let (name, version, arch) = match kind {
-            Kind::Deb => {
+            Format::Deb => {
                 let control = deb_control(path).with_context(context)?;
                 let field = |f: &str| -> anyhow::Result<String> {
                     control
@@ -65,7 +52,7 @@ impl PackageFile {
                 };
                 (field("Package")?, deb_version(&field("Version")?), field("Architecture")?)
             }
-            Kind::Rpm => {
+            Format::Rpm => {
                 let meta = rpm::PackageMetadata::open(path).with_context(context)?;
                 let text = |r: Result<&str, rpm::Error>, what: &str| -> anyhow::Result<String> {
                     r.map(str::to_string).with_context(|| format!("{}: the rpm header has no {what}", path.display()))
@@ -94,10 +81,10 @@ impl PackageFile {
     pub fn place(&self, suite: &str) -> PathBuf {
         let (epoch, rest) = split_epoch(&self.version);
         let (dir, file) = match self.kind {
-            Kind::Deb => {
+            Format::Deb => {
                 (super::layout::pool_dir(suite).join(&self.name), format!("{}_{rest}_{}.deb", self.name, self.arch))
             }
-            Kind::Rpm => (super::layout::rpm_dir(suite), format!("{}-{rest}.{}.rpm", self.name, self.arch)),
+            Format::Rpm => (super::layout::rpm_dir(suite), format!("{}-{rest}.{}.rpm", self.name, self.arch)),
         };
         match epoch {
             0 => dir.join(file),
@@ -109,10 +96,10 @@ impl PackageFile {
     /// than by the servers: a `.deb` through the end of its members (gzip, xz and zstd check
     /// their own integrity), an rpm against the header and payload digests its header carries.
     pub fn verify(&self) -> anyhow::Result<()> {
-        let context = || format!("{} is not a usable .{} package", self.path.display(), self.kind.extension());
+        let context = || format!("{} is not a usable .{} package", self.path.display(), self.kind.as_str());
         match self.kind {
-            Kind::Deb => verify_deb(&self.path).with_context(context),
-            Kind::Rpm => rpm::Package::open(&self.path)
+            Format::Deb => verify_deb(&self.path).with_context(context),
+            Format::Rpm => rpm::Package::open(&self.path)
                 .and_then(|p| p.verify_digests())
                 .map_err(anyhow::Error::from)
                 .with_context(context),
@@ -128,11 +115,11 @@ impl PackageFile {
 }
 
 /// See [`PackageFile::content_digest`].
-pub fn content_digest(kind: Kind, path: &Path) -> anyhow::Result<[u8; 32]> {
+pub fn content_digest(kind: Format, path: &Path) -> anyhow::Result<[u8; 32]> {
     let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let start = match kind {
-        Kind::Deb => 0,
-        Kind::Rpm => rpm_header_offset(&bytes).with_context(|| format!("{} is not an rpm file", path.display()))?,
+        Format::Deb => 0,
+        Format::Rpm => rpm_header_offset(&bytes).with_context(|| format!("{} is not an rpm file", path.display()))?,
     };
     Ok(Sha256::digest(&bytes[start..]).into())
 }
@@ -224,175 +211,6 @@ fn rpm_header_offset(bytes: &[u8]) -> anyhow::Result<usize> {
     Ok(offset)
 }
 
-/// `epoch:rest` → (epoch, rest); no epoch is 0.
-fn split_epoch(version: &str) -> (u64, &str) {
-    match version.split_once(':') {
-        Some((e, rest)) if !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit()) => {
-            (e.parse().unwrap_or(u64::MAX), rest)
-        }
-        _ => (0, version),
-    }
-}
-
-/// Compares two versions as the format's own tool does (`dpkg --compare-versions`, rpm's
-/// `rpmvercmp` on epoch, version and release); `tests/version_order.rs` checks it against both.
-pub fn compare_versions(kind: Kind, a: &str, b: &str) -> Ordering {
-    let (ea, ra) = split_epoch(a);
-    let (eb, rb) = split_epoch(b);
-    // Upstream version and revision (Debian) or release (rpm): split at the last `-`.
-    let split = |v: &str| -> (String, String) {
-        match v.rsplit_once('-') {
-            Some((u, r)) => (u.to_string(), r.to_string()),
-            None => (v.to_string(), String::new()),
-        }
-    };
-    let ((ua, va), (ub, vb)) = (split(ra), split(rb));
-    let part = match kind {
-        Kind::Deb => dpkg_verrevcmp,
-        Kind::Rpm => rpmvercmp,
-    };
-    ea.cmp(&eb).then_with(|| part(&ua, &ub)).then_with(|| part(&va, &vb))
-}
-
-/// dpkg's `verrevcmp` (lib/dpkg/version.c): non-digit runs compared by [`dpkg_order`], digit
-/// runs as numbers.
-fn dpkg_verrevcmp(a: &str, b: &str) -> Ordering {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        while (i < a.len() && !a[i].is_ascii_digit()) || (j < b.len() && !b[j].is_ascii_digit()) {
-            let (ac, bc) = (dpkg_order(a.get(i).copied()), dpkg_order(b.get(j).copied()));
-            if ac != bc {
-                return ac.cmp(&bc);
-            }
-            i += 1;
-            j += 1;
-        }
-        while a.get(i) == Some(&b'0') {
-            i += 1;
-        }
-        while b.get(j) == Some(&b'0') {
-            j += 1;
-        }
-        let mut first_diff = Ordering::Equal;
-        while i < a.len() && a[i].is_ascii_digit() && j < b.len() && b[j].is_ascii_digit() {
-            if first_diff == Ordering::Equal {
-                first_diff = a[i].cmp(&b[j]);
-            }
-            i += 1;
-            j += 1;
-        }
-        if i < a.len() && a[i].is_ascii_digit() {
-            return Ordering::Greater;
-        }
-        if j < b.len() && b[j].is_ascii_digit() {
-            return Ordering::Less;
-        }
-        if first_diff != Ordering::Equal {
-            return first_diff;
-        }
-    }
-    Ordering::Equal
-}
-
-/// dpkg's character order: `~` before the end, the end before letters, letters before the rest.
-fn dpkg_order(c: Option<u8>) -> i32 {
-    match c {
-        None => 0,
-        Some(c) if c.is_ascii_digit() => 0,
-        Some(c) if c.is_ascii_alphabetic() => c as i32,
-        Some(b'~') => -1,
-        Some(c) => c as i32 + 256,
-    }
-}
-
-/// rpm's `rpmvercmp` (rpmio/rpmvercmp.c, rpm 4.10 and later: `~` sorts before the end, `^`
-/// after it and before anything else).
-fn rpmvercmp(a: &str, b: &str) -> Ordering {
-    if a == b {
-        return Ordering::Equal;
-    }
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let (mut i, mut j) = (0, 0);
-    let separator = |c: u8| !c.is_ascii_alphanumeric() && c != b'~' && c != b'^';
-    loop {
-        while i < a.len() && separator(a[i]) {
-            i += 1;
-        }
-        while j < b.len() && separator(b[j]) {
-            j += 1;
-        }
-        let (ca, cb) = (a.get(i).copied(), b.get(j).copied());
-        if ca == Some(b'~') || cb == Some(b'~') {
-            if ca != Some(b'~') {
-                return Ordering::Greater;
-            }
-            if cb != Some(b'~') {
-                return Ordering::Less;
-            }
-            i += 1;
-            j += 1;
-            continue;
-        }
-        if ca == Some(b'^') || cb == Some(b'^') {
-            if ca.is_none() {
-                return Ordering::Less;
-            }
-            if cb.is_none() {
-                return Ordering::Greater;
-            }
-            if ca != Some(b'^') {
-                return Ordering::Greater;
-            }
-            if cb != Some(b'^') {
-                return Ordering::Less;
-            }
-            i += 1;
-            j += 1;
-            continue;
-        }
-        let (Some(first), Some(_)) = (ca, cb) else {
-            break;
-        };
-        let numeric = first.is_ascii_digit();
-        let run = |s: &[u8], mut k: usize| {
-            while k < s.len() && (if numeric { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() }) {
-                k += 1;
-            }
-            k
-        };
-        let (ei, ej) = (run(a, i), run(b, j));
-        if ej == j {
-            // The segments are of different kinds: a number is newer than letters.
-            return if numeric { Ordering::Greater } else { Ordering::Less };
-        }
-        let (mut sa, mut sb) = (&a[i..ei], &b[j..ej]);
-        if numeric {
-            while sa.first() == Some(&b'0') {
-                sa = &sa[1..];
-            }
-            while sb.first() == Some(&b'0') {
-                sb = &sb[1..];
-            }
-            match sa.len().cmp(&sb.len()) {
-                Ordering::Equal => {}
-                longer => return longer,
-            }
-        }
-        match sa.cmp(sb) {
-            Ordering::Equal => {}
-            other => return other,
-        }
-        i = ei;
-        j = ej;
-    }
-    match (i >= a.len(), j >= b.len()) {
-        (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Less,
-        _ => Ordering::Greater,
-    }
-}
-
 /// One version of a package, where it is (for `--prune`).
 #[derive(Debug, Clone)]
 pub struct Versioned {
@@ -404,7 +222,7 @@ pub struct Versioned {
 
 /// The paths `--prune KEEP` removes: all but the newest `keep` versions of each package and
 /// architecture.
-pub fn prune_plan(kind: Kind, files: &[Versioned], keep: usize) -> Vec<PathBuf> {
+pub fn prune_plan(kind: Format, files: &[Versioned], keep: usize) -> Vec<PathBuf> {
     let mut groups: BTreeMap<(&str, &str), Vec<&Versioned>> = BTreeMap::new();
     for f in files {
         groups.entry((&f.name, &f.arch)).or_default().push(f);
@@ -447,33 +265,5 @@ mod tests {
         bytes.extend_from_slice(b"HEADER");
         assert_eq!(&bytes[rpm_header_offset(&bytes).unwrap()..], b"HEADER");
         assert!(rpm_header_offset(b"not an rpm").is_err());
-    }
-
-    #[test]
-    fn versions_order_as_dpkg_and_rpm_order_them() {
-        use Ordering::*;
-        for (a, b, deb) in [
-            ("1.0-1", "1.0-1", Equal),
-            ("1.0-1", "1.0-2", Less),
-            ("1.0~rc1-1", "1.0-1", Less),
-            ("1.0+v1-1", "1.0-1", Greater),
-            ("1:0.9-1", "2.0-1", Greater),
-            ("1.10-1", "1.9-1", Greater),
-            ("1.0a-1", "1.0-1", Greater),
-            ("1.001-1", "1.1-1", Equal),
-        ] {
-            assert_eq!(compare_versions(Kind::Deb, a, b), deb, "dpkg: {a} vs {b}");
-        }
-        for (a, b, rpm) in [
-            ("0:1.0-1", "0:1.0-1", Equal),
-            ("0:1.0~rc1-1", "0:1.0-1", Less),
-            ("0:1.0^post-1", "0:1.0-1", Greater),
-            ("0:1.0^post-1", "0:1.0.1-1", Less),
-            ("1:0.9-1", "0:2.0-1", Greater),
-            ("0:1.0a-1", "0:1.0.1-1", Less),
-            ("0:2.0-10", "0:2.0-9", Greater),
-        ] {
-            assert_eq!(compare_versions(Kind::Rpm, a, b), rpm, "rpm: {a} vs {b}");
-        }
     }
 }
