@@ -140,14 +140,13 @@ fn sample_package(jars: &Path) -> Package {
         },
         scripts: MaintainerScripts {
             rpm: RpmScripts {
-                post: Some(POST.into()),
+                scriptlets: [(bmpack::model::RpmScriptlet::Post, POST.to_string())].into(),
                 trans_file_trigger_in: [CORE_EXT, WEBSERVER_EXT]
                     .map(|folder| FileTrigger { path: folder.parse().unwrap(), script: trigger_in(folder) })
                     .to_vec(),
                 trans_file_trigger_postun: [CORE_EXT, WEBSERVER_EXT]
                     .map(|folder| FileTrigger { path: folder.parse().unwrap(), script: trigger_postun(folder) })
                     .to_vec(),
-                ..RpmScripts::default()
             },
             ..MaintainerScripts::default()
         },

@@ -26,26 +26,13 @@ fn maintainer_scripts_pass_shellcheck() {
     let loaded = bmpack::scripts::load(&root, set, &catalog.targets).unwrap();
     let scripts = &loaded.scripts;
     let mut checked = Vec::new();
-    let d = &scripts.deb;
-    for (name, text) in [("preinst", &d.preinst), ("postinst", &d.postinst), ("prerm", &d.prerm), ("postrm", &d.postrm)]
-    {
-        if let Some(text) = text {
-            checked.push((format!("debian-{name}"), text.clone()));
-        }
+    for (slot, text) in &scripts.deb.scripts {
+        checked.push((format!("debian-{}", slot.name()), text.clone()));
     }
     let r = &scripts.rpm;
-    for (name, text) in [
-        ("pre", &r.pre),
-        ("post", &r.post),
-        ("preun", &r.preun),
-        ("postun", &r.postun),
-        ("pretrans", &r.pretrans),
-        ("posttrans", &r.posttrans),
-    ] {
-        if let Some(text) = text {
-            // rpm runs scriptlets with /bin/sh; they carry no #! line.
-            checked.push((format!("rpm-{name}"), format!("#!/bin/sh\n{text}")));
-        }
+    for (slot, text) in &r.scriptlets {
+        // rpm runs scriptlets with /bin/sh; they carry no #! line.
+        checked.push((format!("rpm-{}", slot.name()), format!("#!/bin/sh\n{text}")));
     }
     for (kind, triggers) in
         [("transfiletriggerin", &r.trans_file_trigger_in), ("transfiletriggerpostun", &r.trans_file_trigger_postun)]

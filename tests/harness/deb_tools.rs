@@ -150,9 +150,8 @@ pub fn sample_package(dir: &Path) -> Package {
         },
         scripts: MaintainerScripts {
             deb: DebScripts {
-                postinst: Some(POSTINST.into()),
+                scripts: [(bmpack::model::DebScript::Postinst, POSTINST.to_string())].into(),
                 triggers: Some(TRIGGERS.into()),
-                ..DebScripts::default()
             },
             ..MaintainerScripts::default()
         },

@@ -161,17 +161,20 @@ pub fn service_standin(format: Format, service: &str, version: &str, self_reload
     );
     match format {
         Format::Deb => {
-            p.scripts.deb.postinst = Some(format!(
-                "#!/bin/sh\nset -e\nmkdir -p {extensions} {cache}\ncase \"$1\" in\n\
+            p.scripts.deb.scripts.insert(
+                bmpack::model::DebScript::Postinst,
+                format!(
+                    "#!/bin/sh\nset -e\nmkdir -p {extensions} {cache}\ncase \"$1\" in\n\
                  configure)\n  if [ -z \"$2\" ]; then systemctl start {service}.service; else\n{reload}  fi ;;\n\
                  triggered)\n{reload} ;;\nesac\nexit 0\n"
-            ));
+                ),
+            );
             if self_reloading {
                 p.scripts.deb.triggers = Some(format!("interest {extensions}\n"));
             }
         }
         Format::Rpm => {
-            p.scripts.rpm.post = Some(format!(
+            p.scripts.rpm.scriptlets.insert(bmpack::model::RpmScriptlet::Post, format!(
                 "mkdir -p {extensions} {cache}\nif [ \"$1\" = 1 ]; then systemctl start {service}.service; else\n{reload}fi\nexit 0\n"
             ));
             if self_reloading {

@@ -40,7 +40,8 @@ pub fn busybox_base() -> Package {
         kind: FileKind::Regular,
     };
     let mut scripts = MaintainerScripts::default();
-    scripts.rpm.post = Some(
+    scripts.rpm.scriptlets.insert(
+        bmpack::model::RpmScriptlet::Post,
         "/bin/busybox --install -s /bin\nrm -f /bin/rpm /bin/rpm2cpio /usr/bin/rpm /usr/bin/rpm2cpio\nexit 0\n"
             .to_string(),
     );

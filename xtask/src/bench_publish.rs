@@ -51,7 +51,8 @@ pub fn run(releases: usize, verbose: bool) -> anyhow::Result<()> {
 
     errln!("building {releases} releases of the package set (sample jars of {})", human_size(JAR_BYTES));
     let built = build_releases(&root, &work.join("releases"), releases)?;
-    let files_per_release = fs::read_dir(built[0].join("deb"))?.count() + fs::read_dir(built[0].join("rpm"))?.count();
+    let files_per_release = fs::read_dir(built[0].join(Format::Deb.as_str()))?.count()
+        + fs::read_dir(built[0].join(Format::Rpm.as_str()))?.count();
 
     let mut competitors = vec![bmpack_competitor(&work, &key)];
     for (program, make) in [
@@ -283,7 +284,7 @@ fn aptly_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor> {
     Ok(Competitor {
         name: "aptly",
         publish: Box::new(move |release| {
-            check(aptly(&["repo", "add", "bench"]).arg(release.join("deb")))?;
+            check(aptly(&["repo", "add", "bench"]).arg(release.join(Format::Deb.as_str())))?;
             let gpg_key = format!("-gpg-key={fingerprint}");
             if published {
                 check(&mut aptly(&["publish", "update", "-batch", &gpg_key, "stable"]))?;
@@ -308,7 +309,8 @@ fn reprepro_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competitor
     Ok(Competitor {
         name: "reprepro",
         publish: Box::new(move |release| {
-            let mut debs: Vec<PathBuf> = fs::read_dir(release.join("deb"))?.flatten().map(|e| e.path()).collect();
+            let mut debs: Vec<PathBuf> =
+                fs::read_dir(release.join(Format::Deb.as_str()))?.flatten().map(|e| e.path()).collect();
             debs.sort();
             // A package already there with the same version is skipped, as bmpack does.
             check(
@@ -332,7 +334,7 @@ fn createrepo_competitor(work: &Path, key: &BenchKey) -> anyhow::Result<Competit
     Ok(Competitor {
         name: "createrepo_c",
         publish: Box::new(move |release| {
-            for rpm in fs::read_dir(release.join("rpm"))?.flatten() {
+            for rpm in fs::read_dir(release.join(Format::Rpm.as_str()))?.flatten() {
                 let name = rpm.file_name().to_string_lossy().into_owned();
                 if seen.insert(name.clone(), ()).is_none() {
                     fs::copy(rpm.path(), dir.join(&name))?;

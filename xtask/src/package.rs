@@ -32,7 +32,7 @@ pub struct PackageArgs {
     #[arg(long = "package", value_name = "NAME")]
     pub packages: Vec<String>,
     /// Formats to write (repeatable): deb, rpm. Default: both.
-    #[arg(long = "format", value_name = "FORMAT", value_parser = parse_format)]
+    #[arg(long = "format", value_name = "FORMAT")]
     pub formats: Vec<Format>,
     /// Payload compression: default (gzip for .deb, zstd for .rpm), none, gzip, xz, zstd.
     #[arg(long, value_name = "KIND", default_value = "default")]
@@ -55,10 +55,6 @@ pub struct PackageArgs {
     /// No progress display and no summary table.
     #[arg(long)]
     pub quiet: bool,
-}
-
-fn parse_format(s: &str) -> Result<Format, String> {
-    Format::ALL.into_iter().find(|f| f.as_str() == s).ok_or_else(|| format!("unknown format `{s}`: use deb or rpm"))
 }
 
 pub fn run(args: &PackageArgs) -> anyhow::Result<PackageOutcome> {

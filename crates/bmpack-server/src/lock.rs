@@ -1,8 +1,8 @@
-//! One `deploy`/`undeploy` at a time: an exclusive `flock` on a file under the root. The kernel
-//! releases it when the process ends, so a crash leaves no stale lock.
+//! One `deploy`/`undeploy` at a time: an exclusive `flock` on a file under the root, through
+//! std's `File::try_lock`, as the build's and the publish's locks. The kernel releases it when
+//! the process ends, so a crash leaves no stale lock.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
+use std::fs::{File, TryLockError};
 use std::path::Path;
 
 use crate::exit::{ExitClass, Failure};
@@ -30,11 +30,12 @@ fn held(path: &Path) -> Failure {
 pub fn check_free(root: &Path) -> Result<(), Failure> {
     let path = root.join(LOCK_FILE);
     let Ok(file) = std::fs::File::open(&path) else { return Ok(()) };
-    // SAFETY: flock on a descriptor owned by `file`; closing it releases the lock at once.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH | libc::LOCK_NB) } != 0 {
-        return Err(held(&path));
+    match file.try_lock_shared() {
+        // Closing `file` releases the shared lock at once.
+        Ok(()) => Ok(()),
+        Err(TryLockError::WouldBlock) => Err(held(&path)),
+        Err(TryLockError::Error(e)) => Err(Failure::new(ExitClass::Other, format!("lock {}: {e}", path.display()))),
     }
-    Ok(())
 }
 
 pub fn acquire(root: &Path) -> Result<DeployLock, Failure> {
@@ -42,9 +43,10 @@ pub fn acquire(root: &Path) -> Result<DeployLock, Failure> {
     let other = |e: std::io::Error| Failure::new(ExitClass::Other, format!("lock {}: {e}", path.display()));
     std::fs::create_dir_all(path.parent().expect("has a parent")).map_err(other)?;
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(other)?;
-    // SAFETY: flock on a descriptor owned by `file`, which outlives the lock.
-    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(held(&path));
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(held(&path)),
+        Err(TryLockError::Error(e)) => return Err(other(e)),
     }
     let _ = file.set_len(0);
     let _ = std::io::Write::write_all(&mut &file, format!("{}\n", std::process::id()).as_bytes());

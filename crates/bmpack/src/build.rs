@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::format::{Format, WriteOptions};
 use crate::model::Package;
 
-pub const CHECKSUMS_FILE: &str = "SHA256SUMS";
+pub use crate::package_format::CHECKSUMS_FILE;
 /// Held (flock) by the build writing into an output folder.
 const LOCK_FILE: &str = ".lock";
 const STAGING_PREFIX: &str = ".staging-";

@@ -142,10 +142,11 @@ impl FixedVersions {
             }
             text.push_str(&format!("\n[{name}]\n"));
             for (version, r) in versions {
-                let (y, m, d) = crate::format::deb::civil_from_days((r.date / 86_400) as i64);
                 text.push_str(&format!(
-                    "\"{version}\" = {{ content = \"{}\", date = {} }} # {y:04}-{m:02}-{d:02}\n",
-                    r.content, r.date
+                    "\"{version}\" = {{ content = \"{}\", date = {} }} # {}\n",
+                    r.content,
+                    r.date,
+                    crate::dates::iso_date(r.date)
                 ));
             }
         }
@@ -235,25 +236,18 @@ pub fn content_digest(pkg: &Package) -> anyhow::Result<String> {
         }
     }
     let MaintainerScripts { deb, rpm } = scripts;
-    let DebScripts { preinst, postinst, prerm, postrm, triggers } = deb;
-    let RpmScripts { pre, post, preun, postun, pretrans, posttrans, trans_file_trigger_in, trans_file_trigger_postun } =
-        rpm;
-    for (field, script) in [
-        ("preinst", preinst),
-        ("postinst", postinst),
-        ("prerm", prerm),
-        ("postrm", postrm),
-        ("triggers", triggers),
-        ("pre", pre),
-        ("post", post),
-        ("preun", preun),
-        ("postun", postun),
-        ("pretrans", pretrans),
-        ("posttrans", posttrans),
-    ] {
-        if let Some(s) = script {
-            h.text(field, s);
-        }
+    let DebScripts { scripts: deb_scripts, triggers } = deb;
+    let RpmScripts { scriptlets, trans_file_trigger_in, trans_file_trigger_postun } = rpm;
+    // In the order the fields had when each slot was a field of its own, so that digests
+    // recorded then still match.
+    for (slot, text) in deb_scripts {
+        h.text(slot.name(), text);
+    }
+    if let Some(text) = triggers {
+        h.text("triggers", text);
+    }
+    for (slot, text) in scriptlets {
+        h.text(slot.name(), text);
     }
     for (field, triggers) in
         [("transfiletriggerin", trans_file_trigger_in), ("transfiletriggerpostun", trans_file_trigger_postun)]

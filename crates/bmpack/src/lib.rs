@@ -9,6 +9,7 @@ pub mod build;
 pub mod bundle;
 pub mod bundle_error;
 pub mod catalog;
+pub mod dates;
 pub mod fixed_versions;
 pub mod format;
 pub mod lint;

@@ -7,6 +7,8 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::package_format::Format;
+
 /// Where the rpmlint filters are, relative to the project root.
 pub const RPMLINT_CONFIG: &str = "rpm/rpmlintrc";
 
@@ -21,8 +23,8 @@ pub struct LintReport {
 
 /// Lints every package of a build folder (`deb/*.deb`, `rpm/*.rpm`).
 pub fn lint_build(root: &Path, out: &Path) -> anyhow::Result<LintReport> {
-    let debs = files_with_extension(&out.join("deb"), "deb")?;
-    let rpms = files_with_extension(&out.join("rpm"), "rpm")?;
+    let [debs, rpms] = [Format::Deb, Format::Rpm].map(|f| files_with_extension(&out.join(f.as_str()), f.as_str()));
+    let (debs, rpms) = (debs?, rpms?);
     if debs.is_empty() && rpms.is_empty() {
         bail!("no .deb or .rpm in {}: run `cargo xtask package` first", out.display());
     }

@@ -38,8 +38,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::model::{
-    DebScripts, FileKind, FileMode, FileSource, FileTrigger, InstallPath, MaintainerScripts, PackageName, PayloadFile,
-    RpmScripts, ServiceName, Target,
+    DebScript, DebScripts, FileKind, FileMode, FileSource, FileTrigger, InstallPath, MaintainerScripts, PackageName,
+    PayloadFile, RpmScriptlet, RpmScripts, ServiceName, Target,
 };
 
 /// The folders, relative to the project root.
@@ -87,9 +87,10 @@ pub fn prelude(set: &PackageName, targets: &BTreeMap<String, Target>) -> String 
     out
 }
 
-const DEB_SCRIPTS: [&str; 6] = ["preinst", "postinst", "prerm", "postrm", "triggers", "lintian-overrides"];
-const RPM_SCRIPTS: [&str; 8] =
-    ["pre", "post", "preun", "postun", "pretrans", "posttrans", "transfiletriggerin", "transfiletriggerpostun"];
+/// The template suffixes of `debian/<set>.*` besides the maintainer scripts.
+const DEB_FILES: [&str; 2] = ["triggers", "lintian-overrides"];
+/// The template suffixes of `rpm/<set>.*` besides the scriptlets.
+const RPM_FILE_TRIGGERS: [&str; 2] = ["transfiletriggerin", "transfiletriggerpostun"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ScriptsError {
@@ -121,8 +122,10 @@ pub enum ScriptsError {
 /// Scripts without a template are `None` (or no trigger).
 pub fn load(root: &Path, set: &PackageName, targets: &BTreeMap<String, Target>) -> Result<ScriptSet, ScriptsError> {
     let watched: Vec<&InstallPath> = targets.values().map(|t| &t.extensions).collect();
-    check_no_unknown_files(root, DEBIAN_DIR, set, &DEB_SCRIPTS)?;
-    check_no_unknown_files(root, RPM_DIR, set, &RPM_SCRIPTS)?;
+    let deb_known: Vec<&str> = DebScript::ALL.iter().map(|s| s.name()).chain(DEB_FILES).collect();
+    let rpm_known: Vec<&str> = RpmScriptlet::ALL.iter().map(|s| s.name()).chain(RPM_FILE_TRIGGERS).collect();
+    check_no_unknown_files(root, DEBIAN_DIR, set, &deb_known)?;
+    check_no_unknown_files(root, RPM_DIR, set, &rpm_known)?;
     let functions_path = root.join(FUNCTIONS_DIR).join(format!("{set}.sh"));
     let mut found = false;
     let mut read = |dir: &str, suffix: &str| -> Result<Option<(PathBuf, String)>, ScriptsError> {
@@ -146,23 +149,18 @@ pub fn load(root: &Path, set: &PackageName, targets: &BTreeMap<String, Target>) 
             None => Ok(None),
         }
     };
-    let deb = DebScripts {
-        preinst: script(DEBIAN_DIR, "preinst")?,
-        postinst: script(DEBIAN_DIR, "postinst")?,
-        prerm: script(DEBIAN_DIR, "prerm")?,
-        postrm: script(DEBIAN_DIR, "postrm")?,
-        triggers: None,
-    };
-    let mut rpm = RpmScripts {
-        pre: script(RPM_DIR, "pre")?,
-        post: script(RPM_DIR, "post")?,
-        preun: script(RPM_DIR, "preun")?,
-        postun: script(RPM_DIR, "postun")?,
-        pretrans: script(RPM_DIR, "pretrans")?,
-        posttrans: script(RPM_DIR, "posttrans")?,
-        ..RpmScripts::default()
-    };
-    let mut deb = deb;
+    let mut deb = DebScripts::default();
+    for slot in DebScript::ALL {
+        if let Some(text) = script(DEBIAN_DIR, slot.name())? {
+            deb.scripts.insert(slot, text);
+        }
+    }
+    let mut rpm = RpmScripts::default();
+    for slot in RpmScriptlet::ALL {
+        if let Some(text) = script(RPM_DIR, slot.name())? {
+            rpm.scriptlets.insert(slot, text);
+        }
+    }
     if let Some((path, text)) = read(DEBIAN_DIR, "triggers")? {
         deb.triggers = Some(per_watched_line(&path, &text, &watched)?);
     }
@@ -382,10 +380,13 @@ mod tests {
         let s = load(dir.path(), &x, &targets).unwrap().scripts;
         let prelude = prelude(&x, &targets);
         assert!(prelude.contains("echo 's0 /a /var/lib/s0'\n    echo 's1 /b /var/lib/s1'"), "{prelude}");
-        assert_eq!(s.deb.postinst, Some(format!("#!/bin/sh\nA=1\n{prelude}run() {{ :; }}\nrun\n")));
+        assert_eq!(
+            s.deb.scripts.get(&DebScript::Postinst).cloned(),
+            Some(format!("#!/bin/sh\nA=1\n{prelude}run() {{ :; }}\nrun\n"))
+        );
         assert_eq!(s.deb.triggers.as_deref(), Some("interest-noawait /a\n"));
-        assert!(s.deb.prerm.is_none());
-        assert_eq!(s.rpm.postun, Some(format!("{prelude}run() {{ :; }}\n")));
+        assert!(!s.deb.scripts.contains_key(&DebScript::Prerm));
+        assert_eq!(s.rpm.scriptlets.get(&RpmScriptlet::Postun).cloned(), Some(format!("{prelude}run() {{ :; }}\n")));
         let t = &s.rpm.trans_file_trigger_postun;
         assert_eq!(t.len(), 2);
         assert_eq!(t[0].path, "/a");
@@ -425,7 +426,7 @@ mod tests {
         let s = load(&root, &PackageName::new("bm-plugin-reload").unwrap(), &targets).unwrap();
         let set = s;
         let s = &set.scripts;
-        assert!(s.deb.postinst.as_deref().unwrap().contains("bm_settle_services"));
+        assert!(s.deb.scripts[&DebScript::Postinst].contains("bm_settle_services"));
         let dests: Vec<_> = set.files.iter().map(|f| f.dest.as_str()).collect();
         assert_eq!(
             dests,

@@ -22,7 +22,7 @@ use ::rpm::{BuildConfig, CompressionWithLevel, Dependency, FileMode, FileOptions
 use anyhow::{Context, bail};
 
 use super::{Compression, Format, Packager, WriteOptions};
-use crate::model::{FileKind, FileSource, Op, Package, Relation};
+use crate::model::{FileKind, FileSource, Op, Package, Relation, RpmScriptlet};
 
 pub struct RpmPackager;
 
@@ -260,23 +260,16 @@ fn scriptlet(body: &str) -> Scriptlet {
 
 fn add_scripts(b: &mut PackageBuilder, pkg: &Package) {
     let s = &pkg.scripts.rpm;
-    if let Some(body) = &s.pre {
-        b.pre_install_script(scriptlet(body));
-    }
-    if let Some(body) = &s.post {
-        b.post_install_script(scriptlet(body));
-    }
-    if let Some(body) = &s.preun {
-        b.pre_uninstall_script(scriptlet(body));
-    }
-    if let Some(body) = &s.postun {
-        b.post_uninstall_script(scriptlet(body));
-    }
-    if let Some(body) = &s.pretrans {
-        b.pre_trans_script(scriptlet(body));
-    }
-    if let Some(body) = &s.posttrans {
-        b.post_trans_script(scriptlet(body));
+    for (slot, body) in &s.scriptlets {
+        let scriptlet = scriptlet(body);
+        match slot {
+            RpmScriptlet::Pre => b.pre_install_script(scriptlet),
+            RpmScriptlet::Post => b.post_install_script(scriptlet),
+            RpmScriptlet::Preun => b.pre_uninstall_script(scriptlet),
+            RpmScriptlet::Postun => b.post_uninstall_script(scriptlet),
+            RpmScriptlet::Pretrans => b.pre_trans_script(scriptlet),
+            RpmScriptlet::Posttrans => b.post_trans_script(scriptlet),
+        };
     }
     for t in &s.trans_file_trigger_in {
         b.trans_file_trigger_in(&t.path, None, scriptlet(&t.script));

@@ -6,6 +6,7 @@
 
 mod values;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -173,22 +174,71 @@ pub struct MaintainerScripts {
 
 #[derive(Debug, Clone, Default)]
 pub struct DebScripts {
-    pub preinst: Option<String>,
-    pub postinst: Option<String>,
-    pub prerm: Option<String>,
-    pub postrm: Option<String>,
+    pub scripts: BTreeMap<DebScript, String>,
     /// The `triggers` control file (`interest-noawait /usr/share/bm-core/extensions`, …).
     pub triggers: Option<String>,
 }
 
+/// The Debian maintainer scripts, in the order dpkg runs them on an install and a removal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DebScript {
+    Preinst,
+    Postinst,
+    Prerm,
+    Postrm,
+}
+
+impl DebScript {
+    pub const ALL: [DebScript; 4] = [DebScript::Preinst, DebScript::Postinst, DebScript::Prerm, DebScript::Postrm];
+
+    /// Its name in the control archive, and its template's suffix (`debian/<set>.postinst`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DebScript::Preinst => "preinst",
+            DebScript::Postinst => "postinst",
+            DebScript::Prerm => "prerm",
+            DebScript::Postrm => "postrm",
+        }
+    }
+}
+
+/// The RPM scriptlets (file triggers apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RpmScriptlet {
+    Pre,
+    Post,
+    Preun,
+    Postun,
+    Pretrans,
+    Posttrans,
+}
+
+impl RpmScriptlet {
+    pub const ALL: [RpmScriptlet; 6] = [
+        RpmScriptlet::Pre,
+        RpmScriptlet::Post,
+        RpmScriptlet::Preun,
+        RpmScriptlet::Postun,
+        RpmScriptlet::Pretrans,
+        RpmScriptlet::Posttrans,
+    ];
+
+    /// Its name in a spec file without the `%`, and its template's suffix (`rpm/<set>.post`).
+    pub fn name(self) -> &'static str {
+        match self {
+            RpmScriptlet::Pre => "pre",
+            RpmScriptlet::Post => "post",
+            RpmScriptlet::Preun => "preun",
+            RpmScriptlet::Postun => "postun",
+            RpmScriptlet::Pretrans => "pretrans",
+            RpmScriptlet::Posttrans => "posttrans",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RpmScripts {
-    pub pre: Option<String>,
-    pub post: Option<String>,
-    pub preun: Option<String>,
-    pub postun: Option<String>,
-    pub pretrans: Option<String>,
-    pub posttrans: Option<String>,
+    pub scriptlets: BTreeMap<RpmScriptlet, String>,
     /// `%transfiletriggerin` scripts, each with the folder it watches.
     pub trans_file_trigger_in: Vec<FileTrigger>,
     /// `%transfiletriggerpostun` scripts.

@@ -8,6 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
+/// The folders at the top of a repository, besides the client files (`client.rs`).
+pub const POOL: &str = "pool";
+pub const DISTS: &str = "dists";
+pub const RPMS: &str = "rpm";
+
 /// The architectures a suite announces: `all` for the plug-ins, `amd64` for the server tool.
 /// `binary-amd64` also lists the `all` packages, for apt versions that ignore `binary-all`.
 pub const ARCHITECTURES: [&str; 2] = ["all", "amd64"];
@@ -16,12 +21,12 @@ pub const COMPONENT: &str = "main";
 
 /// `pool/<suite>/main`, as `Filename:` fields are written.
 pub fn pool_dir(suite: &str) -> PathBuf {
-    Path::new("pool").join(suite).join(COMPONENT)
+    Path::new(POOL).join(suite).join(COMPONENT)
 }
 
 /// `dists/<suite>`.
 pub fn suite_dir(suite: &str) -> PathBuf {
-    Path::new("dists").join(suite)
+    Path::new(DISTS).join(suite)
 }
 
 /// The files apt checks a suite's signature with; present when a suite was published.
@@ -38,7 +43,7 @@ pub fn deb_index(suite: &str) -> PathBuf {
 
 /// `rpm/<suite>`: the rpms and their `repodata/`.
 pub fn rpm_dir(suite: &str) -> PathBuf {
-    Path::new("rpm").join(suite)
+    Path::new(RPMS).join(suite)
 }
 
 /// The files dnf checks a suite's signature with (`repo_gpgcheck=1`).

@@ -180,9 +180,9 @@ pub fn publish(request: &PublishRequest) -> anyhow::Result<PublishReport> {
 
     interrupt::check()?;
     let written = [
-        PathBuf::from("pool"),
-        PathBuf::from("dists"),
-        PathBuf::from("rpm"),
+        PathBuf::from(layout::POOL),
+        PathBuf::from(layout::DISTS),
+        PathBuf::from(layout::RPMS),
         PathBuf::from(client::APT_KEYRING),
         PathBuf::from(client::RPM_KEY),
         PathBuf::from(client::sources_file_name(suite)),
@@ -469,7 +469,7 @@ fn incoming_packages(from: &Path) -> anyhow::Result<Vec<PackageFile>> {
             from.display()
         );
     }
-    let sums = from.join("SHA256SUMS");
+    let sums = from.join(crate::package_format::CHECKSUMS_FILE);
     if sums.is_file() {
         let text = std::fs::read_to_string(&sums).with_context(|| format!("reading {}", sums.display()))?;
         for f in &files {

@@ -237,7 +237,7 @@ fn refuse_links(live: &Path, written: &[PathBuf]) -> anyhow::Result<()> {
 }
 
 fn is_package(path: &Path) -> bool {
-    path.extension().is_some_and(|e| e == "deb" || e == "rpm")
+    path.extension().is_some_and(|e| crate::package_format::Format::ALL.iter().any(|f| e == f.as_str()))
 }
 
 fn copy_tree(from: &Path, to: &Path) -> anyhow::Result<()> {

@@ -17,7 +17,6 @@ mod compress;
 mod control;
 mod parallel_gzip;
 mod policy_files;
-pub(crate) use policy_files::civil_from_days;
 mod tarball;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -176,13 +175,9 @@ fn write_control_tar(
         members.insert("conffiles", (0o644, conffiles));
     }
     let s = &pkg.scripts.deb;
-    for (name, script) in
-        [("preinst", &s.preinst), ("postinst", &s.postinst), ("prerm", &s.prerm), ("postrm", &s.postrm)]
-    {
-        if let Some(text) = script {
-            control::check_script(&pkg.name, name, text)?;
-            members.insert(name, (0o755, text.clone()));
-        }
+    for (slot, text) in &s.scripts {
+        control::check_script(&pkg.name, slot.name(), text)?;
+        members.insert(slot.name(), (0o755, text.clone()));
     }
     if let Some(triggers) = &s.triggers {
         members.insert("triggers", (0o644, triggers.clone()));
