@@ -8,8 +8,6 @@
 
 use std::io::{self, Write};
 
-use flate2::GzBuilder;
-
 use crate::format::Compression;
 
 use super::parallel_gzip::ParallelGzEncoder;
@@ -63,15 +61,11 @@ impl DebCompression {
     }
 }
 
-/// A gzip stream with a header free of host data, as `gzip -n` writes it: no file name,
-/// mtime 0, OS byte 3 (Unix).
-pub(super) fn gzip_encoder<W: Write>(out: W, level: flate2::Compression) -> flate2::write::GzEncoder<W> {
-    GzBuilder::new().mtime(0).operating_system(3).write(out, level)
-}
-
-/// `gzip -9n` of `data`, for files shipped compressed (the Debian changelog).
+/// `data` gzipped at libdeflate's highest level (marked "max compression", as `gzip -9n`
+/// marks it), for files shipped compressed (the Debian changelog): the same gzip writer as the
+/// members, one member for a small file.
 pub(super) fn gzip_best(data: &[u8]) -> io::Result<Vec<u8>> {
-    let mut e = gzip_encoder(Vec::new(), flate2::Compression::best());
+    let mut e = ParallelGzEncoder::new(Vec::new(), 12)?;
     e.write_all(data)?;
     e.finish()
 }
