@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{anyhow, bail};
 use serde::Deserialize;
 
-use super::{CATALOG_FILE, Declaration, DeclaredBundle, DeclaredFile, DeclaredRelations, Defaults, MATRIX_FILE};
+use super::{CATALOG_FILE, Declaration, DeclaredBundle, DeclaredFile, DeclaredRelations, MATRIX_FILE};
 use super::{FixedVersion, NEXTCLOUD_GROUP};
 use crate::model::{Arch, FileKind, FileMode, InstallPath, Op, PackageName, Relation, ServiceName, Target, VersionRef};
 use crate::nextcloud::NextcloudMatrix;
@@ -19,21 +19,22 @@ use crate::version::PackageVersion;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct CatalogFile {
-    pub(super) defaults: DefaultsDecl,
+    pub(super) defaults: Defaults,
     targets: BTreeMap<String, TargetDecl>,
     #[serde(rename = "package", default)]
     packages: Vec<PackageDecl>,
 }
 
-#[derive(Debug, Deserialize)]
+/// `[defaults]`: the fields every package takes, free text.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct DefaultsDecl {
-    maintainer: String,
-    vendor: String,
-    license: String,
-    homepage: String,
-    section: String,
-    rpm_group: String,
+pub(super) struct Defaults {
+    pub(super) maintainer: String,
+    pub(super) vendor: String,
+    pub(super) license: String,
+    pub(super) homepage: String,
+    pub(super) section: String,
+    pub(super) rpm_group: String,
     /// Relative to `packaging/`.
     pub(super) copyright_file: String,
 }
@@ -150,15 +151,7 @@ impl CatalogFile {
                 Ok((key, target))
             })
             .collect::<anyhow::Result<BTreeMap<_, _>>>()?;
-        let d = self.defaults;
-        let defaults = Defaults {
-            maintainer: d.maintainer,
-            vendor: d.vendor,
-            license: d.license,
-            homepage: d.homepage,
-            section: d.section,
-            rpm_group: d.rpm_group,
-        };
+        let defaults = self.defaults;
         let mut declarations =
             self.packages.into_iter().map(|p| declaration(p, &targets)).collect::<anyhow::Result<Vec<_>>>()?;
         for &major in &matrix.majors {

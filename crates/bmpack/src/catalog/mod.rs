@@ -41,17 +41,6 @@ pub struct Sources<'a> {
     pub copyright: &'a dyn Fn(&str) -> anyhow::Result<String>,
 }
 
-/// The defaults every package takes.
-#[derive(Debug, Clone)]
-struct Defaults {
-    maintainer: String,
-    vendor: String,
-    license: String,
-    homepage: String,
-    section: String,
-    rpm_group: String,
-}
-
 /// A package as declared, checked, before bundles are matched.
 #[derive(Debug, Clone)]
 pub struct Declaration {
@@ -137,7 +126,7 @@ impl Declaration {
 /// The checked declarations.
 #[derive(Debug, Clone)]
 pub struct Catalog {
-    defaults: Defaults,
+    defaults: declared::Defaults,
     copyright: String,
     pub targets: BTreeMap<String, Target>,
     pub matrix: NextcloudMatrix,
