@@ -38,10 +38,27 @@
 #     never refuses this single deliberate restart;
 #   * a refusal by policy-rc.d or a failure is printed with what to do, and never fails the
 #     package operation.
+# Each case leaves its name in bm_outcome (see bm_settle_service). `bmpack deploy`, the manual
+# install for BlueMind before 4.2, runs this same function after placing the jars (see
+# bm_use_root), and reads bm_outcome to decide whether to put the previous jars back.
 
 BM_RELOAD_STATE_DIR=/var/lib/bm-plugin-reload
+# The system whose services are settled: empty, the running one, in the package's scripts.
+BM_ROOT=
+# Why the services cannot be reached from here, when they cannot (`bmpack deploy --root DIR`
+# without --service-tools): then none is queried or touched. Empty in the package's scripts.
+BM_UNREACHABLE=
 BM_HELPER=/usr/lib/bm-plugin-reload/bm-plugin-reload
 BM_DROPIN_NAME=bm-plugin-reload.conf
+
+# `bmpack deploy --root DIR`: the files read and written are those under DIR (the paths of
+# bm_targets and the messages stay the system's own), and the services are driven by the
+# systemctl and invoke-rc.d first on PATH (deploy puts those of --service-tools there). The
+# package's scripts never call it.
+bm_use_root() {
+    BM_ROOT=$1
+    BM_RELOAD_STATE_DIR=$1$BM_RELOAD_STATE_DIR
+}
 
 bm_say() {
     printf 'bm-plugin-reload: %s\n' "$*"
@@ -84,18 +101,18 @@ bm_empty_cache() {
             return 1
             ;;
     esac
-    [ -d "$bm_cache" ] || return 0
-    # find prints paths that start with "$bm_cache/", never an empty one. -H follows the folder
-    # itself when the administrator made it a link to another disk.
-    find -H "$bm_cache" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
+    [ -d "$BM_ROOT$bm_cache" ] || return 0
+    # find prints paths that start with "$BM_ROOT$bm_cache/", never an empty one. -H follows the
+    # folder itself when the administrator made it a link to another disk.
+    find -H "$BM_ROOT$bm_cache" -mindepth 1 -maxdepth 1 -exec rm -rf -- {} +
 }
 
 # What the extensions folder of a service holds now, as one line: its entries' names, inodes,
 # sizes and modification times (a reinstalled jar has a new inode), or "absent".
 bm_fingerprint() {
     bm_ext=$(bm_extensions_of "$1")
-    if [ -d "$bm_ext" ]; then
-        find -H "$bm_ext" -mindepth 1 -maxdepth 1 -printf '%f %i %s %T@\n' 2>/dev/null | LC_ALL=C sort | cksum
+    if [ -d "$BM_ROOT$bm_ext" ]; then
+        find -H "$BM_ROOT$bm_ext" -mindepth 1 -maxdepth 1 -printf '%f %i %s %T@\n' 2>/dev/null | LC_ALL=C sort | cksum
     else
         echo absent
     fi
@@ -175,7 +192,7 @@ bm_forget_state() {
 }
 
 bm_systemd_runs() {
-    [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1
+    [ -d "$BM_ROOT/run/systemd/system" ] && command -v systemctl >/dev/null 2>&1
 }
 
 # Runs one service action through the platform's helper: invoke-rc.d on Debian (it asks
@@ -198,7 +215,7 @@ bm_dropin_active() {
     if [ "$(systemctl show -p NeedDaemonReload --value "$1.service" 2>/dev/null)" = yes ]; then
         systemctl daemon-reload >/dev/null 2>&1 || true
     fi
-    [ -x "$BM_HELPER" ] || return 1
+    [ -x "$BM_ROOT$BM_HELPER" ] || return 1
     case $(systemctl show -p DropInPaths --value "$1.service" 2>/dev/null) in
         *"/$1.service.d/$BM_DROPIN_NAME"*) return 0 ;;
     esac
@@ -223,13 +240,23 @@ bm_restart() {
         bm_service_action "$bm_service" restart
         return
     fi
-    # Without the drop-in (this package is being removed): stop, empty, start.
+    # Without the drop-in (this package is being removed, or `bmpack deploy` before BlueMind 4.2):
+    # stop, empty, start.
     bm_status=0
     bm_service_action "$bm_service" stop || bm_status=$?
     [ "$bm_status" = 0 ] || return "$bm_status"
-    bm_empty_cache "$(bm_cache_of "$bm_service")" || true
-    mkdir -p "$BM_RELOAD_STATE_DIR" && bm_fingerprint "$bm_service" >"$BM_RELOAD_STATE_DIR/$bm_service.loaded"
-    bm_service_action "$bm_service" start
+    bm_start_fresh "$bm_service"
+}
+
+# Starts a stopped service on an emptied cache: the drop-in empties it when it is active; without
+# it, the cache is emptied here and what the service starts with is noted. Exit status as
+# bm_service_action.
+bm_start_fresh() {
+    if ! bm_dropin_active "$1"; then
+        bm_empty_cache "$(bm_cache_of "$1")" || true
+        mkdir -p "$BM_RELOAD_STATE_DIR" && bm_fingerprint "$1" >"$BM_RELOAD_STATE_DIR/$1.loaded"
+    fi
+    bm_service_action "$1" start
 }
 
 # A service that is down now but ran before the transaction: it hit systemd's start limit, or
@@ -243,14 +270,27 @@ bm_left_down() {
 }
 
 # Makes a service run on the current bundles, or says why it does not (see the top of this file).
+# Always returns 0; bm_outcome names the case: disabled, restart-due (no running init system, or
+# services out of reach), started-again, down (left down and could not be started again), stopped,
+# absent, current, masked, restarted, refused (policy-rc.d), not-restarted (still runs the old
+# bundles), failed (stopped and could not be started again).
+# shellcheck disable=SC2034 # bm_outcome is read by bmpack deploy
 bm_settle_service() {
     bm_service=$1
     bm_cache=$(bm_cache_of "$bm_service")
-    if [ -e "/etc/bm/$bm_service.disabled" ]; then
+    if [ -e "$BM_ROOT/etc/bm/$bm_service.disabled" ]; then
+        bm_outcome=disabled
         bm_say "$bm_service: disabled by /etc/bm/$bm_service.disabled, left alone"
         return 0
     fi
+    if [ -n "$BM_UNREACHABLE" ]; then
+        bm_outcome=restart-due
+        bm_empty_cache "$bm_cache" || true
+        bm_say "$bm_service: cache $bm_cache emptied; $BM_UNREACHABLE: a restart is due there ('systemctl restart $bm_service')"
+        return 0
+    fi
     if ! bm_systemd_runs; then
+        bm_outcome=restart-due
         bm_empty_cache "$bm_cache" || true
         bm_say "$bm_service: cache $bm_cache emptied; no running init system, so a restart is due: run 'systemctl restart $bm_service' once the system is up"
         return 0
@@ -261,10 +301,12 @@ bm_settle_service() {
         # when triggered) failed: a third start within 30 s is refused by StartLimitBurst=2.
         systemctl reset-failed "$bm_service.service" >/dev/null 2>&1 || true
         bm_status=0
-        bm_service_action "$bm_service" start || bm_status=$?
+        bm_start_fresh "$bm_service" || bm_status=$?
         if [ "$bm_status" = 0 ] && bm_runs_current_bundles "$bm_service"; then
+            bm_outcome=started-again
             bm_say "$bm_service: a restart during this transaction had left it down; cache $bm_cache emptied, service started again"
         else
+            bm_outcome=down
             bm_say "$bm_service: a restart during this transaction had left it down, and it could not be started again: $(bm_look_at "$bm_service")"
         fi
         return 0
@@ -272,29 +314,42 @@ bm_settle_service() {
     if ! systemctl --quiet is-active "$bm_service.service" 2>/dev/null; then
         bm_empty_cache "$bm_cache" || true
         if [ "$bm_load" = not-found ]; then
+            bm_outcome=absent
             bm_say "$bm_service: no such service here, cache $bm_cache emptied"
         else
+            bm_outcome=stopped
             bm_say "$bm_service: not running, cache $bm_cache emptied, left stopped"
         fi
         return 0
     fi
     if bm_runs_current_bundles "$bm_service"; then
+        bm_outcome=current
         bm_say "$bm_service: already restarted on the new bundles (by its own package), nothing more to do"
         return 0
     fi
     if [ "$bm_load" = masked ]; then
+        bm_outcome=masked
         bm_say "$bm_service: masked while it runs, so it could not be started again: left running on the old bundles; a restart is due: run 'systemctl unmask $bm_service' then 'systemctl restart $bm_service'"
         return 0
     fi
     bm_status=0
     bm_restart "$bm_service" || bm_status=$?
     if [ "$bm_status" = 0 ] && bm_runs_current_bundles "$bm_service"; then
+        bm_outcome=restarted
         bm_say "$bm_service: cache $bm_cache emptied, service restarted"
     elif [ "$bm_status" = 101 ]; then
-        bm_say "$bm_service: the local policy (policy-rc.d) refused to restart it, so it still runs the old bundles: run 'systemctl restart $bm_service' when allowed (its cache is emptied when it starts)"
+        bm_outcome=refused
+        if bm_dropin_active "$bm_service"; then
+            bm_when="run 'systemctl restart $bm_service' when allowed (its cache is emptied when it starts)"
+        else
+            bm_when="when allowed, run 'systemctl stop $bm_service', empty $bm_cache, then 'systemctl start $bm_service'"
+        fi
+        bm_say "$bm_service: the local policy (policy-rc.d) refused to restart it, so it still runs the old bundles: $bm_when"
     elif systemctl --quiet is-active "$bm_service.service" 2>/dev/null; then
+        bm_outcome=not-restarted
         bm_say "$bm_service: could not be restarted and still runs the old bundles: $(bm_look_at "$bm_service")"
     else
+        bm_outcome=failed
         bm_say "$bm_service: cache $bm_cache emptied, but it failed to start again: $(bm_look_at "$bm_service")"
     fi
     return 0

@@ -1,5 +1,6 @@
-//! `bmpack deploy` / `undeploy` (BlueMind before 4.2) in a throwaway root, with `systemctl` and
-//! `service` shims that log every call and answer from a state folder.
+//! `bmpack deploy` / `undeploy` (BlueMind before 4.2) in a throwaway root, with a `systemctl` shim
+//! that logs every call and answers from a state folder. The reload policy itself, case by case
+//! and against the package's scripts, is in reload_policy.rs.
 
 #[path = "server_support/mod.rs"]
 mod server_support;
@@ -21,12 +22,13 @@ const STARLEAF_CORE: &str = "net.bluemind.videoconferencing.starleaf";
 const STARLEAF_ADMIN: &str = "net.bluemind.ui.adminconsole.videoconferencing.starleaf";
 const CORE_EXT: &str = "usr/share/bm-core/extensions";
 const WEB_EXT: &str = "usr/share/bm-webserver/extensions";
-/// What the shims record when each running service is reloaded once, bm-core first.
+/// What the shim records when each running service is reloaded once, bm-core first (by the
+/// packages' shell function, without their drop-in: stop, cache emptied, start).
 const RELOADED_ONCE: [&str; 4] = [
-    "systemctl stop bm-core",
-    "systemctl start bm-core",
-    "systemctl stop bm-webserver",
-    "systemctl start bm-webserver",
+    "systemctl stop bm-core.service",
+    "systemctl start bm-core.service",
+    "systemctl stop bm-webserver.service",
+    "systemctl start bm-webserver.service",
 ];
 /// A jar of BlueMind itself: never touched.
 const FOREIGN: &str = "net.bluemind.core.rest-4.1.51.jar";
@@ -62,23 +64,16 @@ impl Machine {
         write_shim(
             &shims.join("systemctl"),
             r#"echo "systemctl $*" >> "$SHIM_LOG"
-case "$1" in
-  is-active) [ -e "$SHIM_STATE/$3.running" ] ;;
-  stop) [ ! -e "$SHIM_STATE/$2.fail-stop" ] || { echo "Job for $2.service canceled." >&2; exit 1; }
-        rm -f "$SHIM_STATE/$2.running" ;;
-  start) [ ! -e "$SHIM_STATE/$2.fail-start" ] || { echo "Job for $2.service failed." >&2; exit 1; }
-         touch "$SHIM_STATE/$2.running" ;;
-  *) exit 0 ;;
-esac"#,
-        );
-        write_shim(
-            &shims.join("service"),
-            r#"echo "service $*" >> "$SHIM_LOG"
-case "$2" in
-  status) [ -e "$SHIM_STATE/$1.running" ] ;;
-  stop) rm -f "$SHIM_STATE/$1.running" ;;
-  start) [ ! -e "$SHIM_STATE/$1.fail-start" ] || exit 1
-         touch "$SHIM_STATE/$1.running" ;;
+[ "$1" = --quiet ] && shift
+verb=$1
+shift
+case "$verb" in
+  is-active) [ -e "$SHIM_STATE/${1%.service}.running" ] ;;
+  show) case "$2" in LoadState) echo loaded ;; NeedDaemonReload) echo no ;; *) echo ;; esac ;;
+  stop) [ ! -e "$SHIM_STATE/${1%.service}.fail-stop" ] || { echo "Job for $1 canceled." >&2; exit 1; }
+        rm -f "$SHIM_STATE/${1%.service}.running" ;;
+  start) [ ! -e "$SHIM_STATE/${1%.service}.fail-start" ] || { echo "Job for $1 failed." >&2; exit 1; }
+         touch "$SHIM_STATE/${1%.service}.running" ;;
   *) exit 0 ;;
 esac"#,
         );
@@ -151,9 +146,11 @@ esac"#,
         std::fs::read_to_string(&self.log).unwrap().lines().map(str::to_string).collect()
     }
 
-    /// The calls that change something: stop, start, restart (not the status queries).
+    /// The calls that change something: stop, start, restart (not the queries, nor the reset of
+    /// systemd's start counter before a restart).
     fn actions(&self) -> Vec<String> {
-        self.calls().into_iter().filter(|c| !c.contains("is-active") && !c.ends_with(" status")).collect()
+        let query = |c: &str| ["is-active", "systemctl show", "reset-failed"].iter().any(|q| c.contains(q));
+        self.calls().into_iter().filter(|c| !query(c)).collect()
     }
 
     fn clear_calls(&self) {
@@ -298,7 +295,7 @@ fn dry_run_changes_nothing() {
         run.all()
     );
     assert!(
-        run.stdout.contains("restart bm-core if it runs (systemctl stop bm-core and systemctl start bm-core"),
+        run.stdout.contains("settle  bm-core as its packages do: if it runs, restarted once on an emptied cache"),
         "{}",
         run.all()
     );
@@ -307,16 +304,36 @@ fn dry_run_changes_nothing() {
 }
 
 #[test]
-fn stopped_services_are_not_started_and_sysv_uses_service() {
-    let m = Machine::new(false);
+fn stopped_services_are_not_started() {
+    let m = Machine::new(true);
     m.unset("bm-webserver.running");
     let source = bundles(m.dir.path(), "4.1.0", ALL);
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "30.0.1"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(m.actions(), ["service bm-core stop", "service bm-core start"], "{}", run.all());
-    assert!(run.stdout.contains("bm-webserver: not running, cache"), "{}", run.all());
-    assert!(run.stdout.contains("left stopped"), "{}", run.all());
+    assert_eq!(m.actions(), ["systemctl stop bm-core.service", "systemctl start bm-core.service"], "{}", run.all());
+    assert!(
+        run.stdout.contains("bm-webserver: not running, cache /var/lib/bm-webserver emptied, left stopped"),
+        "{}",
+        run.all()
+    );
     assert!(m.is_empty("var/lib/bm-webserver"), "the cache of a stopped service is emptied too");
+}
+
+/// Without a running systemd (a chroot, an image build) deploy does what the packages do there:
+/// caches emptied, no service touched, a restart said to be due.
+#[test]
+fn without_systemd_no_service_is_touched_and_a_restart_is_due() {
+    let m = Machine::new(false);
+    let source = bundles(m.dir.path(), "4.1.0", ALL);
+    let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "30.0.1"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(m.actions().is_empty(), "{:?}", m.calls());
+    assert!(
+        run.stdout.contains("bm-core: cache /var/lib/bm-core emptied; no running init system, so a restart is due"),
+        "{}",
+        run.all()
+    );
+    assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "{}", run.all());
 }
 
 #[test]
@@ -328,29 +345,33 @@ fn a_failed_restart_puts_the_previous_jars_back() {
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 8, "{}", run.all());
     assert!(run.stderr.contains("the previous jars were put back"), "{}", run.all());
+    assert!(run.stderr.contains("Job for bm-webserver.service failed."), "systemctl's words are shown:\n{}", run.all());
     assert!(
-        run.stderr.contains("`systemctl start bm-webserver` failed"),
-        "the failing command is named:\n{}",
+        run.stdout.contains("bm-webserver: cache /var/lib/bm-webserver emptied, but it failed to start again"),
+        "{}",
         run.all()
     );
     assert!(
-        run.stderr.contains("bm-core restarted") && run.stderr.contains("bm-webserver still fails"),
+        run.stderr.contains(
+            "with the previous jars: bm-core: cache /var/lib/bm-core emptied, service restarted; \
+             bm-webserver: a restart during this transaction had left it down, and it could not be started again"
+        ),
         "{}",
         run.all()
     );
     assert_eq!(extensions_snapshot(&m), before, "extensions folders must be as before:\n{}", run.all());
-    // bm-core was reloaded on the new jars, so it is reloaded again on the old ones.
+    // bm-core was reloaded on the new jars, so it is reloaded again on the old ones; bm-webserver,
+    // down, is started again on them.
     assert_eq!(
         m.actions(),
         [
-            "systemctl stop bm-core",
-            "systemctl start bm-core",
-            "systemctl stop bm-webserver",
-            "systemctl start bm-webserver",
-            "systemctl stop bm-core",
-            "systemctl start bm-core",
-            "systemctl stop bm-webserver",
-            "systemctl start bm-webserver",
+            "systemctl stop bm-core.service",
+            "systemctl start bm-core.service",
+            "systemctl stop bm-webserver.service",
+            "systemctl start bm-webserver.service",
+            "systemctl stop bm-core.service",
+            "systemctl start bm-core.service",
+            "systemctl start bm-webserver.service",
         ],
         "{}",
         run.all()
@@ -513,7 +534,7 @@ fn a_disabled_service_is_left_alone() {
     let source = bundles(m.dir.path(), "4.1.0", ALL);
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(m.actions(), ["systemctl stop bm-core", "systemctl start bm-core"], "{}", run.all());
+    assert_eq!(m.actions(), ["systemctl stop bm-core.service", "systemctl start bm-core.service"], "{}", run.all());
     assert!(!m.is_empty("var/lib/bm-webserver"), "a disabled service's cache is not touched");
     assert!(run.stdout.contains("bm-webserver: disabled by /etc/bm/bm-webserver.disabled"), "{}", run.all());
 }
@@ -743,14 +764,14 @@ fn a_service_that_cannot_be_stopped_keeps_its_cache_and_no_restart_is_claimed() 
     let before = extensions_snapshot(&m);
     let run = m.bmpack(&["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"]);
     assert_eq!(run.code, 8, "{}", run.all());
-    assert!(run.stderr.contains("`systemctl stop bm-webserver` failed"), "{}", run.all());
+    assert!(run.stderr.contains("Job for bm-webserver.service canceled."), "{}", run.all());
     assert!(
-        run.stderr.contains("bm-webserver could not be stopped, so it was not restarted and its cache"),
+        run.stdout.contains("bm-webserver: could not be restarted and still runs the old bundles"),
         "{}",
         run.all()
     );
     assert!(
-        !run.stderr.contains("bm-webserver restarted") && !run.stdout.contains("bm-webserver: stopped"),
+        !run.all().contains("bm-webserver: cache /var/lib/bm-webserver emptied, service restarted"),
         "no restart claimed:\n{}",
         run.all()
     );
@@ -759,10 +780,14 @@ fn a_service_that_cannot_be_stopped_keeps_its_cache_and_no_restart_is_claimed() 
         "the cache of a running service is never emptied:\n{}",
         run.all()
     );
-    assert!(!m.calls().contains(&"systemctl start bm-webserver".to_string()), "{:?}", m.calls());
+    assert!(!m.calls().contains(&"systemctl start bm-webserver.service".to_string()), "{:?}", m.calls());
     assert_eq!(extensions_snapshot(&m), before, "{}", run.all());
     // bm-core was reloaded on the new jars, and again on the old ones.
-    assert!(run.stderr.contains("bm-core restarted"), "{}", run.all());
+    assert!(
+        run.stderr.contains("with the previous jars: bm-core: cache /var/lib/bm-core emptied, service restarted"),
+        "{}",
+        run.all()
+    );
 }
 
 /// With --root the system under it is not the running one: the host's `systemctl` and `service`
@@ -778,7 +803,7 @@ fn another_root_never_touches_the_hosts_services() {
     );
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(m.calls().is_empty(), "the host's service manager was run: {:?}\n{}", m.calls(), run.all());
-    assert!(run.stdout.contains("is not the running system, so its services are not touched: a restart is due there (`systemctl restart bm-core`)"), "{}", run.all());
+    assert!(run.stdout.contains("is not the running system, so its services are not touched: a restart is due there ('systemctl restart bm-core')"), "{}", run.all());
     assert!(m.is_empty("var/lib/bm-core") && m.is_empty("var/lib/bm-webserver"), "{}", run.all());
     assert!(m.jars(CORE_EXT).contains(&format!("{NC12}-4.1.0.jar")), "{}", run.all());
     let undo = m.bmpack_raw(&["undeploy"], Stdio::piped(), &[]);

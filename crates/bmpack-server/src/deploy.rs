@@ -2,23 +2,27 @@
 //!
 //! Jars are chosen and checked by the same catalog as `cargo xtask package`, written beside their
 //! final name and renamed into `/usr/share/bm-core/extensions` or `/usr/share/bm-webserver/extensions`;
-//! older versions of the same bundles are moved to a backup first. Then each service is reloaded
-//! by the packages' rules (see services.rs): stopped, cache emptied, started, once; a stopped
-//! service only gets its cache emptied. If a copy or a restart fails, the
-//! previous jars are put back. Links are never followed: entries of the extensions folders are
-//! renamed or unlinked themselves, and a folder that is itself a link is refused.
+//! older versions of the same bundles are moved to a backup first. Then each service is settled
+//! by the packages' own shell function (`bm_settle_service`, run by services.rs): a running one
+//! restarted once on an emptied cache, a stopped one only gets its cache emptied, and so on. If a
+//! copy fails, or a service that ran is not running on the new jars afterwards (refused, masked,
+//! failed), the previous jars are put back and the services settled again on them. Links are
+//! never followed: entries of the extensions folders are renamed or unlinked themselves, and a
+//! folder that is itself a link is refused.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use bmpack::bundle::BundleSet;
 use bmpack::catalog::{Catalog, ResolveOptions};
 use bmpack::model::FileSource;
+use bmpack::model::Target;
 use bmpack::nextcloud::NextcloudRelease;
 
 use crate::exit::{ExitClass, Failure};
 use crate::lock::DeployLock;
-use crate::services::ServiceManager;
+use crate::services::{ServiceManager, Settled};
 
 const NEXTCLOUD_GROUP: &str = "nextcloud";
 const BACKUPS: &str = "var/backups/bmpack";
@@ -156,7 +160,7 @@ pub fn deploy(options: &DeployOptions, bundles_path: &Path, nextcloud_version: O
             .map(|name| plan.extensions.join(name))
             .collect();
     }
-    execute(options, plans, "deploy")
+    execute(options, &catalog.targets, plans, "deploy")
 }
 
 /// From BlueMind 4.2 on the plug-ins are packages: jars copied by hand beside them would be
@@ -242,7 +246,7 @@ pub fn undeploy(options: &DeployOptions) -> Result<(), Failure> {
         );
         return Ok(());
     }
-    execute(options, plans, "undeploy")
+    execute(options, &catalog.targets, plans, "undeploy")
 }
 
 fn target_plans(catalog: &Catalog, root: &Path) -> Result<Vec<TargetPlan>, Failure> {
@@ -320,9 +324,18 @@ struct Journal {
     placed: Vec<PathBuf>,
 }
 
-/// Applies the plans; the caller holds the lock.
-fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Result<(), Failure> {
+/// Applies the plans, then settles each touched service by the packages' rules; the caller holds
+/// the lock.
+fn execute(
+    options: &DeployOptions,
+    targets: &BTreeMap<String, Target>,
+    plans: Vec<TargetPlan>,
+    verb: &str,
+) -> Result<(), Failure> {
     let manager = ServiceManager::for_root(&options.root, options.service_tools.as_deref());
+    let settler = manager
+        .settler(&options.root, targets)
+        .map_err(|e| Failure::new(ExitClass::Usage, e).with_fix("fix --service-tools, then run the command again"))?;
     let touched: Vec<&TargetPlan> = plans.iter().filter(|p| p.changes()).collect();
     refuse_package_files(options, &touched)?;
     print_plan(&touched, &manager, options.dry_run);
@@ -338,69 +351,44 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
         return Err(Failure::new(ExitClass::DeployFailed, format!("{verb} failed: {message}; {undo}"))
             .with_fix("fix the cause above (disk space, permissions), then run the command again"));
     }
-    // Decided before anything stops: only what runs now is started again.
-    let mut running = Vec::new();
-    for plan in &touched {
-        if crate::services::is_disabled(&options.root, &plan.service) {
-            outln!(
-                "{}: disabled by /etc/bm/{}.disabled, left alone (cache not emptied, not restarted)",
-                plan.service,
-                plan.service
-            );
-        } else if !manager.drives_services() {
-            empty_cache(&plan.cache);
-            outln!(
-                "{}: cache {} emptied; {} is not the running system, so its services are not touched: a restart is due there (`{}`)",
-                plan.service,
-                plan.cache.display(),
-                options.root.display(),
-                manager.command(&plan.service, "restart")
-            );
-        } else if manager.is_running(&plan.service) {
-            running.push(*plan);
-        } else {
-            empty_cache(&plan.cache);
-            outln!("{}: not running, cache {} emptied, left stopped", plan.service, plan.cache.display());
+    // The packages' policy, run once per touched service (bm-core first): see services.rs.
+    let services: Vec<&str> = touched.iter().map(|p| p.service.as_str()).collect();
+    let settled = match settler.settle(&services, &[]) {
+        Ok(settled) => settled,
+        Err(error) => {
+            let undo = rollback(&journal);
+            return Err(Failure::new(ExitClass::DeployFailed, format!("{verb} failed: {error}; {undo}"))
+                .with_fix(look_at(services.first().copied().unwrap_or("bm-core"))));
         }
+    };
+    for line in settled.iter().flat_map(|s| &s.said) {
+        outln!("{line}");
     }
-    for (index, plan) in running.iter().enumerate() {
-        let service = plan.service.as_str();
-        let (error, stopped) = match manager.stop(service) {
-            // Not stopped: its cache stays as it is (a running service's cache is never emptied).
-            Err(error) => (error, false),
-            Ok(()) => {
-                empty_cache(&plan.cache);
-                match manager.start(service) {
-                    Ok(()) => {
-                        outln!(
-                            "{service}: stopped, cache {} emptied, started again ({})",
-                            plan.cache.display(),
-                            manager.command(service, "stop/start")
-                        );
-                        continue;
-                    }
-                    Err(error) => (error, true),
-                }
+    let failed: Vec<&Settled> = settled.iter().filter(|s| s.outcome.is_failure()).collect();
+    if let Some(first) = failed.first() {
+        // A service that ran is not on the new jars: the previous jars go back, and the services
+        // that started on the new jars, or went down for them, are settled again on the old ones.
+        let undo = rollback(&journal);
+        let again: Vec<&str> =
+            settled.iter().filter(|s| s.outcome.touched_new_jars()).map(|s| s.service.as_str()).collect();
+        let down: Vec<&str> = settled.iter().filter(|s| s.outcome.is_down()).map(|s| s.service.as_str()).collect();
+        let after = if again.is_empty() {
+            "no service had started on the new jars".to_string()
+        } else {
+            match settler.settle(&again, &down) {
+                Ok(back) => back.iter().flat_map(|s| s.said.iter().cloned()).collect::<Vec<_>>().join("; "),
+                Err(error) => error,
             }
         };
-        let undo = rollback(&journal);
-        // Every service already reloaded, and the one whose start failed, go back to the previous
-        // jars the same way; each outcome is said as it is, a restart only when both the stop
-        // and the start worked. One that could not be stopped still runs what it had loaded.
-        let mut outcomes: Vec<String> = running[..index].iter().map(|p| reload_again(&manager, p)).collect();
-        outcomes.push(if stopped {
-            reload_again(&manager, plan)
-        } else {
-            format!(
-                "{service} could not be stopped, so it was not restarted and its cache {} was left as it was (it still runs the jars it had loaded)",
-                plan.cache.display()
-            )
-        });
+        let names: Vec<&str> = failed.iter().map(|s| s.service.as_str()).collect();
         return Err(Failure::new(
             ExitClass::DeployFailed,
-            format!("{verb} failed: {error}; {undo}; with the previous jars: {}", outcomes.join(", ")),
+            format!(
+                "{verb} failed: {} not running on the new jars (see above); {undo}; with the previous jars: {after}",
+                names.join(" and ")
+            ),
         )
-        .with_fix(format!("look at `systemctl status {service}` and `journalctl -u {service}` (or /var/log/{service}/), then run the command again")));
+        .with_fix(look_at(&first.service)));
     }
     if journal.moved.is_empty() {
         let _ = std::fs::remove_dir_all(&backup);
@@ -411,20 +399,11 @@ fn execute(options: &DeployOptions, plans: Vec<TargetPlan>, verb: &str) -> Resul
     Ok(())
 }
 
-/// Reloads a service that was already reloaded on the new jars, after they were taken back.
-fn reload_again(manager: &ServiceManager, plan: &TargetPlan) -> String {
-    let service = &plan.service;
-    if let Err(e) = manager.stop(service) {
-        return format!(
-            "{service} could not be stopped ({e}), so it was not restarted and its cache was left as it was: restart it by hand (`{}`)",
-            manager.command(service, "restart")
-        );
-    }
-    empty_cache(&plan.cache);
-    match manager.start(service) {
-        Ok(()) => format!("{service} restarted"),
-        Err(e) => format!("{service} still fails: {e}"),
-    }
+fn look_at(service: &str) -> String {
+    format!(
+        "look at `systemctl status {service}` and `journalctl -u {service}` (or /var/log/{service}/), then run the \
+         command again"
+    )
 }
 
 fn print_plan(touched: &[&TargetPlan], manager: &ServiceManager, dry_run: bool) {
@@ -440,16 +419,20 @@ fn print_plan(touched: &[&TargetPlan], manager: &ServiceManager, dry_run: bool) 
         for install in &plan.installs {
             outln!("  install {} (from {})", plan.extensions.join(&install.name).display(), install.origin);
         }
-        outln!("  empty   {}", plan.cache.display());
         if manager.drives_services() {
             outln!(
-                "  restart {} if it runs ({} and {}; a stopped service stays stopped)",
+                "  settle  {} as its packages do: if it runs, restarted once on an emptied cache {}; if it is \
+                 stopped, cache {} emptied and left stopped",
                 plan.service,
-                manager.command(&plan.service, "stop"),
-                manager.command(&plan.service, "start")
+                plan.cache.display(),
+                plan.cache.display()
             );
         } else {
-            outln!("  restart {} is due in that system (its services are not touched from here)", plan.service);
+            outln!(
+                "  empty   {}; a restart of {} is due in that system (its services are not touched from here)",
+                plan.cache.display(),
+                plan.service
+            );
         }
     }
 }
@@ -535,25 +518,6 @@ fn rollback(journal: &Journal) -> String {
         "the previous jars were put back".to_string()
     } else {
         format!("putting the previous jars back failed: {}", problems.join("; "))
-    }
-}
-
-/// Empties an OSGi cache folder but keeps it. The folder itself may be a link to another disk
-/// (as the packages' `find -H` allows); links inside it are removed, never followed.
-fn empty_cache(cache: &Path) {
-    match std::fs::metadata(cache) {
-        Ok(meta) if meta.is_dir() => {
-            for entry in std::fs::read_dir(cache).into_iter().flatten().flatten() {
-                let path = entry.path();
-                let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
-                let result = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
-                if let Err(e) = result {
-                    errln!("warning: cannot remove {}: {e}", path.display());
-                }
-            }
-        }
-        Ok(_) => errln!("warning: {} is not a folder: left alone", cache.display()),
-        Err(_) => {}
     }
 }
 

@@ -67,12 +67,15 @@ enum Command {
 fn deploy_help() -> String {
     format!(
         "The lock (/var/lib/bmpack/deploy.lock under the root) is taken before the plan is made.
-Replaced jars are moved to /var/backups/bmpack/<time>-<command>/ first; if a copy or a restart fails,
-they are put back. Each running service is stopped, its cache (/var/lib/bm-core, /var/lib/bm-webserver)
-emptied and started again, once, with systemctl where systemd runs, else with service; a stopped
-service only gets its cache emptied and is never started; /etc/bm/<service>.disabled leaves it alone;
-a service that cannot be stopped keeps its cache and is not restarted. With --root other than /, the
-host's services are never touched (see --service-tools). Links are never followed out of the
+Replaced jars are moved to /var/backups/bmpack/<time>-<command>/ first. Then each service is settled
+by the same shell function as the bm-plugin-reload package's scripts: a running service is restarted
+once on an emptied cache (/var/lib/bm-core, /var/lib/bm-webserver), through invoke-rc.d where there is
+one (policy-rc.d counts), else systemctl; a stopped or absent one only gets its cache emptied;
+/etc/bm/<service>.disabled leaves it alone; without a running systemd no service is touched and a
+restart is said to be due. If a copy fails, or a service that ran is not running on the new jars
+afterwards (refused, masked, could not be stopped, failed to start), the previous jars are put back
+and the services settled again. With --root other than /, the host's services are never touched
+(see --service-tools). Links are never followed out of the
 extensions folders. An archive is refused when an entry name repeats, and unless it has
 {limits}.
 
@@ -115,8 +118,8 @@ struct DeployCommon {
     /// Print the plan and change nothing.
     #[arg(long)]
     dry_run: bool,
-    /// With --root: drive the services of that system with DIR/systemctl (or DIR/service where it
-    /// has no systemd), e.g. wrappers around `systemctl -M MACHINE`. Without it, the services of a
+    /// With --root: drive the services of that system with DIR/systemctl (and DIR/invoke-rc.d when
+    /// there is one), e.g. wrappers around `systemctl -M MACHINE`. Without it, the services of a
     /// root other than / are never touched: their caches are emptied and a restart is said to be due.
     #[arg(long, value_name = "DIR")]
     service_tools: Option<PathBuf>,
