@@ -172,6 +172,16 @@ impl Declaration {
         self.fixed_version.as_deref()
     }
 
+    /// Whether this is a Nextcloud connector (`bm-nextcloudXX`, from the matrix).
+    pub fn is_connector(&self) -> bool {
+        self.connector.is_some()
+    }
+
+    /// The names of the packages it conflicts with (what installing it removes).
+    pub fn conflict_names(&self) -> Vec<&str> {
+        self.conflicts.iter().map(|r| r.name.as_str()).collect()
+    }
+
     /// The version constraint of a Debian-only dependency as declared, e.g. `>= 2.28` for
     /// `libc6` (the server tool's build reads the glibc it must link against from it).
     pub fn deb_depends_version(&self, name: &str) -> Option<&str> {
