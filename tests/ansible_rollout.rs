@@ -144,7 +144,7 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
         "bmpack_repo_url": format!("{}/repo", server.url),
         "bmpack_repo_key_fingerprints": [signing.fingerprint],
     });
-    let inventory = |bm5_nextcloud: u32, all_vars: &serde_json::Value| {
+    let inventory = |bm5_nextcloud: u32, rpm_nextcloud: u32, all_vars: &serde_json::Value| {
         controller.inventory(
             &[
                 (canary, json!({"bmpack_plugins_nextcloud_url": nextcloud_url(25), "bmpack_plugins_starleaf": true})),
@@ -161,7 +161,7 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
                 (
                     rpm,
                     json!({
-                        "bmpack_plugins_nextcloud_url": nextcloud_url(25),
+                        "bmpack_plugins_nextcloud_url": nextcloud_url(rpm_nextcloud),
                         "bmpack_package_manager": "dnf",
                         "bmpack_plugins_dnf_backend": "dnf4",
                     }),
@@ -173,7 +173,7 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
     let untouched = snapshot(&all);
 
     // An inventory without the repository's address: refused, naming the variable, nothing done.
-    inventory(11, &json!({"bmpack_repo_key_fingerprints": [signing.fingerprint]}));
+    inventory(11, 11, &json!({"bmpack_repo_key_fingerprints": [signing.fingerprint]}));
     let run = controller.rollout(&[]);
     assert!(!run.succeeded(), "{}", run.text());
     assert!(run.text().contains("bmpack_repo_url"), "the error does not name the variable:\n{}", run.text());
@@ -181,7 +181,7 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
 
     // 1. Fresh rollout: each server gets the connector its Nextcloud needs, StarLeaf where its
     //    BlueMind takes it, Nextcloud instead of the file store where asked; one restart each.
-    inventory(11, &fleet_vars);
+    inventory(11, 11, &fleet_vars);
     let run = controller.rollout(&[]);
     assert!(run.succeeded(), "{}", run.text());
     for h in all {
@@ -197,7 +197,7 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
     assert!(bm5.installed("bm-nextcloud-replaces-filehosting") && !bm5.installed(FILEHOSTING), "{}", bm5.packages());
     assert!(!bm5.installed("bm-plugin-core-videoconferencing-starleaf"), "StarLeaf on BlueMind 5");
     assert!(run.text().contains("StarLeaf is for bm-core >= 4.5.3"), "the skip is not said:\n{}", run.text());
-    assert!(rpm.installed("bm-nextcloud12") && !rpm.installed("bm-plugin-core-videoconferencing-starleaf"));
+    assert!(rpm.installed("bm-nextcloud11") && !rpm.installed("bm-plugin-core-videoconferencing-starleaf"));
     let sources =
         std::fs::read_to_string(canary.server.system.join("/etc/apt/sources.list.d/bmpack-stable.sources")).unwrap();
     assert!(sources.contains("Signed-By: /etc/apt/keyrings/bmpack-archive-keyring.gpg"), "{sources}");
@@ -225,7 +225,7 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
 
     // 3. bm5's Nextcloud is upgraded from 11 to 25: --check says what would change, only there,
     //    and changes nothing.
-    inventory(25, &fleet_vars);
+    inventory(25, 11, &fleet_vars);
     let run = controller.rollout(&["--check"]);
     assert!(run.succeeded(), "{}", run.text());
     assert_eq!(run.count("bm5", "changed"), Some(1), "{}", run.text());
@@ -293,6 +293,20 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
     );
     assert_eq!(canary.packages(), after_first[0]);
     assert_eq!(rpm.packages(), after_first[2]);
+
+    // 7. The RPM server's Nextcloud is upgraded too: dnf swaps its connector in one transaction.
+    inventory(25, 25, &fleet_vars);
+    for h in all {
+        h.forget_starts();
+    }
+    let run = controller.rollout(&[]);
+    assert!(run.succeeded(), "{}", run.text());
+    assert!(run.count("rpm", "changed").unwrap() > 0, "{}", run.text());
+    assert_eq!((run.count("canary", "changed"), run.count("bm5", "changed")), (Some(0), Some(0)), "{}", run.text());
+    assert!(rpm.installed("bm-nextcloud12") && !rpm.installed("bm-nextcloud11"), "{}", rpm.packages());
+    assert_eq!((rpm.starts("bm-core"), canary.starts("bm-core"), bm5.starts("bm-core")), (1, 0, 0));
+    let last = rpm.server.system.ok("dnf history info last");
+    assert!(last.contains("bm-nextcloud12") && last.contains("bm-nextcloud11"), "not one dnf transaction:\n{last}");
 }
 
 /// ansible-lint (production profile) finds nothing in the collection.
