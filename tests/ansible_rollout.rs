@@ -13,7 +13,6 @@ mod server_support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bmpack::repo::{KeySource, PublishRequest, publish};
 use bmpack_tests::ansible_fleet::{Controller, Host, SshKey};
 use bmpack_tests::bluemind::{FILEHOSTING, Generation, make_starts_fail};
 use bmpack_tests::repo_tools::{TestKey, require};
@@ -22,6 +21,7 @@ use bmpack_tests::tools::project_root;
 use bmpack_tests::web_server::{WebServer, public_tempdir};
 use serde_json::json;
 use server_support::{fixtures, serve_status_fixtures};
+use xtask::publish::PublishOptions;
 
 /// Where ansible-core and ansible-lint are: on the PATH (`cargo xtask test` puts
 /// `target/ci-venv/bin` first), else in `target/ci-venv`.
@@ -109,20 +109,22 @@ fn a_fleet_rolls_out_canary_first_gated_by_doctor_from_the_signed_repository() {
             let www = tmp.path().join("www");
             std::fs::create_dir_all(&www).unwrap();
             let server = WebServer::serve(&www);
-            for from in [&plugins, &tool] {
-                let request = PublishRequest {
+            // `cargo xtask ansible`, then `cargo xtask publish` of the plug-ins and of the tool
+            // with `--ansible-collection`, which places the tarball beside the repository.
+            let tarball = xtask::ansible::build_collection(&tmp.path().join("collection")).unwrap();
+            for (from, collection) in [(&plugins, None), (&tool, Some(tarball))] {
+                let options = PublishOptions {
                     repo: www.join("repo"),
-                    from: from.clone(),
-                    keys: vec![KeySource::File(signing.secret_file.clone())],
+                    key: Vec::new(),
+                    key_file: vec![signing.secret_file.clone()],
                     suite: "stable".into(),
                     prune: None,
+                    from: Some(from.clone()),
                     base_url: format!("{}/repo", server.url),
+                    ansible_collection: collection,
                 };
-                publish(&request).unwrap_or_else(|e| panic!("publish failed: {e:#}"));
+                xtask::publish::publish(&options).unwrap_or_else(|e| panic!("publish failed: {e:#}"));
             }
-            // `cargo xtask ansible`, placed beside the repository as `publish --ansible-collection` does.
-            let tarball = xtask::ansible::build_collection(&tmp.path().join("collection")).unwrap();
-            xtask::ansible::place_beside(&www.join("repo"), &tarball).unwrap();
             (signing, www, server)
         });
         let hosts = [canary.join().unwrap(), bm5.join().unwrap(), rpm.join().unwrap()];
