@@ -373,3 +373,46 @@ fn select_says_when_the_packages_are_not_for_the_installed_bluemind() {
         run_bmpack(&["select", "--nextcloud-version", "25.0.3", "--root", root.path().to_str().unwrap()], None, &[]);
     assert!(!current.stderr.contains("is for BlueMind"), "{}", current.all());
 }
+
+/// `--json` lists each plug-in of the catalog with its group and whether the BlueMind under
+/// --root takes it (its relations on bm-core and bm-webserver), for configuration management:
+/// StarLeaf on BlueMind 4.x but not 5; nothing judged without bm-core.
+#[test]
+fn select_json_says_which_plugins_the_installed_bluemind_takes() {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(root.path().join("var/lib/dpkg")).unwrap();
+    let plugins = |bluemind: Option<&str>| {
+        let status = bluemind.map_or(String::new(), |v| {
+            ["bm-core", "bm-webserver"]
+                .iter()
+                .map(|p| format!("Package: {p}\nStatus: install ok installed\nVersion: {v}\nArchitecture: all\n\n"))
+                .collect()
+        });
+        std::fs::write(root.path().join("var/lib/dpkg/status"), status).unwrap();
+        let run = run_bmpack(
+            &["select", "--nextcloud-version", "25.0.3", "--json", "--root", root.path().to_str().unwrap()],
+            None,
+            &[],
+        );
+        assert_eq!(run.code, 0, "{}", run.all());
+        let json = run.json();
+        json["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (p["name"].as_str().unwrap().to_string(), (p["group"].clone(), p["fits_installed_bluemind"].clone()))
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let on_4 = plugins(Some("4.9.0-1"));
+    let starleaf = "bm-plugin-core-videoconferencing-starleaf";
+    assert_eq!(on_4[starleaf], (serde_json::json!("starleaf"), serde_json::json!(true)), "{on_4:?}");
+    assert_eq!(on_4["bm-nextcloud12"].1, serde_json::json!(true), "{on_4:?}");
+    let on_5 = plugins(Some("5.0.0-1"));
+    assert_eq!(on_5[starleaf].1, serde_json::json!(false), "{on_5:?}");
+    assert_eq!(on_5["bm-plugin-admin-console-videoconferencing-starleaf"].1, serde_json::json!(false), "{on_5:?}");
+    assert_eq!(on_5["bm-nextcloud-common"].1, serde_json::json!(true), "{on_5:?}");
+    let none = plugins(None);
+    assert_eq!(none[starleaf].1, serde_json::Value::Null, "{none:?}");
+}

@@ -55,16 +55,48 @@ pub fn cache_dir() -> PathBuf {
     std::env::var_os("BMPACK_TEST_CACHE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/var/cache/bmpack-tests"))
 }
 
+/// What a booted system's root holds besides [`INCLUDE`]: nothing for the install tests, more
+/// for tests that reach the system as a remote host (sshd, python3). Each base is its own
+/// cached root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Base {
+    /// The cached root's name (`<suite>-<name>-v<layout>.root`).
+    pub name: &'static str,
+    /// More packages, comma separated (empty: none).
+    pub extra: &'static str,
+}
+
+impl Base {
+    /// The root of the install tests.
+    pub const MINIMAL: Base = Base { name: "booted", extra: "" };
+}
+
+/// How a booted system reaches the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Network {
+    /// A network namespace of its own, with only a loopback: the install tests need no network.
+    Private,
+    /// The host's: its services listen on the host's 127.0.0.1 (each on its own port) and it
+    /// reaches the servers the test starts there (a repository, a Nextcloud).
+    Host,
+}
+
 /// The unpacked, prepared root of `release` with systemd: made on first use, then kept.
 pub fn image(release: Release) -> PathBuf {
-    static IMAGES: Mutex<BTreeMap<Release, PathBuf>> = Mutex::new(BTreeMap::new());
+    image_of(release, Base::MINIMAL)
+}
+
+/// The same, for `base`.
+pub fn image_of(release: Release, base: Base) -> PathBuf {
+    static IMAGES: Mutex<BTreeMap<(Release, Base), PathBuf>> = Mutex::new(BTreeMap::new());
     let mut images = IMAGES.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(p) = images.get(&release) {
+    if let Some(p) = images.get(&(release, base)) {
         return p.clone();
     }
     require_tool("systemd-nspawn", "systemd-container");
-    let root = cached_root(release, &format!("booted-v{ROOT_LAYOUT}"), INCLUDE, prepare);
-    images.insert(release, root.clone());
+    let include = if base.extra.is_empty() { INCLUDE.to_string() } else { format!("{INCLUDE},{}", base.extra) };
+    let root = cached_root(release, &format!("{}-v{ROOT_LAYOUT}", base.name), &include, prepare);
+    images.insert((release, base), root.clone());
     root
 }
 
@@ -157,6 +189,7 @@ pub struct Booted {
     /// The container's own cgroups (one per mounted hierarchy that tracks processes), removed
     /// after it stops.
     cgroups: Vec<PathBuf>,
+    network: Network,
 }
 
 impl Booted {
@@ -167,7 +200,19 @@ impl Booted {
 
     /// The same, on top of a layer that [`Booted::freeze`] made.
     pub fn boot_on(release: Release, layer: Option<&Path>, prepare: impl FnOnce(&Path)) -> Booted {
-        let mut booted = Self::mount(release, layer);
+        Self::boot_with(release, Base::MINIMAL, layer, Network::Private, prepare)
+    }
+
+    /// The same, on the root of `base`, with `network`.
+    pub fn boot_with(
+        release: Release,
+        base: Base,
+        layer: Option<&Path>,
+        network: Network,
+        prepare: impl FnOnce(&Path),
+    ) -> Booted {
+        let mut booted = Self::mount(release, base, layer);
+        booted.network = network;
         prepare(&booted.merged);
         booted.start();
         booted
@@ -176,7 +221,7 @@ impl Booted {
     /// The same root, not booted: commands run in it with `chroot`, as in an image build or a
     /// container without an init system.
     pub fn unbooted(release: Release, layer: Option<&Path>, prepare: impl FnOnce(&Path)) -> Booted {
-        let mut root = Self::mount(release, layer);
+        let mut root = Self::mount(release, Base::MINIMAL, layer);
         prepare(&root.merged);
         root.proc = Some(ProcMount::new(&root.merged));
         root
@@ -186,8 +231,8 @@ impl Booted {
         self.leader != 0
     }
 
-    fn mount(release: Release, layer: Option<&Path>) -> Booted {
-        let image = image(release);
+    fn mount(release: Release, base: Base, layer: Option<&Path>) -> Booted {
+        let image = image_of(release, base);
         let lower = match layer {
             Some(layer) => format!("{}:{}", layer.display(), image.display()),
             None => image.display().to_string(),
@@ -200,7 +245,16 @@ impl Booted {
         let _one_at_a_time = BOOT.lock().unwrap_or_else(|e| e.into_inner());
         let options = format!("lowerdir={lower},upperdir={},workdir={}", upper.display(), work.display());
         run_ok(Command::new("mount").args(["-t", "overlay", "overlay", "-o", &options]).arg(&merged));
-        Booted { release, dir: Some(dir), merged, nspawn: None, leader: 0, proc: None, cgroups: Vec::new() }
+        Booted {
+            release,
+            dir: Some(dir),
+            merged,
+            nspawn: None,
+            leader: 0,
+            proc: None,
+            cgroups: Vec::new(),
+            network: Network::Private,
+        }
     }
 
     fn start(&mut self) {
@@ -221,7 +275,8 @@ impl Booted {
             ])
             .args(["sh", "systemd-nspawn"])
             .env("BMPACK_CGROUP_PROCS", procs.join(" "))
-            .args(["--quiet", "--boot", "--register=no", "--keep-unit", "--private-network", "--console=pipe"])
+            .args(["--quiet", "--boot", "--register=no", "--keep-unit", "--console=pipe"])
+            .args(if booted.network == Network::Private { &["--private-network"][..] } else { &[] })
             .arg(format!("--machine={}", &machine[..machine.len().min(60)]))
             .arg("--directory")
             .arg(&booted.merged)

@@ -1,5 +1,6 @@
 //! Shared helpers for the acceptance tests: running the real tools, throwaway roots, shims.
 
+pub mod ansible_fleet;
 pub mod apt_root;
 pub mod bluemind;
 pub mod booted;

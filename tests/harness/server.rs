@@ -12,7 +12,7 @@ use bmpack::format::Format;
 use tempfile::TempDir;
 
 use crate::bluemind::{self, Generation, SERVICES, Start};
-use crate::booted::{Booted, Release};
+use crate::booted::{Base, Booted, Network, Release};
 use crate::fixtures;
 use crate::rpm_tools::run_ok;
 use crate::tools::require_tool;
@@ -78,12 +78,28 @@ impl Server {
     }
 
     fn on_layer(family: Family, release: Release, generation: Generation, boot: bool) -> Server {
-        let layer = layer(family, release, generation);
-        let system = if boot {
-            Booted::boot_on(release, Some(&layer), |_| {})
-        } else {
-            Booted::unbooted(release, Some(&layer), |_| {})
-        };
+        if boot {
+            return Self::booted_with(family, release, generation, Base::MINIMAL, Network::Private, |_| {});
+        }
+        let layer = layer(family, release, generation, Base::MINIMAL);
+        let system = Booted::unbooted(release, Some(&layer), |_| {});
+        let server = Server { system, generation, family, since: String::new().into() };
+        server.settled();
+        server
+    }
+
+    /// A running server on the root of `base`, with `network`; `prepare` writes into its
+    /// overlay (host paths) before it boots (e.g. its sshd's port and keys).
+    pub fn booted_with(
+        family: Family,
+        release: Release,
+        generation: Generation,
+        base: Base,
+        network: Network,
+        prepare: impl FnOnce(&Path),
+    ) -> Server {
+        let layer = layer(family, release, generation, base);
+        let system = Booted::boot_with(release, base, Some(&layer), network, prepare);
         let server = Server { system, generation, family, since: String::new().into() };
         server.settled();
         server
@@ -176,18 +192,18 @@ impl Server {
 /// and kept as an overlay layer that every scenario boots on: the repository of our packages and
 /// the stand-ins, and bm-core and bm-webserver installed and enabled, so that they start at boot
 /// as on a real server.
-fn layer(family: Family, release: Release, generation: Generation) -> PathBuf {
-    type Layers = Vec<((Family, Release, Generation), TempDir)>;
+fn layer(family: Family, release: Release, generation: Generation, root_base: Base) -> PathBuf {
+    type Layers = Vec<((Family, Release, Generation, Base), TempDir)>;
     static LAYERS: Mutex<Layers> = Mutex::new(Vec::new());
     let mut layers = LAYERS.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, dir)) = layers.iter().find(|(k, _)| *k == (family, release, generation)) {
+    if let Some((_, dir)) = layers.iter().find(|(k, _)| *k == (family, release, generation, root_base)) {
         return dir.path().join("upper");
     }
     let v = generation.versions()[0];
     let system = match family {
         Family::Deb => {
             require_tool("apt-ftparchive", "apt-utils");
-            let system = Booted::boot(release, |root| {
+            let system = Booted::boot_with(release, root_base, None, Network::Private, |root| {
                 let repo = root.join("srv/repo");
                 copy_into(ours(Format::Deb), &repo);
                 copy_into(&bluemind::debs(generation), &repo);
@@ -208,7 +224,7 @@ fn layer(family: Family, release: Release, generation: Generation) -> PathBuf {
         Family::Rpm => {
             require_tool("createrepo_c", "createrepo-c");
             let (base, standins) = bluemind::rpms(generation);
-            let system = Booted::boot(release, |root| {
+            let system = Booted::boot_with(release, root_base, None, Network::Private, |root| {
                 let repo = root.join("srv/rpms");
                 copy_into(ours(Format::Rpm), &repo);
                 copy_into(&standins, &repo);
@@ -233,6 +249,6 @@ fn layer(family: Family, release: Release, generation: Generation) -> PathBuf {
     system.ok("systemctl enable --quiet bluemind.target");
     let dir = system.freeze();
     let upper = dir.path().join("upper");
-    layers.push(((family, release, generation), dir));
+    layers.push(((family, release, generation, root_base), dir));
     upper
 }

@@ -7,6 +7,7 @@ extern crate bmpack; // outln!/errln! (bmpack::console)
 
 use std::path::{Path, PathBuf};
 
+pub mod ansible;
 pub mod publish;
 
 /// The repository's top folder (xtask lives in `<root>/xtask`).

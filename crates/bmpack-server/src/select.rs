@@ -39,6 +39,21 @@ pub struct Selection {
     pub warnings: Vec<String>,
     /// What the server said of its state (not for a version typed by hand).
     pub server: Option<ServerStatus>,
+    /// Every plug-in of the catalog and whether the installed BlueMind can take it, for
+    /// configuration management (`--json`): which names form StarLeaf, which are connectors.
+    pub plugins: Vec<PluginFit>,
+}
+
+/// A plug-in of the catalog against the BlueMind installed under the root.
+pub struct PluginFit {
+    pub name: String,
+    pub group: Option<String>,
+    pub connector: bool,
+    pub conflicts: Vec<String>,
+    /// Its relations on bm-core and bm-webserver, as `bm-core >= 4.5.3`.
+    pub bluemind_range: Vec<String>,
+    /// `None` when no package database under the root knows bm-core.
+    pub fits_installed_bluemind: Option<bool>,
 }
 
 impl Selection {
@@ -97,6 +112,14 @@ impl Selection {
                 "version": s.version,
                 "versionstring": s.version_string,
             })),
+            "plugins": self.plugins.iter().map(|p| json!({
+                "name": p.name,
+                "group": p.group,
+                "connector": p.connector,
+                "conflicts": p.conflicts,
+                "bluemind_range": p.bluemind_range,
+                "fits_installed_bluemind": p.fits_installed_bluemind,
+            })).collect::<Vec<_>>(),
         })
     }
 }
@@ -142,7 +165,44 @@ pub fn run(options: &SelectOptions) -> Result<Selection, Failure> {
         os_description: detected.description,
         warnings,
         server: status,
+        plugins: plugin_fits(options.root),
     })
+}
+
+/// Each plug-in of the default set against the bm-core and bm-webserver installed under `root`
+/// (the ranges are the packages' `depends` in packaging/bmpack.toml, as apt and yum read them).
+fn plugin_fits(root: &Path) -> Vec<PluginFit> {
+    let catalog = bmpack::catalog::Catalog::builtin();
+    let installed = crate::installed_bluemind::PackageDatabase::under(root)
+        .map(|db| crate::installed_bluemind::installed_versions(root, db, &["bm-core", "bm-webserver"]))
+        .filter(|versions| versions.contains_key("bm-core"));
+    catalog
+        .declarations
+        .iter()
+        .filter(|d| d.in_default_set)
+        .map(|d| {
+            let mut range = Vec::new();
+            let mut fits = installed.as_ref().map(|_| true);
+            for service in ["bm-core", "bm-webserver"] {
+                for (op, v) in catalog.constraints_on(&d.name, service) {
+                    range.push(format!("{service} {} {v}", op.rpm()));
+                    if let (Some(versions), Some(ok)) = (&installed, fits.as_mut())
+                        && let Some(have) = versions.get(service)
+                    {
+                        *ok &= bmpack::version_order::satisfies(have, op, &v);
+                    }
+                }
+            }
+            PluginFit {
+                name: d.name.to_string(),
+                group: d.group.clone(),
+                connector: d.is_connector(),
+                conflicts: d.conflict_names().into_iter().map(str::to_string).collect(),
+                bluemind_range: range,
+                fits_installed_bluemind: fits,
+            }
+        })
+        .collect()
 }
 
 /// Where the package database under `root` knows bm-core: one warning per package of

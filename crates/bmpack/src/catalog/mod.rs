@@ -117,6 +117,16 @@ impl Declaration {
         })
     }
 
+    /// Whether this is a Nextcloud connector (`bm-nextcloudXX`, from the matrix).
+    pub fn is_connector(&self) -> bool {
+        self.connector.is_some()
+    }
+
+    /// The names of the packages it conflicts with (what installing it removes).
+    pub fn conflict_names(&self) -> Vec<&str> {
+        self.relations.conflicts.iter().map(|r| r.name.as_str()).collect()
+    }
+
     /// Declares the jar with this `Bundle-SymbolicName`.
     pub fn carries(&self, symbolic_name: &str) -> bool {
         self.bundles.iter().any(|b| b.symbolic_name == symbolic_name)
