@@ -669,8 +669,9 @@ fn keys_rotate_without_a_flag_day_for_apt_of_debian_11_12_13_and_dnf() {
         client.ok("apt-get upgrade -y 2>&1");
         assert_eq!(version(client).as_deref(), Some("4.8.3-1"), "Debian {:?}", client.release);
     }
-    // dnf says why; whether it then fails or skips the repository is its skip_if_unavailable.
+    // dnf says why, and fails: the published .repo sets skip_if_unavailable=False.
     let out = old_dnf.dnf(&["upgrade"]);
     assert!(describe(&out).contains("repomd.xml GPG signature verification error"), "{}", describe(&out));
+    assert!(!out.status.success(), "dnf went on without the repository: {}", describe(&out));
     assert_eq!(dnf_version(&old_dnf).as_deref(), Some("4.8.3-1"));
 }

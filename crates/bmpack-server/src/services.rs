@@ -319,3 +319,17 @@ fn quoted(text: &str) -> String {
 fn on_path(program: &str) -> bool {
     std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()).any(|dir| dir.join(program).is_file())
 }
+
+#[cfg(test)]
+mod tests {
+    /// The compiled-in functions are those of the script set the catalog gives bm-plugin-reload:
+    /// the set's name is written here only because `include_str!` needs a literal path.
+    #[test]
+    fn the_settling_functions_are_the_catalog_s_script_set() {
+        let catalog = bmpack::catalog::Catalog::builtin();
+        let sets: Vec<String> =
+            catalog.declarations.iter().filter_map(|d| d.scripts.as_ref().map(|s| s.to_string())).collect();
+        assert_eq!(sets, [super::RELOAD_SET]);
+        assert!(super::RELOAD_FUNCTIONS.contains("bm_settle_service()"));
+    }
+}

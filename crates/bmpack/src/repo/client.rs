@@ -39,7 +39,10 @@ pub fn sources_file(base_url: &str, suite: &str) -> String {
 }
 
 /// `/etc/yum.repos.d/bmpack-<suite>.repo`: packages and repository metadata both checked, and
-/// the metadata checked for a new publish at each run ([`METADATA_EXPIRE`]).
+/// the metadata checked for a new publish at each run ([`METADATA_EXPIRE`]). A repository that
+/// fails its checks fails the dnf run (`skip_if_unavailable=False`, RHEL's default, which
+/// Debian's dnf.conf turns around): otherwise dnf would say why, keep its old copy and exit 0,
+/// and an administrator or a rollout would read "nothing to do" from a tampered repository.
 pub fn repo_file(base_url: &str, suite: &str) -> String {
     format!(
         "# BlueMind plug-ins built by bmpack (suite {suite}).\n\
@@ -51,6 +54,7 @@ pub fn repo_file(base_url: &str, suite: &str) -> String {
          gpgcheck=1\n\
          repo_gpgcheck=1\n\
          metadata_expire={METADATA_EXPIRE}\n\
+         skip_if_unavailable=False\n\
          gpgkey=file://{RPM_KEY_ON_SERVER}\n",
         file = repo_file_name(suite),
     )
