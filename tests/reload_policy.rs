@@ -452,6 +452,20 @@ fn bundles(dir: &Path) -> PathBuf {
     out
 }
 
+/// `bmpack deploy` of the Nextcloud 25 jars in `source` into `world`, its services driven by the
+/// world's tools.
+fn deploy(world: &World, source: &Path) -> std::process::Output {
+    world
+        .command(server_support::bmpack_binary())
+        .args(["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"])
+        .arg("--root")
+        .arg(world.root())
+        .arg("--service-tools")
+        .arg(world.tools())
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn deploy_follows_the_table() {
     let scratch = tempfile::tempdir().unwrap();
@@ -460,15 +474,7 @@ fn deploy_follows_the_table() {
         for flavour in flavours(case) {
             let world = World::new(case, flavour);
             let what = format!("{} (deploy, {flavour:?})", case.name);
-            let run = world
-                .command(server_support::bmpack_binary())
-                .args(["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"])
-                .arg("--root")
-                .arg(world.root())
-                .arg("--service-tools")
-                .arg(world.tools())
-                .output()
-                .unwrap();
+            let run = deploy(&world, &source);
             let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
             let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
             let all = format!("{stdout}{stderr}calls:\n{}", world.calls());
@@ -524,15 +530,7 @@ fn deploy_refuses_service_tools_without_systemctl() {
     std::fs::remove_file(world.tools().join("systemctl")).unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let source = bundles(scratch.path());
-    let run = world
-        .command(server_support::bmpack_binary())
-        .args(["deploy", "--bundles", source.to_str().unwrap(), "--nextcloud-version", "25.0.3"])
-        .arg("--root")
-        .arg(world.root())
-        .arg("--service-tools")
-        .arg(world.tools())
-        .output()
-        .unwrap();
+    let run = deploy(&world, &source);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--service-tools") && stderr.contains("no systemctl there"), "{stderr}");
