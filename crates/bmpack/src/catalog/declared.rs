@@ -9,9 +9,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use anyhow::{anyhow, bail};
 use serde::Deserialize;
 
-use super::{CATALOG_FILE, Declaration, DeclaredBundle, DeclaredFile, DeclaredRelations, MATRIX_FILE};
+use super::{CATALOG_FILE, Declaration, DeclaredBundle, DeclaredFile, MATRIX_FILE};
 use super::{FixedVersion, NEXTCLOUD_GROUP};
-use crate::model::{Arch, FileKind, FileMode, InstallPath, Op, PackageName, Relation, ServiceName, Target, VersionRef};
+use crate::model::{
+    Arch, FileKind, FileMode, InstallPath, Op, PackageName, Relation, Relations, ServiceName, Target, VersionRef,
+};
 use crate::nextcloud::NextcloudMatrix;
 use crate::version::PackageVersion;
 
@@ -191,12 +193,13 @@ fn declaration(p: PackageDecl, targets: &BTreeMap<String, Target>) -> anyhow::Re
     let relations_of = |name: &str, decls: Vec<RelationDecl>| {
         decls.into_iter().map(|r| relation(r).map_err(|e| field(name, e))).collect::<anyhow::Result<Vec<_>>>()
     };
-    let relations = DeclaredRelations {
+    let relations = Relations {
         depends: relations_of("depends", p.depends)?,
         deb_depends: relations_of("deb_depends", p.deb_depends)?,
         conflicts: relations_of("conflicts", p.conflicts)?,
         provides: relations_of("provides", p.provides)?,
-        replaces: relations_of("replaces", p.replaces)?,
+        deb_replaces: relations_of("replaces", p.replaces)?,
+        ..Relations::default()
     };
     let files = p
         .files
@@ -291,11 +294,11 @@ fn connector_declaration(
         in_default_set: true,
         fixed_version: None,
         record_content: false,
-        relations: DeclaredRelations {
+        relations: Relations {
             conflicts: vec![Relation::any(virtual_package.clone())],
             provides: vec![Relation::any(virtual_package)],
-            replaces,
-            ..DeclaredRelations::default()
+            deb_replaces: replaces,
+            ..Relations::default()
         },
         scripts: None,
         files: Vec::new(),

@@ -19,7 +19,7 @@ use std::path::Path;
 use anyhow::{Context, anyhow, bail};
 
 use crate::bundle::BundleSet;
-use crate::model::{Arch, FileKind, FileMode, InstallPath, Op, PackageName, Relation, Target, VersionRef};
+use crate::model::{Arch, FileKind, FileMode, InstallPath, Op, PackageName, Relations, Target, VersionRef};
 use crate::nextcloud::{NextcloudMatrix, NextcloudRelease, select_connector_package};
 use crate::version::PackageVersion;
 pub use resolve::Resolved;
@@ -55,7 +55,9 @@ pub struct Declaration {
     fixed_version: Option<FixedVersion>,
     /// With a fixed version: its content is recorded per version (packaging/fixed-versions.toml).
     pub record_content: bool,
-    pub relations: DeclaredRelations,
+    /// As declared; the connectors' exact dependency on their common package is added at
+    /// resolve time, when its version is known.
+    pub relations: Relations,
     /// A maintainer-script set (`scripts.rs`), named like a package: it names the set's paths.
     pub scripts: Option<PackageName>,
     pub files: Vec<DeclaredFile>,
@@ -80,19 +82,6 @@ pub struct DeclaredFile {
     pub dest: InstallPath,
     pub mode: FileMode,
     pub kind: FileKind,
-}
-
-/// The relations as declared (the connectors' exact dependency on their common package is
-/// added at resolve time, when its version is known).
-#[derive(Debug, Clone, Default)]
-pub struct DeclaredRelations {
-    pub depends: Vec<Relation>,
-    /// Names that exist only on Debian (`libc6`).
-    pub deb_depends: Vec<Relation>,
-    pub conflicts: Vec<Relation>,
-    pub provides: Vec<Relation>,
-    /// Debian `Replaces:`.
-    pub replaces: Vec<Relation>,
 }
 
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use anyhow::{Context, anyhow, bail};
 
 use super::{Catalog, Declaration, ResolveOptions};
 use crate::bundle::BundleSet;
-use crate::model::{FileMode, FileSource, Op, Package, PayloadFile, Relation, Relations, VersionRef};
+use crate::model::{FileMode, FileSource, Op, Package, PayloadFile, Relation, VersionRef};
 use crate::scripts::ScriptSet;
 use crate::version::PackageVersion;
 
@@ -101,15 +101,7 @@ impl Catalog {
         let mut packages = Vec::new();
         for d in &selected {
             let version = versions[d.name.as_str()].clone();
-            let r = &d.relations;
-            let mut relations = Relations {
-                depends: r.depends.clone(),
-                deb_depends: r.deb_depends.clone(),
-                conflicts: r.conflicts.clone(),
-                provides: r.provides.clone(),
-                deb_replaces: r.replaces.clone(),
-                ..Relations::default()
-            };
+            let mut relations = d.relations.clone();
             if let Some((major, common)) = &d.connector {
                 let common_version = versions.get(common.as_str()).ok_or_else(|| {
                     anyhow!("package `{}` needs `{common}`: select it too (--package {common})", d.name)
